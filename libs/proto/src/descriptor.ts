@@ -1,7 +1,9 @@
-import { join } from 'node:path';
+import { DESCRIPTOR_SET_BASE64 } from './gen/descriptor-set';
 
-/** Binary FileDescriptorSet of proto/ (written by `buf build` during generate); feeds server reflection. */
-export const DESCRIPTOR_SET_PATH = join(__dirname, 'gen', 'descriptor.binpb');
+/** Binary FileDescriptorSet of proto/ (embedded at generate time); feeds server reflection. */
+export function descriptorSet(): Buffer {
+  return Buffer.from(DESCRIPTOR_SET_BASE64, 'base64');
+}
 
 export const BYOVA_PACKAGE = 'com.cisco.wcc.ccai.media.v1';
 export const BYOVA_SERVICE = `${BYOVA_PACKAGE}.VoiceVirtualAgent`;
