@@ -1,0 +1,148 @@
+import { Type } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+
+// The YAML keeps the Python gateway's layout and snake_case keys, so users can bring their file.
+// Property names are the YAML keys, which lets validation errors name the key the user wrote.
+
+export class KeepaliveConfig {
+  @IsInt() @Min(1000) time_ms = 30_000;
+  @IsInt() @Min(1000) timeout_ms = 10_000;
+  @IsBoolean() permit_without_calls = true;
+  @IsInt() @Min(1000) min_client_ping_interval_ms = 10_000;
+}
+
+export class GatewaySection {
+  @IsString() host = '0.0.0.0';
+  @IsInt() @Min(0) @Max(65535) port = 50051;
+  /** Agent id used when a call names none; empty means the first listed agent. */
+  @IsString() default_agent = '';
+  @IsInt() @Min(1024) max_receive_message_bytes = 4 * 1024 * 1024;
+  @IsInt() @Min(1024) max_send_message_bytes = 16 * 1024 * 1024;
+  @IsInt() @Min(1) max_concurrent_streams = 1000;
+  @ValidateNested() @Type(() => KeepaliveConfig) keepalive = new KeepaliveConfig();
+  /** How long in-flight RPCs may run after SIGTERM/SIGINT before the process exits. */
+  @IsNumber() @Min(0) @Max(3600) shutdown_grace_seconds = 25;
+  @IsBoolean() reflection = true;
+  // Python gateway keys that have no meaning here; accepted so existing files load.
+  @IsOptional() @IsInt() streaming_max_workers?: number;
+  @IsOptional() @IsInt() request_queue_maxsize?: number;
+  @IsOptional() @IsInt() response_queue_maxsize?: number;
+  @IsOptional() @IsNumber() max_terminal_playback_seconds?: number;
+  @IsOptional() @IsString() version?: string;
+  @IsOptional() @IsString() name?: string;
+}
+
+export class SessionsSection {
+  /** Idle seconds after which a conversation with no RPC is ended. */
+  @IsNumber() @Min(1) timeout = 600;
+  @IsInt() @Min(1) max_sessions = 1000;
+  /** Seconds between sweeps for idle and over-long conversations. */
+  @IsNumber() @Min(0.05) cleanup_interval = 60;
+  @IsBoolean() enable_auto_cleanup = true;
+  @IsNumber() @Min(1) max_session_duration = 3600;
+}
+
+export class VadSection {
+  /** Speech probability threshold of the neural detector (used by later VAD backends). */
+  @IsNumber() @Min(0) @Max(1) threshold = 0.5;
+  @IsInt() @Min(0) @Max(5000) start_debounce_ms = 96;
+  @IsInt() @Min(20) @Max(10000) end_silence_ms = 1000;
+  @IsInt() @Min(0) @Max(2000) speech_end_grace_ms = 1000;
+  @IsIn([8000, 16000]) fallback_sample_rate_hertz = 8000;
+  /** Energy detector: frames louder than this (dBFS) count as speech. */
+  @IsNumber() @Min(-96) @Max(0) energy_threshold_dbfs = -40;
+  /** Caller audio kept from before speech was detected, so utterances are not clipped. */
+  @IsInt() @Min(0) @Max(2000) pre_roll_ms = 300;
+}
+
+export class DtmfDefaults {
+  @IsInt() @Min(1) @Max(64) length = 1;
+  @IsInt() @Min(0) @Max(60000) inter_digit_timeout_ms = 300;
+  @Matches(/^[0-9*#A-D]?$/, { message: '$property must be one DTMF key (0-9, *, #, A-D) or empty' }) terminator = '#';
+}
+
+export class SpeechDefaults {
+  @IsInt() @Min(0) complete_timeout_ms = 5000;
+  @IsInt() @Min(0) incomplete_timeout_ms = 0;
+  /** Longest utterance; 0 means no limit. */
+  @IsInt() @Min(0) max_speech_ms = 30_000;
+  /** Caller silence before NO_INPUT; 0 disables. */
+  @IsInt() @Min(0) no_input_timeout_ms = 0;
+}
+
+/** How an agent's calls behave unless the agent's own answer says otherwise. */
+export class AgentDefaults {
+  @IsIn(['wav', 'chunk']) reply_mode: 'wav' | 'chunk' = 'wav';
+  @IsIn(['voice', 'dtmf', 'voice_dtmf']) input_mode: 'voice' | 'dtmf' | 'voice_dtmf' = 'voice_dtmf';
+  @IsBoolean() barge_in = true;
+  @IsBoolean() input_sensitive = false;
+  /** Format of the call's audio: prompts are converted to it once at start-up. */
+  @IsIn(['mulaw', 'alaw', 'linear16']) prompt_encoding: 'mulaw' | 'alaw' | 'linear16' = 'mulaw';
+  @IsIn([8000, 16000]) prompt_sample_rate = 8000;
+  @ValidateNested() @Type(() => DtmfDefaults) dtmf = new DtmfDefaults();
+  @ValidateNested() @Type(() => SpeechDefaults) speech = new SpeechDefaults();
+}
+
+export class ConnectorEntry {
+  /** Built-in connector type, e.g. `local_audio`. */
+  @IsOptional() @IsString() type?: string;
+  /** Python layout (`connectors.local_audio_connector`) or a Node module / path of a connector plugin. */
+  @IsOptional() @IsString() module?: string;
+  @IsOptional() @IsString() class?: string;
+  @IsBoolean() enabled = true;
+  /** Connector-specific settings, validated by the connector itself. */
+  @IsOptional() @IsObject() config: Record<string, unknown> = {};
+  @ValidateNested() @Type(() => AgentDefaults) defaults = new AgentDefaults();
+}
+
+export class MonitoringSection {
+  @IsBoolean() enabled = true;
+  @IsString() host = '0.0.0.0';
+  @IsInt() @Min(0) @Max(65535) port = 8080;
+  @IsOptional() @IsBoolean() debug?: boolean;
+  @IsOptional() @IsBoolean() metrics_enabled?: boolean;
+  @IsOptional() @IsNumber() health_check_interval?: number;
+}
+
+export class LogTarget {
+  @IsIn(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent', 'TRACE', 'DEBUG', 'INFO', 'WARNING', 'WARN', 'ERROR', 'CRITICAL'])
+  level = 'info';
+  @IsOptional() @IsString() format?: string;
+  @IsOptional() @IsString() file?: string;
+  @IsOptional() @IsInt() max_size?: number;
+  @IsOptional() @IsInt() backup_count?: number;
+}
+
+export class LoggingSection {
+  @ValidateNested() @Type(() => LogTarget) gateway = new LogTarget();
+  @IsOptional() @ValidateNested() @Type(() => LogTarget) web?: LogTarget;
+}
+
+export class GatewayConfig {
+  @ValidateNested() @Type(() => GatewaySection) gateway = new GatewaySection();
+  @ValidateNested() @Type(() => SessionsSection) sessions = new SessionsSection();
+  @ValidateNested() @Type(() => VadSection) voice_activity_detection = new VadSection();
+  /** Connector id → entry; validated entry by entry in the loader (keys are user-chosen). */
+  @IsObject() connectors: Record<string, ConnectorEntry> = {};
+  @ValidateNested() @Type(() => MonitoringSection) monitoring = new MonitoringSection();
+  @ValidateNested() @Type(() => LoggingSection) logging = new LoggingSection();
+  // Python gateway sections not served by this gateway yet: accepted, reported at start-up.
+  @IsOptional() @IsObject() authentication?: Record<string, unknown>;
+  @IsOptional() @IsObject() jwt_validation?: Record<string, unknown>;
+  @IsOptional() @IsObject() data_source?: Record<string, unknown>;
+  @IsOptional() @IsObject() audio?: Record<string, unknown>;
+}
+
+export const UNSUPPORTED_SECTIONS = ['authentication', 'jwt_validation', 'data_source', 'audio'] as const;

@@ -1,0 +1,4 @@
+export * from './gateway-config';
+export * from './load-config';
+export * from './logger';
+export * from './config.module';

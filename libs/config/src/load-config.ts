@@ -1,0 +1,110 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { plainToInstance } from 'class-transformer';
+import { validateSync, ValidationError } from 'class-validator';
+import { parse as parseYaml } from 'yaml';
+import { ConnectorEntry, GatewayConfig, UNSUPPORTED_SECTIONS } from './gateway-config';
+
+export const DEFAULT_CONFIG_PATH = 'config/config.yaml';
+
+/** Start-up configuration problem; its message is meant for the operator, as is. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[], readonly file?: string) {
+    super(`Invalid configuration${file ? ` in ${file}` : ''}:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadedConfig {
+  config: GatewayConfig;
+  /** Absolute path of the file read. */
+  file: string;
+  /** Folder relative paths (audio, plugin modules) resolve against: the working directory, as in the Python gateway. */
+  baseDir: string;
+  warnings: string[];
+}
+
+const VALIDATE = { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true } as const;
+
+function flatten(errors: ValidationError[], prefix = ''): string[] {
+  const out: string[] = [];
+  for (const e of errors) {
+    const path = prefix ? `${prefix}.${e.property}` : e.property;
+    for (const msg of Object.values(e.constraints ?? {})) {
+      out.push(msg.startsWith('property ') ? `${path}: unknown key` : `${path}: ${msg.replace(e.property, 'value')}`);
+    }
+    out.push(...flatten(e.children ?? [], path));
+  }
+  return out;
+}
+
+function validateConfig(raw: Record<string, unknown>): { config: GatewayConfig; problems: string[] } {
+  const { connectors, ...rest } = raw;
+  const config = plainToInstance(GatewayConfig, rest, { exposeDefaultValues: true });
+  const problems = flatten(validateSync(config, VALIDATE));
+  config.connectors = {};
+  if (connectors !== undefined && connectors !== null) {
+    if (typeof connectors !== 'object' || Array.isArray(connectors)) {
+      problems.push('connectors: must be a map of connector id to settings');
+    } else {
+      for (const [id, entryRaw] of Object.entries(connectors as Record<string, unknown>)) {
+        if (!entryRaw || typeof entryRaw !== 'object' || Array.isArray(entryRaw)) {
+          problems.push(`connectors.${id}: must be a map of settings`);
+          continue;
+        }
+        const entry = plainToInstance(ConnectorEntry, entryRaw, { exposeDefaultValues: true });
+        problems.push(...flatten(validateSync(entry, VALIDATE), `connectors.${id}`));
+        if (!entry.type && !entry.module) problems.push(`connectors.${id}: needs a type (e.g. local_audio) or a module`);
+        config.connectors[id] = entry;
+      }
+    }
+  }
+  return { config, problems };
+}
+
+function intFromEnv(env: NodeJS.ProcessEnv, name: string, problems: string[]): number | undefined {
+  const v = env[name];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    problems.push(`${name}: must be a port number, got "${v}"`);
+    return undefined;
+  }
+  return n;
+}
+
+/**
+ * Reads the YAML named by GATEWAY_CONFIG (default config/config.yaml), applies environment overrides
+ * (PORT for gRPC as on Cloud Run, MONITORING_PORT, LOG_LEVEL) and validates the whole thing.
+ */
+export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): LoadedConfig {
+  const file = resolve(cwd, env.GATEWAY_CONFIG || DEFAULT_CONFIG_PATH);
+  if (!existsSync(file)) throw new ConfigError([`configuration file not found: ${file} (set GATEWAY_CONFIG)`]);
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(file, 'utf8')) ?? {};
+  } catch (e) {
+    throw new ConfigError([`cannot parse YAML: ${(e as Error).message}`], file);
+  }
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(['the top level must be a map of sections'], file);
+  const { config, problems } = validateConfig(raw as Record<string, unknown>);
+
+  const port = intFromEnv(env, 'PORT', problems);
+  if (port !== undefined) config.gateway.port = port;
+  const monitoringPort = intFromEnv(env, 'MONITORING_PORT', problems);
+  if (monitoringPort !== undefined) config.monitoring.port = monitoringPort;
+  if (env.LOG_LEVEL) config.logging.gateway.level = env.LOG_LEVEL;
+
+  if (problems.length) throw new ConfigError(problems, file);
+  const warnings = UNSUPPORTED_SECTIONS.filter((s) => config[s] !== undefined).map(
+    (s) => `section "${s}" is not supported by this gateway yet and is ignored`,
+  );
+  return { config, file, baseDir: cwd, warnings };
+}
+
+/** Validates an in-memory config (tests, embedding). */
+export function buildGatewayConfig(raw: Record<string, unknown>): GatewayConfig {
+  const { config, problems } = validateConfig(raw);
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}
