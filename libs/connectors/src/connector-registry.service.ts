@@ -1,0 +1,134 @@
+import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { DiscoveryService } from '@nestjs/core';
+import type { AudioFormat } from '@app/audio';
+import { AgentDefaults, GatewayConfig, LOADED_CONFIG, LOGGER, type LoadedConfig, type Logger } from '@app/config';
+import { CONNECTOR_PROVIDER, ConnectorProviderMeta } from './connector-provider.decorator';
+import type { ConnectorFactory, VirtualAgentConnector } from './connector.types';
+
+/** An agent as the engine sees it: which connector serves it and how its calls behave. */
+export interface AgentBinding {
+  id: string;
+  name: string;
+  attributes: Record<string, string>;
+  connectorId: string;
+  connector: VirtualAgentConnector;
+  defaults: AgentDefaults;
+  promptFormat: AudioFormat;
+  isDefault: boolean;
+}
+
+/** Start-up failure of a connector; the message names the config entry. */
+export class ConnectorSetupError extends Error {
+  override name = 'ConnectorSetupError';
+}
+
+/**
+ * Builds every configured connector through the factory that handles its type (built-in or plugin,
+ * found by @ConnectorProvider) and routes agent ids to them.
+ */
+@Injectable()
+export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
+  private readonly factories = new Map<string, { factory: ConnectorFactory; meta: ConnectorProviderMeta }>();
+  private readonly byId = new Map<string, AgentBinding>();
+  private ordered: AgentBinding[] = [];
+  private defaultBinding?: AgentBinding;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly discovery: DiscoveryService,
+    @Inject(LOADED_CONFIG) private readonly loaded: LoadedConfig,
+    @Inject(LOGGER) logger: Logger,
+  ) {
+    this.log = logger.child({ context: 'ConnectorRegistry' });
+  }
+
+  async onModuleInit(): Promise<void> {
+    for (const wrapper of this.discovery.getProviders()) {
+      const meta: ConnectorProviderMeta | undefined =
+        wrapper.metatype && Reflect.getMetadata(CONNECTOR_PROVIDER, wrapper.metatype);
+      if (!meta || !wrapper.instance) continue;
+      for (const name of [meta.type, ...(meta.aliases ?? [])]) this.factories.set(name, { factory: wrapper.instance, meta });
+    }
+    await this.build(this.loaded.config);
+  }
+
+  private findFactory(id: string, entry: GatewayConfig['connectors'][string]) {
+    for (const key of [entry.type, entry.module, entry.class]) {
+      const hit = key && this.factories.get(key);
+      if (hit) return hit;
+    }
+    const known = [...new Set([...this.factories.values()].map((f) => f.meta.type))].join(', ');
+    const asked = entry.type ?? entry.module ?? entry.class;
+    throw new ConnectorSetupError(`connectors.${id}: no connector provider handles "${asked}" (known types: ${known || 'none'})`);
+  }
+
+  private async build(config: GatewayConfig): Promise<void> {
+    for (const [id, entry] of Object.entries(config.connectors)) {
+      if (!entry.enabled) continue;
+      const { factory, meta } = this.findFactory(id, entry);
+      const promptFormat: AudioFormat = { encoding: entry.defaults.prompt_encoding, sampleRate: entry.defaults.prompt_sample_rate };
+      let connector: VirtualAgentConnector;
+      try {
+        connector = await factory.create({
+          id,
+          config: entry.config ?? {},
+          defaults: entry.defaults,
+          promptFormat,
+          baseDir: this.loaded.baseDir,
+          logger: this.log.child({ connector: id }),
+        });
+      } catch (e) {
+        const msg = (e as Error).message;
+        throw new ConnectorSetupError(msg.startsWith(`connectors.${id}`) ? msg : `connectors.${id}: ${msg}`);
+      }
+      const agents = connector.listAgents();
+      if (agents.length === 0) this.log.warn({ connector: id }, 'connector offers no agents');
+      for (const a of agents) {
+        if (this.byId.has(a.id)) {
+          throw new ConnectorSetupError(`connectors.${id}: agent id "${a.id}" is already served by connector ${this.byId.get(a.id)!.connectorId}`);
+        }
+        const binding: AgentBinding = {
+          id: a.id,
+          name: a.name ?? (a.id.includes(': ') ? a.id.slice(a.id.indexOf(': ') + 2) : a.id),
+          attributes: a.attributes ?? {},
+          connectorId: id,
+          connector,
+          defaults: entry.defaults,
+          promptFormat,
+          isDefault: false,
+        };
+        this.byId.set(a.id, binding);
+        this.ordered.push(binding);
+      }
+      this.log.info({ connector: id, type: meta.type, agents: agents.map((a) => a.id) }, 'connector ready');
+    }
+    const wanted = config.gateway.default_agent;
+    if (wanted && !this.byId.has(wanted)) {
+      throw new ConnectorSetupError(`gateway.default_agent: no agent "${wanted}" (agents: ${this.ordered.map((a) => a.id).join(', ') || 'none'})`);
+    }
+    this.defaultBinding = wanted ? this.byId.get(wanted) : this.ordered[0];
+    if (this.defaultBinding) this.defaultBinding.isDefault = true;
+  }
+
+  agents(): readonly AgentBinding[] {
+    return this.ordered;
+  }
+
+  /** An empty id selects the default agent. */
+  resolve(agentId: string): AgentBinding | undefined {
+    return agentId ? this.byId.get(agentId) : this.defaultBinding;
+  }
+
+  hasAgents(): boolean {
+    return this.ordered.length > 0;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const seen = new Set<VirtualAgentConnector>();
+    for (const b of this.ordered) {
+      if (seen.has(b.connector)) continue;
+      seen.add(b.connector);
+      await b.connector.close?.().catch((e) => this.log.warn({ err: e, connector: b.connectorId }, 'connector close failed'));
+    }
+  }
+}

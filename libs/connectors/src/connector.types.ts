@@ -1,0 +1,107 @@
+import type { AudioFormat } from '@app/audio';
+import type { AgentDefaults, Logger } from '@app/config';
+
+/** One agent a connector offers; `id` is the routing id WxCC sends back (e.g. `Local Audio: Local Playback`). */
+export interface AgentDescriptor {
+  id: string;
+  name?: string;
+  attributes?: Record<string, string>;
+}
+
+/** What the agent wants collected next; unset fields fall back to the agent's configured defaults. */
+export interface NextInput {
+  mode?: 'voice' | 'dtmf' | 'voice_dtmf';
+  dtmf?: { length?: number; interDigitTimeoutMs?: number; terminator?: string };
+  speech?: { completeTimeoutMs?: number; incompleteTimeoutMs?: number; maxSpeechMs?: number; noInputTimeoutMs?: number };
+  /** Barge-in for this answer's prompts unless a prompt says otherwise. */
+  bargeIn?: boolean;
+  /** Do not record the next input (PCI). */
+  sensitive?: boolean;
+}
+
+export interface PromptAudio {
+  format: AudioFormat;
+  /** Raw samples in `format`, no header. */
+  data: Uint8Array;
+  /** The same audio as a complete WAV file, when the connector already has it. */
+  wav?: Uint8Array;
+}
+
+export interface AgentPrompt {
+  text?: string;
+  audio?: PromptAudio;
+  bargeIn?: boolean;
+}
+
+export type StructValue = Record<string, unknown>;
+
+/** The agent's answer to one turn. */
+export interface AgentReply {
+  prompts: AgentPrompt[];
+  /** Ends the call: hang up, or hand over to a human agent. */
+  end?: { kind: 'session_end' | 'transfer'; name?: string; metadata?: StructValue };
+  /** A non-terminal CUSTOM_EVENT for the flow. */
+  event?: { name: string; metadata?: StructValue };
+  next?: NextInput;
+  /** Sent on the last response of a call. */
+  transcript?: string;
+  summary?: string;
+}
+
+export type CallerInput =
+  /** One utterance, 16-bit PCM at the caller's rate, ended by the gateway's endpointer. */
+  | { kind: 'speech'; audio: Int16Array; sampleRate: number; durationMs: number; languageCode: string }
+  | { kind: 'dtmf'; digits: string }
+  /** The caller said nothing within the no-input timeout (detected by WxCC or the gateway). */
+  | { kind: 'no_input' }
+  | { kind: 'event'; name: string; parameters?: StructValue };
+
+export type EndReason =
+  | 'caller_hangup'
+  | 'agent_ended'
+  | 'transferred'
+  | 'idle_timeout'
+  | 'max_duration'
+  | 'gateway_shutdown'
+  | 'start_failed';
+
+export interface ConnectorCallContext {
+  readonly conversationId: string;
+  readonly agentId: string;
+  readonly customerOrgId: string;
+  /** Aborted when the RPC is cancelled or the conversation ends. */
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
+}
+
+/** A bot backend. One instance per configured connector entry; it may offer several agents. */
+export interface VirtualAgentConnector {
+  listAgents(): AgentDescriptor[];
+  /** Conversation start; the reply is the welcome. `resumed`: the gateway lost the call's state and rebuilt it. */
+  start(ctx: ConnectorCallContext, info: { resumed: boolean }): Promise<AgentReply>;
+  /** A null reply means the agent has nothing to say for this input. */
+  handleInput(ctx: ConnectorCallContext, input: CallerInput): Promise<AgentReply | null>;
+  /** Always called once per started conversation, with the reason it ended. */
+  end(ctx: ConnectorCallContext, reason: EndReason): Promise<void>;
+  /** The agent's own apology for failures; the gateway adds the `error_occurred` event. */
+  errorReply?(ctx: ConnectorCallContext): AgentReply;
+  /** Process shutdown. */
+  close?(): Promise<void>;
+}
+
+/** What a factory gets to build a connector from one `connectors.<id>` entry. */
+export interface ConnectorDefinition {
+  id: string;
+  config: Record<string, unknown>;
+  defaults: AgentDefaults;
+  /** The call's audio format; prompts are converted to it once. */
+  promptFormat: AudioFormat;
+  /** Relative paths in the connector's config resolve against this folder. */
+  baseDir: string;
+  logger: Logger;
+}
+
+/** Builds connectors of one type; found by the registry through the @ConnectorProvider decorator. */
+export interface ConnectorFactory {
+  create(definition: ConnectorDefinition): VirtualAgentConnector | Promise<VirtualAgentConnector>;
+}
