@@ -1,0 +1,60 @@
+import type { AgentBinding, ConnectorCallContext } from '@app/connectors';
+import type { Logger } from '@app/config';
+import { defaultInput, ResolvedInput } from './next-input';
+
+/** An RPC bound to a conversation, as the conversation needs to know it. */
+export interface LiveTurn {
+  /** The conversation ended elsewhere: complete the RPC. */
+  conversationEnded(): void;
+}
+
+/** One call's state across its many per-turn RPCs. */
+export class Conversation {
+  readonly createdAt = Date.now();
+  lastActivityAt = this.createdAt;
+  /** The connector's start has run (with or without a SESSION_START from WxCC). */
+  started = false;
+  ended = false;
+  /** RPCs bound to this conversation that have not finished. */
+  readonly turns = new Set<LiveTurn>();
+  /** The agent's configured input defaults. */
+  readonly baseInput: ResolvedInput;
+  /** What the agent last asked to collect; the gateway applies the timers it owns. */
+  expect: ResolvedInput;
+  private tail: Promise<void> = Promise.resolve();
+  private readonly endController = new AbortController();
+
+  constructor(
+    readonly id: string,
+    readonly agent: AgentBinding,
+    readonly customerOrgId: string,
+    readonly log: Logger,
+  ) {
+    this.baseInput = this.expect = defaultInput(agent.defaults);
+  }
+
+  get replyMode() {
+    return this.agent.defaults.reply_mode;
+  }
+
+  /** Serialises RPCs of one conversation: resolves with the release function once earlier holders released. */
+  lock(): Promise<() => void> {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const prev = this.tail;
+    this.tail = prev.then(() => held);
+    return prev.then(() => release);
+  }
+
+  /** Context for a connector call: aborted with the RPC (if given) or when the conversation ends. */
+  context(rpc?: AbortSignal): ConnectorCallContext {
+    const signal = rpc ? AbortSignal.any([rpc, this.endController.signal]) : this.endController.signal;
+    return { conversationId: this.id, agentId: this.agent.id, customerOrgId: this.customerOrgId, signal, logger: this.log };
+  }
+
+  /** Marks the conversation ended and aborts its outstanding connector calls. */
+  markEnded(reason: string): void {
+    this.ended = true;
+    this.endController.abort(reason);
+  }
+}

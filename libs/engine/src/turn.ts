@@ -1,0 +1,383 @@
+import { type AudioEncoding, decodeToPcm16 } from '@app/audio';
+import type { AgentReply, CallerInput, ConnectorCallContext } from '@app/connectors';
+import type { Logger } from '@app/config';
+import { EventInput_EventType, VoiceInput, VoiceInput_VoiceEncoding, VoiceVARequest, VoiceVAResponse } from '@app/proto';
+import type { Conversation, LiveTurn } from './conversation';
+import { SpeechEndpointer, SpeechEvent } from './endpointing/speech-endpointer';
+import { GatewayError } from './gateway-error';
+import { dtmfEventsToDigits, resolveInput } from './next-input';
+import { buildEmptyReply, buildErrorResponses, buildReplyResponses, END_OF_INPUT, NO_INPUT, START_OF_INPUT } from './reply-builder';
+import { UtteranceBuffer } from './utterance-buffer';
+
+/** Where one RPC's responses go; the gRPC controller adapts it to the response stream. */
+export interface TurnSink {
+  send(response: VoiceVAResponse): void;
+  /** Completes the RPC with status OK. */
+  complete(): void;
+  fail(error: GatewayError): void;
+}
+
+/** What the transport drives: the RPC's requests, its half-close, and its cancellation. */
+export interface TurnHandle {
+  request(req: VoiceVARequest): void;
+  halfClose(): void;
+  cancel(): void;
+}
+
+/** The engine services a turn uses. */
+export interface TurnHost {
+  bind(first: VoiceVARequest): Conversation | undefined;
+  endConversation(conversation: Conversation, reason: 'caller_hangup' | 'agent_ended' | 'transferred'): Promise<void>;
+  endpointer(sampleRate: number): SpeechEndpointer;
+  readonly audio: { fallbackSampleRate: number; preRollMs: number };
+  readonly log: Logger;
+}
+
+const ENCODINGS: Record<number, AudioEncoding | undefined> = {
+  [VoiceInput_VoiceEncoding.UNSPECIFIED_FORMAT]: 'mulaw',
+  [VoiceInput_VoiceEncoding.LINEAR16_FORMAT]: 'linear16',
+  [VoiceInput_VoiceEncoding.MULAW_FORMAT]: 'mulaw',
+  [VoiceInput_VoiceEncoding.ALAW_FORMAT]: 'alaw',
+};
+const SUPPORTED_RATES = new Set([8000, 16000]);
+/** Requests held while the RPC waits for the conversation (about 20 s of 20 ms frames). */
+const MAX_QUEUED = 1000;
+
+/** Caller audio of one RPC: its declared format, endpointer and utterance. */
+interface AudioIntake {
+  encodingCode: number;
+  encoding: AudioEncoding;
+  sampleRate: number;
+  endpointer: SpeechEndpointer;
+  utterance: UtteranceBuffer;
+  scratch: Int16Array;
+  samples: number;
+  speechStartSample: number;
+  noInputSamples: number;
+  maxSpeechSamples: number;
+  languageCode: string;
+}
+
+type Phase = 'unbound' | 'waiting' | 'active' | 'closed';
+
+/**
+ * One ProcessCallerInput RPC: WxCC's unit of a turn. Binds to its conversation on the first request,
+ * waits for earlier RPCs of the same conversation, runs the input through the agent and completes
+ * the RPC itself once the turn's responses are sent.
+ */
+export class Turn implements TurnHandle, LiveTurn {
+  private phase: Phase = 'unbound';
+  private conv?: Conversation;
+  private release?: () => void;
+  private readonly queue: VoiceVARequest[] = [];
+  /** Waiting on the connector; requests queue meanwhile. */
+  private busy = false;
+  private halfClosed = false;
+  /** This turn's input is complete; later requests are ignored. */
+  private concluded = false;
+  private readonly abort = new AbortController();
+  private audio?: AudioIntake;
+
+  constructor(private readonly host: TurnHost, private readonly sink: TurnSink) {}
+
+  request(req: VoiceVARequest): void {
+    switch (this.phase) {
+      case 'active':
+        if (!this.busy && this.queue.length === 0) this.process(req);
+        else this.enqueue(req);
+        return;
+      case 'waiting':
+        this.enqueue(req);
+        return;
+      case 'unbound':
+        this.bind(req);
+        return;
+    }
+  }
+
+  halfClose(): void {
+    if (this.phase === 'closed') return;
+    this.halfClosed = true;
+    // A cancellation arrives as a half-close followed at once by cancel(); let that land first.
+    queueMicrotask(() => {
+      if (this.phase === 'unbound') this.finish();
+      else if (this.phase === 'active' && !this.busy && this.queue.length === 0) this.settle();
+    });
+  }
+
+  cancel(): void {
+    if (this.phase === 'closed') return;
+    this.conv?.log.debug('rpc cancelled by the client');
+    this.close();
+    this.abort.abort('rpc cancelled');
+  }
+
+  /** The conversation ended elsewhere (reaper, shutdown, another RPC): complete this RPC. */
+  conversationEnded(): void {
+    this.abort.abort('conversation ended');
+    if (!this.busy) this.finish();
+  }
+
+  private enqueue(req: VoiceVARequest): void {
+    if (this.queue.length >= MAX_QUEUED) {
+      this.fail(GatewayError.exhausted('too many requests queued while an earlier RPC of this conversation is running'));
+      return;
+    }
+    this.queue.push(req);
+  }
+
+  private bind(first: VoiceVARequest): void {
+    let conv: Conversation | undefined;
+    try {
+      conv = this.host.bind(first);
+    } catch (e) {
+      if (e instanceof GatewayError) return this.fail(e);
+      throw e;
+    }
+    if (!conv) return this.finish(); // nothing to do (hang-up of an unknown conversation)
+    this.conv = conv;
+    conv.turns.add(this);
+    this.phase = 'waiting';
+    this.queue.push(first);
+    void conv.lock().then((release) => {
+      this.release = release;
+      if (this.phase === 'closed') return this.unlock();
+      if (conv.ended) return this.finish();
+      this.phase = 'active';
+      this.drain();
+    });
+  }
+
+  private drain(): void {
+    while (this.phase === 'active' && !this.busy && this.queue.length > 0) this.process(this.queue.shift()!);
+    if (this.phase === 'active' && !this.busy && this.halfClosed) this.settle();
+  }
+
+  /** Client half-closed with nothing queued: finish what is due. */
+  private settle(): void {
+    if (this.concluded) return;
+    if (this.audio?.utterance.capturing) return this.endOfInput(); // the caller's words are not dropped
+    this.finish();
+  }
+
+  private process(req: VoiceVARequest): void {
+    if (this.concluded) return;
+    const conv = this.conv!;
+    if (req.audioInput !== undefined) return this.onAudio(req.audioInput);
+    if (req.conversationId && req.conversationId !== conv.id) {
+      return this.fail(GatewayError.invalidArgument(`conversation_id changed within the RPC (bound to ${conv.id})`));
+    }
+    if (req.dtmfInput !== undefined) {
+      const digits = dtmfEventsToDigits(req.dtmfInput.dtmfEvents);
+      if (!digits) return this.fail(GatewayError.invalidArgument('dtmf_input carries no valid DTMF digits'));
+      return this.conclude(() => this.answer({ kind: 'dtmf', digits }));
+    }
+    const ev = req.eventInput;
+    if (ev === undefined) return this.fail(GatewayError.invalidArgument('request has no input: set audio_input, dtmf_input or event_input'));
+    switch (ev.eventType) {
+      case EventInput_EventType.SESSION_START:
+        return this.conclude(() => this.startSession());
+      case EventInput_EventType.SESSION_END:
+        return this.conclude(() => this.host.endConversation(conv, 'caller_hangup'));
+      case EventInput_EventType.START_OF_DTMF:
+        this.concluded = true;
+        return this.finish();
+      case EventInput_EventType.NO_INPUT:
+        return this.conclude(() => this.answer({ kind: 'no_input' }));
+      case EventInput_EventType.CUSTOM_EVENT:
+        return this.conclude(() => this.answer({ kind: 'event', name: ev.name, parameters: ev.parameters }));
+      default:
+        return this.fail(GatewayError.invalidArgument(`unsupported event_input type ${ev.eventType}`));
+    }
+  }
+
+  // ---- caller audio (per frame: no logging, no allocation beyond buffer growth) ----
+
+  private onAudio(v: VoiceInput): void {
+    let a = this.audio;
+    if (a === undefined) {
+      a = this.openAudio(v);
+      if (a === undefined) return;
+    } else if ((v.encoding !== 0 && v.encoding !== a.encodingCode) || (v.sampleRateHertz !== 0 && v.sampleRateHertz !== a.sampleRate)) {
+      return this.fail(GatewayError.invalidArgument(
+        `audio format changed within the RPC: encoding ${v.encoding} at ${v.sampleRateHertz} Hz after encoding ${a.encodingCode} at ${a.sampleRate} Hz`,
+      ));
+    }
+    const bytes = v.callerAudio;
+    const need = a.encoding === 'linear16' ? bytes.length >> 1 : bytes.length;
+    if (need > a.scratch.length) a.scratch = new Int16Array(need * 2);
+    const pcm = decodeToPcm16(bytes, a.encoding, a.scratch);
+    const event = a.endpointer.push(pcm);
+    a.samples += pcm.length;
+    const u = a.utterance;
+    if (u.capturing) u.append(pcm);
+    else u.remember(pcm);
+
+    if (event === SpeechEvent.Started) {
+      u.begin();
+      a.speechStartSample = a.samples;
+      this.send(START_OF_INPUT);
+    } else if (event === SpeechEvent.Ended && u.capturing) {
+      this.endOfInput();
+    } else if (u.capturing) {
+      if (a.maxSpeechSamples > 0 && a.samples - a.speechStartSample >= a.maxSpeechSamples) this.endOfInput();
+    } else if (a.noInputSamples > 0 && a.samples >= a.noInputSamples) {
+      this.send(NO_INPUT);
+      this.conclude(() => this.answer({ kind: 'no_input' }));
+    }
+  }
+
+  private openAudio(v: VoiceInput): AudioIntake | undefined {
+    const encoding = ENCODINGS[v.encoding];
+    if (encoding === undefined) {
+      this.fail(GatewayError.invalidArgument(`unsupported audio encoding ${v.encoding}: use LINEAR16_FORMAT, MULAW_FORMAT or ALAW_FORMAT`));
+      return undefined;
+    }
+    const sampleRate = v.sampleRateHertz || this.host.audio.fallbackSampleRate;
+    if (!SUPPORTED_RATES.has(sampleRate)) {
+      this.fail(GatewayError.invalidArgument(`unsupported sample rate ${sampleRate} Hz: use 8000 or 16000`));
+      return undefined;
+    }
+    const expect = this.conv!.expect;
+    const perMs = sampleRate / 1000;
+    this.audio = {
+      encodingCode: v.encoding,
+      encoding,
+      sampleRate,
+      endpointer: this.host.endpointer(sampleRate),
+      utterance: new UtteranceBuffer(Math.round(this.host.audio.preRollMs * perMs), sampleRate * 5),
+      scratch: new Int16Array(2048),
+      samples: 0,
+      speechStartSample: 0,
+      noInputSamples: Math.round(expect.speech.noInputTimeoutMs * perMs),
+      maxSpeechSamples: Math.round(expect.speech.maxSpeechMs * perMs),
+      languageCode: v.languageCode,
+    };
+    return this.audio;
+  }
+
+  private endOfInput(): void {
+    const a = this.audio!;
+    const audio = a.utterance.take();
+    this.send(END_OF_INPUT);
+    this.conclude(() =>
+      this.answer({ kind: 'speech', audio, sampleRate: a.sampleRate, durationMs: (audio.length * 1000) / a.sampleRate, languageCode: a.languageCode }),
+    );
+  }
+
+  // ---- asking the agent ----
+
+  /** Runs the turn's one piece of async work, then completes the RPC. */
+  private conclude(work: () => Promise<void>): void {
+    this.concluded = true;
+    this.busy = true;
+    work()
+      .catch((e) => this.conv!.log.error({ err: e }, 'turn failed'))
+      .finally(() => {
+        this.busy = false;
+        if (this.phase === 'closed') this.unlock();
+        else this.finish();
+      });
+  }
+
+  private async startSession(): Promise<void> {
+    const conv = this.conv!;
+    if (conv.started) {
+      conv.log.warn('repeated SESSION_START ignored');
+      return;
+    }
+    conv.started = true;
+    const reply = await this.callAgent('start', (ctx) => conv.agent.connector.start(ctx, { resumed: false }));
+    if (reply === undefined) conv.started = false; // the next input retries the start
+    else this.sendReply(reply);
+  }
+
+  /** A conversation that never saw SESSION_START (e.g. state lost in a restart) is started silently. */
+  private async ensureStarted(): Promise<boolean> {
+    const conv = this.conv!;
+    if (conv.started) return true;
+    conv.started = true;
+    conv.log.info('conversation resumed without SESSION_START');
+    const welcome = await this.callAgent('start', (ctx) => conv.agent.connector.start(ctx, { resumed: true }));
+    if (welcome === undefined) conv.started = false;
+    return welcome !== undefined;
+  }
+
+  private async answer(input: CallerInput): Promise<void> {
+    if (!(await this.ensureStarted())) return;
+    const conv = this.conv!;
+    const reply = await this.callAgent(input.kind, (ctx) => conv.agent.connector.handleInput(ctx, input));
+    if (reply !== undefined) this.sendReply(reply);
+  }
+
+  /** Calls the connector; on failure sends the agent's apology and returns undefined. */
+  private async callAgent<T>(op: string, call: (ctx: ConnectorCallContext) => Promise<T>): Promise<T | undefined> {
+    const conv = this.conv!;
+    const ctx = conv.context(this.abort.signal);
+    try {
+      return await call(ctx);
+    } catch (err) {
+      if (this.phase === 'closed') return undefined;
+      conv.log.error({ err, op }, 'connector failed');
+      let apology: AgentReply | undefined;
+      try {
+        apology = conv.agent.connector.errorReply?.(ctx);
+      } catch {
+        apology = undefined;
+      }
+      for (const r of buildErrorResponses(apology, conv.replyMode, conv.expect)) this.send(r);
+      return undefined;
+    }
+  }
+
+  private sendReply(reply: AgentReply | null): void {
+    const conv = this.conv!;
+    if (reply === null) {
+      this.send(buildEmptyReply(conv.expect));
+      return;
+    }
+    const input = resolveInput(conv.baseInput, reply.next);
+    for (const r of buildReplyResponses(reply, conv.replyMode, input)) this.send(r);
+    conv.expect = input;
+    if (reply.end) {
+      conv.log.info({ outcome: reply.end.kind, name: reply.end.name }, 'agent ended the call');
+      void this.host.endConversation(conv, reply.end.kind === 'transfer' ? 'transferred' : 'agent_ended');
+    }
+  }
+
+  // ---- completion ----
+
+  private send(r: VoiceVAResponse): void {
+    if (this.phase !== 'closed') this.sink.send(r);
+  }
+
+  private finish(): void {
+    if (this.phase === 'closed') return;
+    this.close();
+    this.sink.complete();
+  }
+
+  private fail(e: GatewayError): void {
+    if (this.phase === 'closed') return;
+    this.conv?.log.info({ code: e.code, reason: e.message }, 'rpc rejected');
+    this.close();
+    this.sink.fail(e);
+  }
+
+  private close(): void {
+    this.phase = 'closed';
+    this.queue.length = 0;
+    const conv = this.conv;
+    if (conv) {
+      conv.turns.delete(this);
+      conv.lastActivityAt = Date.now();
+    }
+    if (!this.busy) this.unlock();
+  }
+
+  private unlock(): void {
+    const release = this.release;
+    this.release = undefined;
+    release?.();
+  }
+}
