@@ -1,0 +1,3 @@
+export * from './caller';
+export * from './turn-recorder';
+export { formatTurn, runCli } from './cli';
