@@ -1,0 +1,40 @@
+import 'reflect-metadata';
+import { ConfigError, createLogger, loadGatewayConfig } from '@app/config';
+import { startGateway } from './bootstrap';
+
+async function main(): Promise<void> {
+  let loaded;
+  try {
+    loaded = loadGatewayConfig();
+  } catch (e) {
+    // Configuration errors are for the operator: plain text, no stack, non-zero exit.
+    process.stderr.write(`${e instanceof ConfigError ? e.message : `Cannot load configuration: ${(e as Error).message}`}\n`);
+    process.exit(2);
+  }
+  const logger = createLogger(loaded.config.logging.gateway.level);
+  for (const w of loaded.warnings) logger.warn(w);
+  let gateway;
+  try {
+    gateway = await startGateway(loaded, logger);
+  } catch (e) {
+    logger.fatal({ err: e }, `gateway failed to start: ${(e as Error).message}`);
+    process.stderr.write(`Gateway failed to start: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+  logger.info({ address: gateway.address, config: loaded.file }, 'BYOVA gateway listening');
+
+  const stop = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    void gateway.shutdown().then(
+      () => process.exit(0),
+      (err) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+void main();

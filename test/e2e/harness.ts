@@ -1,0 +1,84 @@
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { buildGatewayConfig, createLogger, type LoadedConfig } from '@app/config';
+import { ByovaCaller, type ByovaCallerOptions } from '@app/simulator';
+import { startGateway, type RunningGateway } from '../../apps/gateway/src/bootstrap';
+
+export const REPO = resolve(__dirname, '../..');
+export const LOCAL_AGENT = 'Local Audio: Local Playback';
+export const SCRIPTED_MODULE = './test/fixtures/scripted-connector';
+
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => res(port));
+    });
+  });
+}
+
+type Raw = Record<string, any>;
+
+export function localConnector(defaults: Raw = {}, config: Raw = {}): Raw {
+  return { type: 'local_audio', config: { audio_base_path: 'audio', ...config }, defaults };
+}
+
+export function scriptedConnector(config: Raw = {}, defaults: Raw = {}): Raw {
+  return { module: SCRIPTED_MODULE, type: 'scripted', config, defaults };
+}
+
+export interface TestGateway {
+  gw: RunningGateway;
+  target: string;
+  caller(opts?: Partial<ByovaCallerOptions>): ByovaCaller;
+  stop(): Promise<void>;
+}
+
+/** Starts the real gateway (NestJS gRPC server) on a loopback port with the given config sections. */
+export async function startTestGateway(raw: Raw = {}): Promise<TestGateway> {
+  const port = await freePort();
+  const config = buildGatewayConfig({
+    ...raw,
+    gateway: { host: '127.0.0.1', ...(raw.gateway ?? {}), port },
+    connectors: raw.connectors ?? { local: localConnector() },
+  });
+  const loaded: LoadedConfig = { config, file: '(test)', baseDir: REPO, warnings: [] };
+  const gw = await startGateway(loaded, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'));
+  const target = `127.0.0.1:${port}`;
+  const callers: ByovaCaller[] = [];
+  return {
+    gw,
+    target,
+    caller(opts = {}) {
+      const c = new ByovaCaller({ target, ...opts });
+      callers.push(c);
+      return c;
+    },
+    async stop() {
+      for (const c of callers) c.close();
+      await gw.shutdown(1000);
+    },
+  };
+}
+
+/** µ-law/A-law/L16 test signal: `speechMs` of a loud two-tone burst, then `silenceMs` of silence. */
+export function speechBurst(speechMs: number, silenceMs: number, sampleRate = 8000, amplitude = 8000): Int16Array {
+  const n = Math.round(((speechMs + silenceMs) * sampleRate) / 1000);
+  const s = Math.round((speechMs * sampleRate) / 1000);
+  const out = new Int16Array(n);
+  for (let i = 0; i < s; i++) out[i] = Math.round(amplitude * 0.5 * (Math.sin((2 * Math.PI * 440 * i) / sampleRate) + Math.sin((2 * Math.PI * 1230 * i) / sampleRate)));
+  return out;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls until `fn` is true or the time is up. */
+export async function eventually(fn: () => boolean, timeoutMs = 3000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!fn()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await sleep(10);
+  }
+}
