@@ -20,7 +20,7 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
   const plugins = loadConnectorPlugins(loaded.config, loaded.baseDir);
   const app = await NestFactory.createMicroservice(GatewayModule.forRoot(loaded, logger, plugins), {
     ...grpcOptions(loaded.config),
-    logger: new PinoNestLogger(logger.child({ context: 'nest' })),
+    logger: new PinoNestLogger(logger.child({ source: 'nest' })),
     abortOnError: false,
   });
   await app.listen();

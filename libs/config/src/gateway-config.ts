@@ -46,7 +46,7 @@ export class GatewaySection {
 
 export class SessionsSection {
   /** Idle seconds after which a conversation with no RPC is ended. */
-  @IsNumber() @Min(1) timeout = 600;
+  @IsNumber() @Min(0.1) timeout = 600;
   @IsInt() @Min(1) max_sessions = 1000;
   /** Seconds between sweeps for idle and over-long conversations. */
   @IsNumber() @Min(0.05) cleanup_interval = 60;
