@@ -1,0 +1,71 @@
+import { Module } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { buildGatewayConfig, createLogger, GatewayConfigModule } from '@app/config';
+import { ConnectorProvider } from './connector-provider.decorator';
+import { ConnectorRegistry } from './connector-registry.service';
+import type { ConnectorDefinition, ConnectorFactory } from './connector.types';
+import { ConnectorsModule } from './connectors.module';
+
+@ConnectorProvider({ type: 'fixed', aliases: ['connectors.fixed_connector'] })
+class FixedFactory implements ConnectorFactory {
+  create(def: ConnectorDefinition) {
+    const ids = (def.config.agents as string[]) ?? ['A'];
+    return {
+      listAgents: () => ids.map((id) => ({ id: `Fixed: ${id}` })),
+      start: async () => ({ prompts: [] }),
+      handleInput: async () => null,
+      end: async () => undefined,
+    };
+  }
+}
+@Module({ providers: [FixedFactory] })
+class FixedModule {}
+
+async function registry(raw: Record<string, unknown>) {
+  const config = buildGatewayConfig(raw);
+  const mod = await Test.createTestingModule({
+    imports: [GatewayConfigModule.forRoot({ config, file: '(test)', baseDir: process.cwd(), warnings: [] }, createLogger('silent')), ConnectorsModule.forRoot([FixedModule])],
+  }).compile();
+  await mod.init();
+  return mod.get(ConnectorRegistry);
+}
+
+describe('ConnectorRegistry', () => {
+  it('routes every agent of every connector, in config order, first one default', async () => {
+    const r = await registry({ connectors: { one: { type: 'fixed', config: { agents: ['A', 'B'] } }, two: { module: 'connectors.fixed_connector', config: { agents: ['C'] } } } });
+    expect(r.agents().map((a) => [a.id, a.name, a.connectorId, a.isDefault])).toEqual([
+      ['Fixed: A', 'A', 'one', true],
+      ['Fixed: B', 'B', 'one', false],
+      ['Fixed: C', 'C', 'two', false],
+    ]);
+    expect(r.resolve('')?.id).toBe('Fixed: A');
+    expect(r.resolve('Fixed: C')?.connectorId).toBe('two');
+    expect(r.resolve('Fixed: Z')).toBeUndefined();
+  });
+
+  it('honours gateway.default_agent and skips disabled connectors', async () => {
+    const r = await registry({
+      gateway: { default_agent: 'Fixed: C' },
+      connectors: { one: { type: 'fixed', enabled: false }, two: { type: 'fixed', config: { agents: ['C'] } } },
+    });
+    expect(r.agents().map((a) => [a.id, a.isDefault])).toEqual([['Fixed: C', true]]);
+  });
+
+  it('fails start-up on an unknown connector type, listing the known ones', async () => {
+    await expect(registry({ connectors: { x: { type: 'lexx' } } })).rejects.toThrow(/connectors\.x: no connector provider handles "lexx" \(known types: .*fixed/);
+  });
+
+  it('fails start-up when two connectors claim the same agent id', async () => {
+    await expect(registry({ connectors: { one: { type: 'fixed' }, two: { type: 'fixed' } } })).rejects.toThrow(/connectors\.two: agent id "Fixed: A" is already served by connector one/);
+  });
+
+  it('fails start-up on a default_agent that does not exist', async () => {
+    await expect(registry({ gateway: { default_agent: 'Nope' }, connectors: { one: { type: 'fixed' } } })).rejects.toThrow(/gateway\.default_agent: no agent "Nope"/);
+  });
+
+  it('starts with no agents (health reports NOT_SERVING)', async () => {
+    const r = await registry({ connectors: {} });
+    expect(r.hasAgents()).toBe(false);
+    expect(r.resolve('')).toBeUndefined();
+  });
+});
