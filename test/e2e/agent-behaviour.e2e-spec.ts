@@ -88,7 +88,7 @@ describe('connector plugin loaded from config, replies and failures', () => {
     await caller.startSession();
     const slow = ['2', '2', '2'].map(() => {
       const turn = caller.openTurn();
-      turn.write(caller.request({ dtmfInput: { dtmfEvents: [2, 2] } }));
+      turn.write(caller.request({ dtmfInput: { dtmfEvents: [2] } })); // answers after 150 ms
       turn.halfClose();
       return turn.result;
     });
@@ -134,5 +134,35 @@ describe('CHUNK reply mode', () => {
     expect(finals[0].prompts.every((p) => p.audioContent.length === 0)).toBe(true);
     expect(long.responses.at(-1)).toBe(finals[0]);
     await caller.endSession();
+  });
+});
+
+describe('hang-up while another RPC of the call is open', () => {
+  let t: TestGateway;
+  beforeAll(async () => {
+    t = await startTestGateway({ connectors: { scripted: scriptedConnector() } });
+  });
+  afterAll(() => t.stop());
+
+  it('ends the call at once and completes the open audio RPC', async () => {
+    scriptedLog.splice(0);
+    const caller = t.caller({ agentId: AGENT });
+    await caller.startSession();
+    const audio = caller.openTurn();
+    const frame = caller.request({ audioInput: { callerAudio: new Uint8Array(160).fill(0xff), encoding: 2, sampleRateHertz: 8000, audioTimestamp: undefined, languageCode: '', isSingleUtterance: false } });
+    audio.write(frame);
+    const feeding = setInterval(() => audio.write(frame), 20);
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      const started = Date.now();
+      const end = await caller.endSession();
+      expect([end.status.code, end.responses.length]).toEqual([status.OK, 0]);
+      expect(Date.now() - started).toBeLessThan(500);
+      expect((await audio.result).status.code).toBe(status.OK);
+      expect(scriptedLog.filter((c) => c.op === 'end').map((c) => c.reason)).toEqual(['caller_hangup']);
+      expect(t.gw.engine.conversationCount).toBe(0);
+    } finally {
+      clearInterval(feeding);
+    }
   });
 });

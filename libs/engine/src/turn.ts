@@ -137,6 +137,11 @@ export class Turn implements TurnHandle, LiveTurn {
     if (!conv) return this.finish(); // nothing to do (hang-up of an unknown conversation)
     this.conv = conv;
     conv.turns.add(this);
+    if (first.eventInput?.eventType === EventInput_EventType.SESSION_END) {
+      // A hang-up does not wait behind an RPC still streaming audio: it ends the call, completing that RPC.
+      this.phase = 'active';
+      return this.conclude(() => this.host.endConversation(conv, 'caller_hangup'));
+    }
     this.phase = 'waiting';
     this.queue.push(first);
     void conv.lock().then((release) => {
