@@ -15,6 +15,7 @@ class FixedFactory implements ConnectorFactory {
       start: async () => ({ prompts: [] }),
       handleInput: async () => null,
       end: async () => undefined,
+      capabilities: () => ({ replyModes: ['wav' as const] }),
     };
   }
 }
@@ -61,6 +62,12 @@ describe('ConnectorRegistry', () => {
 
   it('fails start-up on a default_agent that does not exist', async () => {
     await expect(registry({ gateway: { default_agent: 'Nope' }, connectors: { one: { type: 'fixed' } } })).rejects.toThrow(/gateway\.default_agent: no agent "Nope"/);
+  });
+
+  it('fails start-up when the agent\'s reply mode is one its connector cannot do', async () => {
+    await expect(registry({ connectors: { one: { type: 'fixed', defaults: { reply_mode: 'chunk' } } } })).rejects.toThrow(
+      /connectors\.one\.defaults\.reply_mode: "chunk" is not supported by this connector \(use wav\)/,
+    );
   });
 
   it('starts with no agents (health reports NOT_SERVING)', async () => {

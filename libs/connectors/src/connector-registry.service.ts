@@ -81,6 +81,10 @@ export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
         const msg = (e as Error).message;
         throw new ConnectorSetupError(msg.startsWith(`connectors.${id}`) ? msg : `connectors.${id}: ${msg}`);
       }
+      const modes = connector.capabilities?.().replyModes;
+      if (modes && !modes.includes(entry.defaults.reply_mode)) {
+        throw new ConnectorSetupError(`connectors.${id}.defaults.reply_mode: "${entry.defaults.reply_mode}" is not supported by this connector (use ${modes.join(' or ')})`);
+      }
       const agents = connector.listAgents();
       if (agents.length === 0) this.log.warn({ connector: id }, 'connector offers no agents');
       for (const a of agents) {

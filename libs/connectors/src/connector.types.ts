@@ -74,9 +74,19 @@ export interface ConnectorCallContext {
   readonly logger: Logger;
 }
 
+/** How prompts go back to WxCC, fixed for a whole call: complete WAV files in one FINAL, or raw CHUNKs. */
+export type ReplyMode = 'wav' | 'chunk';
+
+export interface ConnectorCapabilities {
+  /** Reply modes the connector's audio can be sent in; the agent's configured mode must be one of them. */
+  replyModes: ReplyMode[];
+}
+
 /** A bot backend. One instance per configured connector entry; it may offer several agents. */
 export interface VirtualAgentConnector {
   listAgents(): AgentDescriptor[];
+  /** Omitted: every reply mode works. */
+  capabilities?(): ConnectorCapabilities;
   /** Conversation start; the reply is the welcome. `resumed`: the gateway lost the call's state and rebuilt it. */
   start(ctx: ConnectorCallContext, info: { resumed: boolean }): Promise<AgentReply>;
   /** A null reply means the agent has nothing to say for this input. */

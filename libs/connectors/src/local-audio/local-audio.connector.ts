@@ -3,6 +3,7 @@ import type {
   AgentPrompt,
   AgentReply,
   CallerInput,
+  ConnectorCapabilities,
   ConnectorCallContext,
   VirtualAgentConnector,
 } from '../connector.types';
@@ -21,6 +22,10 @@ export class LocalAudioConnector implements VirtualAgentConnector {
 
   listAgents(): AgentDescriptor[] {
     return [{ id: this.agentId }];
+  }
+
+  capabilities(): ConnectorCapabilities {
+    return { replyModes: ['wav', 'chunk'] };
   }
 
   async start(): Promise<AgentReply> {

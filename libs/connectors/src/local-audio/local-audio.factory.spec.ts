@@ -1,14 +1,14 @@
 import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { mulawToLinear, parseWav } from '@app/audio';
+import { type AudioFormat, mulawToLinear, parseWav } from '@app/audio';
 import { AgentDefaults, createLogger } from '@app/config';
 import type { ConnectorCallContext } from '../connector.types';
 import { LocalAudioConnectorFactory } from './local-audio.factory';
 
 const REPO = resolve(__dirname, '../../../..');
 const FIXTURES = join(REPO, 'libs/audio/test-data/wav');
-const MULAW = { encoding: 'mulaw' as const, sampleRate: 8000 };
+const MULAW: AudioFormat = { encoding: 'mulaw', sampleRate: 8000 };
 const ctx = {} as ConnectorCallContext;
 
 function make(config: Record<string, unknown>, promptFormat = MULAW, baseDir = REPO) {
