@@ -9,6 +9,8 @@ import { GatewayError } from './gateway-error';
 import { Turn, TurnHandle, TurnHost, TurnSink } from './turn';
 
 const MAX_CONVERSATION_ID_LENGTH = 256;
+/** How long a connector gets to wind a conversation down. */
+const END_TIMEOUT_MS = 10_000;
 
 /**
  * The per-turn conversation model of BYOVA: conversations keyed by conversation_id across RPCs,
@@ -97,7 +99,7 @@ export class ConversationEngine implements TurnHost, OnModuleInit, OnApplication
     conv.log.info({ reason, durationMs: Date.now() - conv.createdAt }, 'conversation ended');
     if (!conv.started) return;
     try {
-      await conv.agent.connector.end(conv.context(), reason);
+      await conv.agent.connector.end(conv.endContext(END_TIMEOUT_MS), reason);
     } catch (err) {
       conv.log.warn({ err, reason }, 'connector end failed');
     }

@@ -46,9 +46,17 @@ export class Conversation {
     return prev.then(() => release);
   }
 
-  /** Context for a connector call: aborted with the RPC (if given) or when the conversation ends. */
-  context(rpc?: AbortSignal): ConnectorCallContext {
-    const signal = rpc ? AbortSignal.any([rpc, this.endController.signal]) : this.endController.signal;
+  /** Context for a connector call: aborted with the RPC or when the conversation ends. */
+  context(rpc: AbortSignal): ConnectorCallContext {
+    return this.contextWith(AbortSignal.any([rpc, this.endController.signal]));
+  }
+
+  /** Context for the connector's end call, which runs after the conversation ended: bounded by time only. */
+  endContext(timeoutMs: number): ConnectorCallContext {
+    return this.contextWith(AbortSignal.timeout(timeoutMs));
+  }
+
+  private contextWith(signal: AbortSignal): ConnectorCallContext {
     return { conversationId: this.id, agentId: this.agent.id, customerOrgId: this.customerOrgId, signal, logger: this.log };
   }
 

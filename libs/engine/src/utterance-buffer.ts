@@ -17,18 +17,18 @@ export class UtteranceBuffer {
     return this.buf !== null;
   }
 
-  /** Before speech: remember the last pre-roll's worth. */
+  /** Before speech: remember the last pre-roll's worth (plain loop: no views allocated per frame). */
   remember(pcm: Int16Array): void {
     const ring = this.ring;
     const n = ring.length;
-    const src = pcm.length > n ? pcm.subarray(pcm.length - n) : pcm;
+    const from = pcm.length > n ? pcm.length - n : 0;
     let pos = this.ringPos;
-    const first = Math.min(src.length, n - pos);
-    ring.set(src.subarray(0, first), pos);
-    if (first < src.length) ring.set(src.subarray(first), 0);
-    pos = (pos + src.length) % n;
+    for (let i = from; i < pcm.length; i++) {
+      ring[pos] = pcm[i];
+      if (++pos === n) pos = 0;
+    }
     this.ringPos = pos;
-    this.ringFilled = Math.min(n, this.ringFilled + src.length);
+    this.ringFilled = Math.min(n, this.ringFilled + pcm.length - from);
   }
 
   /** Speech started: the pre-roll becomes the head of the utterance. */
