@@ -12,6 +12,8 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const logger = createLogger(loaded.config.logging.gateway.level);
+  // A stray rejection is a bug to log, not a reason to drop every call in progress.
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled promise rejection'));
   for (const w of loaded.warnings) logger.warn(w);
   let gateway;
   try {

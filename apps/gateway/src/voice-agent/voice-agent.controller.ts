@@ -1,4 +1,6 @@
-import { Controller } from '@nestjs/common';
+import { Controller, Inject } from '@nestjs/common';
+import { status } from '@grpc/grpc-js';
+import { LOGGER, type Logger } from '@app/config';
 import { Observable, throwError } from 'rxjs';
 import { ConnectorRegistry } from '@app/connectors';
 import { ConversationEngine, GatewayError } from '@app/engine';
@@ -15,16 +17,22 @@ import { rpcException } from '../grpc/grpc-error';
 import { DrainService } from '../lifecycle/drain.service';
 
 const SHUTTING_DOWN = GatewayError.unavailable('gateway is shutting down');
+const INTERNAL = new GatewayError(status.INTERNAL, 'internal error');
 
 /** BYOVA's VoiceVirtualAgent service: adapts RPC streams to the conversation engine. */
 @Controller()
 @VoiceVirtualAgentControllerMethods()
 export class VoiceAgentController {
+  private readonly log: Logger;
+
   constructor(
     private readonly engine: ConversationEngine,
     private readonly registry: ConnectorRegistry,
     private readonly drain: DrainService,
-  ) {}
+    @Inject(LOGGER) logger: Logger,
+  ) {
+    this.log = logger.child({ context: 'VoiceAgentController' });
+  }
 
   listVirtualAgents(_req: ListVARequest): ListVAResponse {
     if (this.drain.draining) throw rpcException(SHUTTING_DOWN);
@@ -51,9 +59,22 @@ export class VoiceAgentController {
           out.error(rpcException(e));
         },
       });
+      // A bug must cost one RPC, never the process (rxjs rethrows errors from next() asynchronously).
+      const guarded = (what: string, fn: () => void) => {
+        try {
+          fn();
+        } catch (err) {
+          this.log.error({ err, what }, 'unexpected error in an RPC');
+          turn.cancel();
+          if (!settled) {
+            settled = true;
+            out.error(rpcException(INTERNAL));
+          }
+        }
+      };
       const input = requests.subscribe({
-        next: (r) => turn.request(r),
-        complete: () => turn.halfClose(),
+        next: (r) => guarded('request', () => turn.request(r)),
+        complete: () => guarded('half-close', () => turn.halfClose()),
         error: () => turn.cancel(),
       });
       // Unsubscribed without completing: the client cancelled or the server is going away.
