@@ -2,3 +2,4 @@ export * from './gateway-config';
 export * from './load-config';
 export * from './logger';
 export * from './config.module';
+export * from './validate-section';

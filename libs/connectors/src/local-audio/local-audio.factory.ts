@@ -1,20 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { plainToInstance } from 'class-transformer';
-import { validateSync, ValidationError } from 'class-validator';
-import { convertWav, writeWav } from '@app/audio';
+import { convertWav } from '@app/audio';
+import { validateSection } from '@app/config';
 import { ConnectorProvider } from '../connector-provider.decorator';
 import type { AgentPrompt, ConnectorDefinition, ConnectorFactory } from '../connector.types';
 import { checkDtmfActions, LocalAudioConfig, PROMPT_KEYS, PromptKey } from './local-audio.config';
 import { LocalAudioConnector } from './local-audio.connector';
-
-function describe(errors: ValidationError[], prefix: string): string[] {
-  return errors.flatMap((e) => {
-    const path = `${prefix}.${e.property}`;
-    const own = Object.values(e.constraints ?? {}).map((m) => (m.startsWith('property ') ? `${path}: unknown key` : `${path}: ${m}`));
-    return [...own, ...describe(e.children ?? [], path)];
-  });
-}
 
 @ConnectorProvider({
   type: 'local_audio',
@@ -24,8 +15,7 @@ function describe(errors: ValidationError[], prefix: string): string[] {
 export class LocalAudioConnectorFactory implements ConnectorFactory {
   create(def: ConnectorDefinition): LocalAudioConnector {
     const prefix = `connectors.${def.id}.config`;
-    const cfg = plainToInstance(LocalAudioConfig, def.config, { exposeDefaultValues: true });
-    const problems = describe(validateSync(cfg, { whitelist: true, forbidNonWhitelisted: true }), prefix);
+    const { value: cfg, problems } = validateSection(LocalAudioConfig, def.config, prefix);
     problems.push(...checkDtmfActions(cfg.dtmf_actions).map((p) => `${prefix}.${p}`));
     if (problems.length) throw new Error(problems.join('; '));
 
@@ -47,7 +37,7 @@ export class LocalAudioConnectorFactory implements ConnectorFactory {
       }
       prompts[key] = {
         text: cfg.prompt_texts[key],
-        audio: { format: def.promptFormat, data: converted.raw, wav: converted.wav ?? writeWav(converted.raw, def.promptFormat) },
+        audio: { format: def.promptFormat, data: converted.raw, wav: converted.wav },
       };
     }
     return new LocalAudioConnector(`Local Audio: ${cfg.agent_id}`, prompts, cfg.dtmf_actions);

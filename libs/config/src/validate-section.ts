@@ -1,0 +1,26 @@
+import { ClassConstructor, plainToInstance } from 'class-transformer';
+import { validateSync, ValidationError } from 'class-validator';
+
+const VALIDATE = { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true } as const;
+
+/** class-validator errors as `path.to.key: problem` lines, unknown keys named as such. */
+export function describeValidationErrors(errors: ValidationError[], prefix = ''): string[] {
+  const out: string[] = [];
+  for (const e of errors) {
+    const path = prefix ? `${prefix}.${e.property}` : e.property;
+    for (const msg of Object.values(e.constraints ?? {})) {
+      out.push(msg.startsWith('property ') ? `${path}: unknown key` : `${path}: ${msg.replace(e.property, 'value')}`);
+    }
+    out.push(...describeValidationErrors(e.children ?? [], path));
+  }
+  return out;
+}
+
+/**
+ * Turns one YAML section into its settings class, defaults filled in, and lists what is wrong with it.
+ * Connectors use it for their own `config` block so every error names the key the user wrote.
+ */
+export function validateSection<T extends object>(cls: ClassConstructor<T>, raw: unknown, prefix: string): { value: T; problems: string[] } {
+  const value = plainToInstance(cls, raw ?? {}, { exposeDefaultValues: true });
+  return { value, problems: describeValidationErrors(validateSync(value, VALIDATE), prefix) };
+}
