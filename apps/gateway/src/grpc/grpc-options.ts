@@ -1,10 +1,49 @@
+import { dirname, join } from 'node:path';
 import type { GrpcOptions } from '@nestjs/microservices';
 import { Transport } from '@nestjs/microservices';
 import type { Server } from '@grpc/grpc-js';
-import { loadFileDescriptorSetFromBuffer } from '@grpc/proto-loader';
+import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
+import { BinaryReader } from '@bufbuild/protobuf/wire';
 import type { GatewayConfig } from '@app/config';
 import { BYOVA_PACKAGE, BYOVA_SERVICE, descriptorSet, health, HEALTH_PACKAGE, HEALTH_SERVICE, VoiceVirtualAgentService } from '@app/proto';
+
+/**
+ * What reflection serves: the embedded set's files byte for byte (proto-loader's view merges them per package and
+ * drops their imports, which strict clients such as buf curl cannot link), plus reflection's own protos so that
+ * list_services names it too.
+ */
+function reflectionPackage(): PackageDefinition {
+  const files: Uint8Array[] = [];
+  const r = new BinaryReader(descriptorSet());
+  while (r.pos < r.len) {
+    const [field, wireType] = r.tag();
+    if (field === 1) files.push(r.bytes()); // FileDescriptorSet.file
+    else r.skip(wireType);
+  }
+  const dir = join(dirname(require.resolve('@grpc/reflection/package.json')), 'build/proto/grpc/reflection');
+  const own = ['v1', 'v1alpha'].map((v) => loadSync(join(dir, v, 'reflection.proto')));
+  return Object.assign({}, ...own, { 'byova.descriptor-set': { fileDescriptorProtos: files } }) as PackageDefinition;
+}
+
+/** After the drain: how long finished RPCs get to flush their last responses before open streams are cut. */
+export const CLOSE_FLUSH_MS = 1000;
+
+/**
+ * Nest's default close (forceShutdown) destroys connections at once, which loses the final response and status of
+ * an RPC that completed just before; so close gracefully, then cut what is still open (health Watch streams, RPCs
+ * past the grace) once the flush window ends.
+ */
+function boundGracefulClose(server: Server): void {
+  const tryShutdown = server.tryShutdown.bind(server);
+  server.tryShutdown = (callback) => {
+    const timer = setTimeout(() => server.forceShutdown(), CLOSE_FLUSH_MS);
+    tryShutdown((err) => {
+      clearTimeout(timer);
+      callback(err);
+    });
+  };
+}
 
 /**
  * gRPC server options: ts-proto's own codecs (no proto reflection at runtime), limits, keepalive,
@@ -30,8 +69,10 @@ export function grpcOptions(config: GatewayConfig): GrpcOptions {
         http2MinPingIntervalWithoutDataMs: g.keepalive.min_client_ping_interval_ms,
       },
       channelOptions: { 'grpc.max_concurrent_streams': g.max_concurrent_streams },
+      gracefulShutdown: true,
       onLoadPackageDefinition: (_pkg: unknown, server: Server) => {
-        if (g.reflection) new ReflectionService(loadFileDescriptorSetFromBuffer(descriptorSet())).addToServer(server);
+        boundGracefulClose(server);
+        if (g.reflection) new ReflectionService(reflectionPackage()).addToServer(server);
       },
     },
   };

@@ -1,5 +1,5 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { BehaviorSubject, distinctUntilChanged, map, Observable, Subject, takeUntil } from 'rxjs';
+import { BehaviorSubject, distinctUntilChanged, map, Observable, ReplaySubject, takeUntil } from 'rxjs';
 import { ConnectorRegistry } from '@app/connectors';
 import { BYOVA_SERVICE, health } from '@app/proto';
 import { DrainService } from '../lifecycle/drain.service';
@@ -14,10 +14,19 @@ export const HEALTH_SERVICES = ['', BYOVA_SERVICE] as const;
 @Injectable()
 export class HealthService implements OnApplicationShutdown {
   private readonly state = new BehaviorSubject<ServingStatus>(Status.UNKNOWN);
-  private readonly stop = new Subject<void>();
+  // Replays, so a Watch opened in the last moments of a shutdown ends too.
+  private readonly stop = new ReplaySubject<void>(1);
 
   constructor(private readonly registry: ConnectorRegistry, private readonly drain: DrainService) {
     drain.changes.subscribe(() => this.refresh());
+    // Watch streams never end by themselves; ending them once drained lets the server close without cutting them.
+    drain.drained.subscribe(() => this.end());
+  }
+
+  /** Idempotent: a completed subject ignores both calls. */
+  private end(): void {
+    this.stop.next();
+    this.stop.complete();
   }
 
   private current(): ServingStatus {
@@ -50,7 +59,6 @@ export class HealthService implements OnApplicationShutdown {
   }
 
   onApplicationShutdown(): void {
-    this.stop.next();
-    this.stop.complete();
+    this.end();
   }
 }

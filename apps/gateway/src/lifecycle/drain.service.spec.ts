@@ -32,3 +32,26 @@ describe('DrainService', () => {
     expect([d.draining, seen.length]).toEqual([true, 1]);
   });
 });
+
+describe('DrainService.drained', () => {
+  it('fires once draining has started and the last RPC has ended', () => {
+    const d = new DrainService();
+    let fired = 0;
+    d.drained.subscribe(() => fired++);
+    const end = d.track();
+    end(); // not draining yet
+    const end2 = d.track();
+    d.startDraining();
+    expect(fired).toBe(0);
+    end2();
+    expect(fired).toBe(1);
+  });
+
+  it('fires at once when draining starts with nothing in flight', () => {
+    const d = new DrainService();
+    let fired = 0;
+    d.drained.subscribe(() => fired++);
+    d.startDraining();
+    expect(fired).toBe(1);
+  });
+});

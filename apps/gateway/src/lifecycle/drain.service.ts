@@ -9,6 +9,8 @@ export class DrainService {
   draining = false;
   /** Emits when draining starts (health listens). */
   readonly changes = new Subject<void>();
+  /** Emits once draining has started and no RPC is left in flight: health then ends its Watch streams. */
+  readonly drained = new Subject<void>();
 
   get inflightCount(): number {
     return this.inflight;
@@ -21,7 +23,10 @@ export class DrainService {
     return () => {
       if (done) return;
       done = true;
-      if (--this.inflight === 0) for (const w of this.idleWaiters.splice(0)) w();
+      if (--this.inflight === 0) {
+        for (const w of this.idleWaiters.splice(0)) w();
+        if (this.draining) this.drained.next();
+      }
     };
   }
 
@@ -29,6 +34,7 @@ export class DrainService {
     if (this.draining) return;
     this.draining = true;
     this.changes.next();
+    if (this.inflight === 0) this.drained.next();
   }
 
   /** Resolves true once no RPC is in flight, or false when the deadline passes first. */
