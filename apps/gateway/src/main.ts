@@ -19,7 +19,9 @@ async function main(): Promise<void> {
   try {
     gateway = await startGateway(loaded, logger);
   } catch (e) {
-    logger.fatal({ err: e }, `gateway failed to start: ${(e as Error).message}`);
+    // Mostly the operator's to fix (connector settings, port in use) and the message names it: no stack unless debugging.
+    logger.debug({ err: e }, 'start-up failure');
+    logger.fatal(`gateway failed to start: ${(e as Error).message}`);
     process.stderr.write(`Gateway failed to start: ${(e as Error).message}\n`);
     process.exit(1);
   }

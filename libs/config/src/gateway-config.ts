@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
 import {
+  Allow,
+  IsArray,
   IsBoolean,
   IsIn,
   IsInt,
@@ -13,6 +15,15 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+
+// @ValidateNested alone lets a list through where a block of settings belongs (every key then missing at run time).
+const MAP = { message: '$property must be a map of settings' };
+function Section(): PropertyDecorator {
+  return (target, key) => {
+    IsObject(MAP)(target, key as string);
+    ValidateNested(MAP)(target, key as string);
+  };
+}
 
 // The YAML keeps the Python gateway's layout and snake_case keys, so users can bring their file.
 // Property names are the YAML keys, which lets validation errors name the key the user wrote.
@@ -32,7 +43,7 @@ export class GatewaySection {
   @IsInt() @Min(1024) max_receive_message_bytes = 4 * 1024 * 1024;
   @IsInt() @Min(1024) max_send_message_bytes = 16 * 1024 * 1024;
   @IsInt() @Min(1) max_concurrent_streams = 1000;
-  @ValidateNested() @Type(() => KeepaliveConfig) keepalive = new KeepaliveConfig();
+  @Section() @Type(() => KeepaliveConfig) keepalive = new KeepaliveConfig();
   /** How long in-flight RPCs may run after SIGTERM/SIGINT before the process exits. */
   @IsNumber() @Min(0) @Max(3600) shutdown_grace_seconds = 25;
   @IsBoolean() reflection = true;
@@ -92,8 +103,8 @@ export class AgentDefaults {
   /** Format of the call's audio: prompts are converted to it once at start-up. */
   @IsIn(['mulaw', 'alaw', 'linear16']) prompt_encoding: 'mulaw' | 'alaw' | 'linear16' = 'mulaw';
   @IsIn([8000, 16000]) prompt_sample_rate = 8000;
-  @ValidateNested() @Type(() => DtmfDefaults) dtmf = new DtmfDefaults();
-  @ValidateNested() @Type(() => SpeechDefaults) speech = new SpeechDefaults();
+  @Section() @Type(() => DtmfDefaults) dtmf = new DtmfDefaults();
+  @Section() @Type(() => SpeechDefaults) speech = new SpeechDefaults();
 }
 
 export class ConnectorEntry {
@@ -105,7 +116,9 @@ export class ConnectorEntry {
   @IsBoolean() enabled = true;
   /** Connector-specific settings, validated by the connector itself. */
   @IsOptional() @IsObject() config: Record<string, unknown> = {};
-  @ValidateNested() @Type(() => AgentDefaults) defaults = new AgentDefaults();
+  @Section() @Type(() => AgentDefaults) defaults = new AgentDefaults();
+  /** Python layout's agent list: the connector itself lists its agents, so it is accepted and ignored. */
+  @IsOptional() @IsArray() agents?: unknown[];
 }
 
 export class MonitoringSection {
@@ -122,23 +135,24 @@ export class LogTarget {
   level = 'info';
   @IsOptional() @IsString() format?: string;
   @IsOptional() @IsString() file?: string;
-  @IsOptional() @IsInt() max_size?: number;
+  // Python files write sizes as "10MB"; unused here, so any number or text is accepted.
+  @IsOptional() @Allow() max_size?: number | string;
   @IsOptional() @IsInt() backup_count?: number;
 }
 
 export class LoggingSection {
-  @ValidateNested() @Type(() => LogTarget) gateway = new LogTarget();
-  @IsOptional() @ValidateNested() @Type(() => LogTarget) web?: LogTarget;
+  @Section() @Type(() => LogTarget) gateway = new LogTarget();
+  @IsOptional() @Section() @Type(() => LogTarget) web?: LogTarget;
 }
 
 export class GatewayConfig {
-  @ValidateNested() @Type(() => GatewaySection) gateway = new GatewaySection();
-  @ValidateNested() @Type(() => SessionsSection) sessions = new SessionsSection();
-  @ValidateNested() @Type(() => VadSection) voice_activity_detection = new VadSection();
+  @Section() @Type(() => GatewaySection) gateway = new GatewaySection();
+  @Section() @Type(() => SessionsSection) sessions = new SessionsSection();
+  @Section() @Type(() => VadSection) voice_activity_detection = new VadSection();
   /** Connector id → entry; validated entry by entry in the loader (keys are user-chosen). */
   @IsObject() connectors: Record<string, ConnectorEntry> = {};
-  @ValidateNested() @Type(() => MonitoringSection) monitoring = new MonitoringSection();
-  @ValidateNested() @Type(() => LoggingSection) logging = new LoggingSection();
+  @Section() @Type(() => MonitoringSection) monitoring = new MonitoringSection();
+  @Section() @Type(() => LoggingSection) logging = new LoggingSection();
   // Python gateway sections not served by this gateway yet: accepted, reported at start-up.
   @IsOptional() @IsObject() authentication?: Record<string, unknown>;
   @IsOptional() @IsObject() jwt_validation?: Record<string, unknown>;

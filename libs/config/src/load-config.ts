@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { plainToInstance } from 'class-transformer';
-import { validateSync, ValidationError } from 'class-validator';
 import { parse as parseYaml } from 'yaml';
 import { ConnectorEntry, GatewayConfig, UNSUPPORTED_SECTIONS } from './gateway-config';
+import { isLogLevel } from './logger';
+import { validateSection } from './validate-section';
 
 export const DEFAULT_CONFIG_PATH = 'config/config.yaml';
 
@@ -24,24 +24,9 @@ export interface LoadedConfig {
   warnings: string[];
 }
 
-const VALIDATE = { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true } as const;
-
-function flatten(errors: ValidationError[], prefix = ''): string[] {
-  const out: string[] = [];
-  for (const e of errors) {
-    const path = prefix ? `${prefix}.${e.property}` : e.property;
-    for (const msg of Object.values(e.constraints ?? {})) {
-      out.push(msg.startsWith('property ') ? `${path}: unknown key` : `${path}: ${msg.replace(e.property, 'value')}`);
-    }
-    out.push(...flatten(e.children ?? [], path));
-  }
-  return out;
-}
-
 function validateConfig(raw: Record<string, unknown>): { config: GatewayConfig; problems: string[] } {
   const { connectors, ...rest } = raw;
-  const config = plainToInstance(GatewayConfig, rest, { exposeDefaultValues: true });
-  const problems = flatten(validateSync(config, VALIDATE));
+  const { value: config, problems } = validateSection(GatewayConfig, rest, '');
   config.connectors = {};
   if (connectors !== undefined && connectors !== null) {
     if (typeof connectors !== 'object' || Array.isArray(connectors)) {
@@ -52,8 +37,8 @@ function validateConfig(raw: Record<string, unknown>): { config: GatewayConfig; 
           problems.push(`connectors.${id}: must be a map of settings`);
           continue;
         }
-        const entry = plainToInstance(ConnectorEntry, entryRaw, { exposeDefaultValues: true });
-        problems.push(...flatten(validateSync(entry, VALIDATE), `connectors.${id}`));
+        const { value: entry, problems: entryProblems } = validateSection(ConnectorEntry, entryRaw, `connectors.${id}`);
+        problems.push(...entryProblems);
         if (!entry.type && !entry.module) problems.push(`connectors.${id}: needs a type (e.g. local_audio) or a module`);
         config.connectors[id] = entry;
       }
@@ -66,7 +51,8 @@ function intFromEnv(env: NodeJS.ProcessEnv, name: string, problems: string[]): n
   const v = env[name];
   if (v === undefined || v === '') return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+  // Digits only: Number() would also take "1e3", "0x50" or " 80".
+  if (!/^\d+$/.test(v) || n > 65535) {
     problems.push(`${name}: must be a port number, got "${v}"`);
     return undefined;
   }
@@ -93,7 +79,11 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
   if (port !== undefined) config.gateway.port = port;
   const monitoringPort = intFromEnv(env, 'MONITORING_PORT', problems);
   if (monitoringPort !== undefined) config.monitoring.port = monitoringPort;
-  if (env.LOG_LEVEL) config.logging.gateway.level = env.LOG_LEVEL;
+  if (env.LOG_LEVEL) {
+    // Checked here: the override bypasses validation, and the logger would quietly fall back to info.
+    if (isLogLevel(env.LOG_LEVEL)) config.logging.gateway.level = env.LOG_LEVEL;
+    else problems.push(`LOG_LEVEL: must be one of trace, debug, info, warn(ing), error, fatal, critical, silent; got "${env.LOG_LEVEL}"`);
+  }
 
   if (problems.length) throw new ConfigError(problems, file);
   const warnings = UNSUPPORTED_SECTIONS.filter((s) => config[s] !== undefined).map(

@@ -8,6 +8,10 @@ const LEVELS: Record<string, pino.LevelWithSilent> = {
   trace: 'trace', debug: 'debug', info: 'info', warn: 'warn', warning: 'warn', error: 'error', critical: 'fatal', fatal: 'fatal', silent: 'silent',
 };
 
+export function isLogLevel(level: string): boolean {
+  return Object.hasOwn(LEVELS, level.toLowerCase());
+}
+
 export function toPinoLevel(level: string): pino.LevelWithSilent {
   return LEVELS[level.toLowerCase()] ?? 'info';
 }

@@ -8,7 +8,7 @@ export function describeValidationErrors(errors: ValidationError[], prefix = '')
   const out: string[] = [];
   for (const e of errors) {
     const path = prefix ? `${prefix}.${e.property}` : e.property;
-    for (const msg of Object.values(e.constraints ?? {})) {
+    for (const msg of new Set(Object.values(e.constraints ?? {}))) {
       out.push(msg.startsWith('property ') ? `${path}: unknown key` : `${path}: ${msg.replace(e.property, 'value')}`);
     }
     out.push(...describeValidationErrors(e.children ?? [], path));

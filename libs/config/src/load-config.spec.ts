@@ -1,0 +1,238 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import { buildGatewayConfig, ConfigError, loadGatewayConfig } from './load-config';
+
+const REPO = resolve(__dirname, '../../..');
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'byova-config-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Loads `content` (YAML text or an object) as GATEWAY_CONFIG with the given extra environment. */
+function load(content: string | object, env: Record<string, string> = {}) {
+  const file = join(dir, 'gateway.yaml');
+  writeFileSync(file, typeof content === 'string' ? content : stringify(content));
+  return loadGatewayConfig({ GATEWAY_CONFIG: file, ...env }, dir);
+}
+
+/** The problems a ConfigError lists (fails the test if nothing is thrown). */
+function problems(f: () => unknown): string[] {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const local = { type: 'local_audio' };
+
+describe('defaults', () => {
+  it('an empty file gives the documented defaults, no connectors and no warnings', () => {
+    const { config, file, baseDir, warnings } = load('');
+    expect([file, baseDir, warnings]).toEqual([join(dir, 'gateway.yaml'), dir, []]);
+    expect(config.gateway).toMatchObject({
+      host: '0.0.0.0',
+      port: 50051,
+      default_agent: '',
+      shutdown_grace_seconds: 25,
+      reflection: true,
+      max_concurrent_streams: 1000,
+      keepalive: { time_ms: 30_000, timeout_ms: 10_000, permit_without_calls: true, min_client_ping_interval_ms: 10_000 },
+    });
+    expect(config.sessions).toMatchObject({ max_sessions: 1000, timeout: 600 });
+    expect(config.voice_activity_detection).toMatchObject({ end_silence_ms: 1000, fallback_sample_rate_hertz: 8000 });
+    expect(config.logging.gateway.level).toBe('info');
+    expect(config.connectors).toEqual({});
+  });
+
+  it('a partial section keeps the defaults of the keys it leaves out, nested blocks included', () => {
+    const { config } = load({ gateway: { port: 6000, keepalive: { time_ms: 5000 } }, connectors: { a: local } });
+    expect(config.gateway).toMatchObject({ port: 6000, host: '0.0.0.0', keepalive: { time_ms: 5000, timeout_ms: 10_000 } });
+    expect(config.connectors.a).toMatchObject({
+      type: 'local_audio',
+      enabled: true,
+      config: {},
+      defaults: { reply_mode: 'wav', input_mode: 'voice_dtmf', barge_in: true, dtmf: { length: 1, terminator: '#' }, speech: { no_input_timeout_ms: 0 } },
+    });
+  });
+
+  it('reads config/config.yaml relative to the working directory when GATEWAY_CONFIG is unset', () => {
+    mkdirSync(join(dir, 'config'));
+    writeFileSync(join(dir, 'config/config.yaml'), 'gateway: { port: 7001 }\n');
+    const { config, file } = loadGatewayConfig({}, dir);
+    expect([file, config.gateway.port]).toEqual([join(dir, 'config/config.yaml'), 7001]);
+  });
+
+  it('the shipped config/config.yaml loads without problems or warnings', () => {
+    const { config, warnings } = loadGatewayConfig({}, REPO);
+    expect(warnings).toEqual([]);
+    expect(Object.keys(config.connectors).length).toBeGreaterThan(0);
+  });
+});
+
+describe('environment overrides', () => {
+  it('PORT, MONITORING_PORT and LOG_LEVEL win over the file', () => {
+    const { config } = load({ gateway: { port: 6000 }, monitoring: { port: 6001 }, logging: { gateway: { level: 'debug' } } }, { PORT: '8080', MONITORING_PORT: '9090', LOG_LEVEL: 'WARNING' });
+    expect([config.gateway.port, config.monitoring.port, config.logging.gateway.level]).toEqual([8080, 9090, 'WARNING']);
+  });
+
+  it('an empty PORT is ignored', () => {
+    expect(load({ gateway: { port: 6000 } }, { PORT: '' }).config.gateway.port).toBe(6000);
+  });
+
+  it.each(['abc', '70000', '-1', '1e3', '0x50', ' 80', '8080.5'])('PORT=%j is refused, naming the variable and the value', (v) => {
+    expect(problems(() => load('', { PORT: v }))).toEqual([`PORT: must be a port number, got "${v}"`]);
+  });
+
+  it('a bad MONITORING_PORT and an unknown LOG_LEVEL are refused too', () => {
+    const p = problems(() => load('', { MONITORING_PORT: 'x', LOG_LEVEL: 'loud' }));
+    expect(p).toEqual([expect.stringMatching(/^MONITORING_PORT: .*"x"/), expect.stringMatching(/^LOG_LEVEL: .*"loud"/)]);
+  });
+
+  it('environment and file problems are reported together, with the file named', () => {
+    try {
+      load({ gateway: { prot: 1 } }, { PORT: 'abc' });
+      throw new Error('expected a ConfigError');
+    } catch (e) {
+      expect((e as ConfigError).problems).toEqual(['gateway.prot: unknown key', 'PORT: must be a port number, got "abc"']);
+      expect((e as Error).message).toBe(`Invalid configuration in ${join(dir, 'gateway.yaml')}:\n  - gateway.prot: unknown key\n  - PORT: must be a port number, got "abc"`);
+    }
+  });
+});
+
+describe('unknown keys', () => {
+  const cases: Array<[string, object]> = [
+    ['gatewy', { gatewy: {} }],
+    ['gateway.prot', { gateway: { prot: 1 } }],
+    ['gateway.keepalive.time', { gateway: { keepalive: { time: 1 } } }],
+    ['sessions.max_session', { sessions: { max_session: 1 } }],
+    ['voice_activity_detection.end_silence', { voice_activity_detection: { end_silence: 1 } }],
+    ['monitoring.prot', { monitoring: { prot: 1 } }],
+    ['logging.gateways', { logging: { gateways: {} } }],
+    ['logging.gateway.lvl', { logging: { gateway: { lvl: 'info' } } }],
+    ['connectors.a.confg', { connectors: { a: { ...local, confg: {} } } }],
+    ['connectors.a.defaults.replymode', { connectors: { a: { ...local, defaults: { replymode: 'wav' } } } }],
+    ['connectors.a.defaults.dtmf.len', { connectors: { a: { ...local, defaults: { dtmf: { len: 2 } } } } }],
+    ['connectors.a.defaults.speech.no_input', { connectors: { a: { ...local, defaults: { speech: { no_input: 1 } } } } }],
+  ];
+  it.each(cases)('%s is named as an unknown key', (path, raw) => {
+    expect(problems(() => load(raw))).toEqual([`${path}: unknown key`]);
+  });
+
+  it('all of them at once are all reported', () => {
+    const merged = { gatewy: {}, gateway: { prot: 1 }, connectors: { a: { ...local, confg: {}, defaults: { dtmf: { len: 2 } } } } };
+    expect(problems(() => load(merged)).sort()).toEqual(['connectors.a.confg: unknown key', 'connectors.a.defaults.dtmf.len: unknown key', 'gateway.prot: unknown key', 'gatewy: unknown key']);
+  });
+});
+
+describe('bad values and shapes', () => {
+  it.each<[string, object, RegExp]>([
+    ['sessions.max_sessions', { sessions: { max_sessions: -1 } }, /^sessions\.max_sessions: value must not be less than 1$/],
+    ['gateway.port', { gateway: { port: 70000 } }, /^gateway\.port: value must not be greater than 65535$/],
+    ['gateway.reflection', { gateway: { reflection: 'yes' } }, /^gateway\.reflection: value must be a boolean/],
+    ['voice_activity_detection.threshold', { voice_activity_detection: { threshold: 2 } }, /^voice_activity_detection\.threshold: .*greater than 1/],
+    ['connectors.a.defaults.reply_mode', { connectors: { a: { ...local, defaults: { reply_mode: 'mp3' } } } }, /^connectors\.a\.defaults\.reply_mode: value must be one of/],
+    ['connectors.a.defaults.dtmf.terminator', { connectors: { a: { ...local, defaults: { dtmf: { terminator: 'x' } } } } }, /^connectors\.a\.defaults\.dtmf\.terminator: value must be one DTMF key/],
+    ['logging.gateway.level', { logging: { gateway: { level: 'loud' } } }, /^logging\.gateway\.level: value must be one of/],
+  ])('%s: the value is refused with its path', (_path, raw, message) => {
+    expect(problems(() => load(raw))).toEqual([expect.stringMatching(message)]);
+  });
+
+  it.each<[string, string]>([
+    ['gateway', 'gateway: []\n'],
+    ['gateway', 'gateway:\n  - host: 127.0.0.1\n'],
+    ['gateway', 'gateway:\n'],
+    ['sessions', 'sessions: 5\n'],
+    ['gateway.keepalive', 'gateway: { keepalive: [] }\n'],
+    ['logging.gateway', 'logging: { gateway: [info] }\n'],
+    ['connectors.a.defaults', 'connectors: { a: { type: local_audio, defaults: [] } }\n'],
+  ])('a settings block given as something else than a map is refused by name (%s)', (path, yaml) => {
+    const p = problems(() => load(yaml));
+    expect(p[0]).toBe(`${path}: value must be a map of settings`);
+    // a list of scalars also gets a line per item; each names the block
+    for (const line of p) expect(line.startsWith(`${path}`)).toBe(true);
+    if (!yaml.includes('[info]')) expect(p).toHaveLength(1);
+  });
+
+  it('a file that is not YAML, or not a map at the top, names the file', () => {
+    expect(problems(() => load('a: [\n'))[0]).toMatch(/^cannot parse YAML: /);
+    expect(problems(() => load('- gateway\n'))).toEqual(['the top level must be a map of sections']);
+  });
+
+  it('a GATEWAY_CONFIG that does not exist is named, with the variable', () => {
+    const missing = join(dir, 'nope.yaml');
+    expect(problems(() => loadGatewayConfig({ GATEWAY_CONFIG: missing }, dir))).toEqual([`configuration file not found: ${missing} (set GATEWAY_CONFIG)`]);
+    // relative paths resolve against the working directory
+    expect(problems(() => loadGatewayConfig({ GATEWAY_CONFIG: 'nope.yaml' }, dir))[0]).toContain(missing);
+  });
+});
+
+describe('connector entries', () => {
+  it('connectors must be a map, and each entry a map', () => {
+    expect(problems(() => load('connectors:\n  - name: a\n    type: local_audio\n'))).toEqual(['connectors: must be a map of connector id to settings']);
+    expect(problems(() => load('connectors:\n  a:\n  b: local_audio\n'))).toEqual(['connectors.a: must be a map of settings', 'connectors.b: must be a map of settings']);
+  });
+
+  it('an entry needs a type or a module', () => {
+    expect(problems(() => load({ connectors: { a: { config: {} } } }))).toEqual(['connectors.a: needs a type (e.g. local_audio) or a module']);
+    expect(load({ connectors: { a: { module: './my-plugin' } } }).config.connectors.a.module).toBe('./my-plugin');
+  });
+
+  it('checks the entry\'s own keys: enabled must be boolean, config a map', () => {
+    expect(problems(() => load({ connectors: { a: { ...local, enabled: 'no' } } }))).toEqual([expect.stringMatching(/^connectors\.a\.enabled: value must be a boolean/)]);
+    expect(problems(() => load({ connectors: { a: { ...local, config: ['x'] } } }))).toEqual([expect.stringMatching(/^connectors\.a\.config: value must be an object/)]);
+  });
+
+  it('leaves the connector\'s own config block to the connector', () => {
+    expect(load({ connectors: { a: { ...local, config: { anything: { goes: 1 } } } } }).config.connectors.a.config).toEqual({ anything: { goes: 1 } });
+  });
+
+  it('a disabled entry is still checked, so a typo does not hide until it is enabled', () => {
+    expect(problems(() => load({ connectors: { a: { ...local, enabled: false, defaults: { reply_mode: 'mp3' } } } }))).toHaveLength(1);
+  });
+});
+
+describe('the Python gateway\'s file layout', () => {
+  const python = {
+    gateway: { name: 'BYOVA Gateway', version: '1.0.0', host: '0.0.0.0', port: 50051, streaming_max_workers: 100, request_queue_maxsize: 100, response_queue_maxsize: 100, max_terminal_playback_seconds: 30 },
+    connectors: {
+      local_audio_connector: {
+        type: 'local_audio_connector',
+        class: 'LocalAudioConnector',
+        module: 'connectors.local_audio_connector',
+        config: { agent_id: 'Local Playback', audio_base_path: 'audio', audio_files: { welcome: 'welcome.wav' } },
+        agents: ['Local Playback'],
+      },
+    },
+    monitoring: { enabled: true, host: '0.0.0.0', port: 8080, debug: false, metrics_enabled: true, health_check_interval: 30 },
+    authentication: { enabled: true, environment: 'dev' },
+    jwt_validation: { enabled: false, datasource_url: '' },
+    data_source: { enabled: false },
+    logging: {
+      gateway: { level: 'INFO', format: '%(asctime)s - %(message)s', file: 'logs/gateway.log', max_size: '10MB', backup_count: 5 },
+      web: { level: 'WARNING', file: 'logs/web.log', max_size: '5MB', backup_count: 3 },
+    },
+    sessions: { timeout: 600, max_sessions: 1000, cleanup_interval: 60, enable_auto_cleanup: true, max_session_duration: 3600 },
+    audio: { supported_formats: ['wav', 'mp3'], default_sample_rate: 16000, max_audio_size: '10MB' },
+  };
+
+  it('loads as is, with a warning for each section this gateway does not serve', () => {
+    const { config, warnings } = load(python);
+    expect(config.connectors.local_audio_connector).toMatchObject({ module: 'connectors.local_audio_connector', class: 'LocalAudioConnector' });
+    expect(config.logging.gateway.level).toBe('INFO');
+    expect(warnings).toEqual(['authentication', 'jwt_validation', 'data_source', 'audio'].map((s) => `section "${s}" is not supported by this gateway yet and is ignored`));
+  });
+});
+
+describe('buildGatewayConfig', () => {
+  it('validates an in-memory config the same way, without a file name', () => {
+    expect(buildGatewayConfig({ gateway: { port: 1 } }).gateway.port).toBe(1);
+    expect(() => buildGatewayConfig({ gateway: { prot: 1 } })).toThrow(new ConfigError(['gateway.prot: unknown key']));
+    expect(() => buildGatewayConfig({ gateway: { prot: 1 } })).toThrow(/^Invalid configuration:\n {2}- gateway\.prot: unknown key$/);
+  });
+});
