@@ -1,0 +1,190 @@
+import { status } from '@grpc/grpc-js';
+import { BYOVA_SERVICE, DTMFDigits, OutputEvent_EventType as EV, VoiceVAResponse_ResponseType as RT } from '@app/proto';
+import { ByovaCaller } from '@app/simulator';
+import { CLOSE_FLUSH_MS } from '../../apps/gateway/src/grpc/grpc-options';
+import { DrainService } from '../../apps/gateway/src/lifecycle/drain.service';
+import { scriptedLog } from '../fixtures/scripted-connector';
+import { canConnect, killAll, removeTempConfigs, spawnGateway, stackLines, tempConfig } from '../support/child-gateway';
+import { HealthClient, ServingStatus as S, within } from '../support/grpc-clients';
+import { speechTurn } from '../support/speech-turn';
+import { eventually, freePort, localConnector, scriptedConnector, startTestGateway } from './harness';
+
+const SCRIPTED = 'Scripted: bot';
+const portOf = (target: string) => Number(target.split(':')[1]);
+const shape = (r: { responses: { responseType: number; outputEvents: { eventType: number }[] }[] }) =>
+  r.responses.map((x) => [RT[x.responseType], ...x.outputEvents.map((e) => EV[e.eventType])]);
+
+// Child gateways start with the file (start-up dominates their cost) and are used by the last tests.
+const GRACE_S = 3;
+let termPort: number;
+let intPort: number;
+let term: ReturnType<typeof spawnGateway>;
+let int: ReturnType<typeof spawnGateway>;
+const childConfig = (port: number, grace: number) => ({
+  gateway: { host: '127.0.0.1', port, shutdown_grace_seconds: grace },
+  voice_activity_detection: { end_silence_ms: 300 },
+  connectors: { local: localConnector() },
+});
+beforeAll(async () => {
+  [termPort, intPort] = [await freePort(), await freePort()];
+  term = spawnGateway({ GATEWAY_CONFIG: tempConfig(childConfig(termPort, GRACE_S)), LOG_LEVEL: 'warn' });
+  int = spawnGateway({ GATEWAY_CONFIG: tempConfig(childConfig(intPort, 0.5)), LOG_LEVEL: 'warn' });
+});
+afterAll(() => {
+  killAll();
+  removeTempConfigs();
+});
+
+describe('graceful drain, in-process', () => {
+  it('refuses new RPCs and turns NOT_SERVING, lets the in-flight turn answer, then closes: {drained: true}', async () => {
+    const t = await startTestGateway({ connectors: { local: localConnector() }, voice_activity_detection: { end_silence_ms: 300 } });
+    const drain = t.gw.app.get(DrainService);
+    const health = new HealthClient(t.target);
+    const other = t.caller();
+    try {
+      // Channels up before the drain, so the refusals below are the gateway's answers, not connection set-up.
+      expect(await health.check('')).toEqual({ status: S.SERVING });
+      await other.listAgents();
+      const watch = health.watch('');
+      await watch.next(1);
+
+      const caller = t.caller();
+      await caller.startSession();
+      const speaking = speechTurn(caller, 900);
+      await speaking.startOfInput; // mid-speech: ~800 ms of speech and 300 ms of end silence still to come
+      expect(drain.inflightCount).toBe(1);
+
+      const stopping = t.gw.shutdown(5000);
+      let stoppedAt = 0;
+      void stopping.then(() => (stoppedAt = Date.now()));
+
+      const [fresh, list, check] = await Promise.all([
+        other.startSession(),
+        other.listAgents().then(
+          () => undefined,
+          (e) => e,
+        ),
+        health.check(BYOVA_SERVICE),
+      ]);
+      expect([fresh.status.code, fresh.status.details]).toEqual([status.UNAVAILABLE, 'gateway is shutting down']);
+      expect([list?.code, list?.details]).toEqual([status.UNAVAILABLE, 'gateway is shutting down']);
+      expect(check).toEqual({ status: S.NOT_SERVING });
+      expect(drain.inflightCount).toBe(1); // those answers came while the turn was still running
+
+      const r = await speaking.result;
+      const answeredAt = Date.now();
+      expect(r.status.code).toBe(status.OK);
+      expect(shape(r)).toEqual([['PARTIAL', 'START_OF_INPUT'], ['PARTIAL', 'END_OF_INPUT'], ['FINAL']]);
+      expect(r.responses[2].prompts[0].text).toMatch(/press 5/i);
+      expect(r.violations).toEqual([]);
+
+      expect(await within(stopping, 2000, 'shutdown did not resolve')).toEqual({ drained: true });
+      expect(stoppedAt).toBeGreaterThanOrEqual(answeredAt - 50); // resolved after the turn, not before it
+      // The Watch ended cleanly once the turn was done, so the close did not wait out its flush window.
+      expect(stoppedAt - answeredAt).toBeLessThan(CLOSE_FLUSH_MS / 2);
+      expect([watch.statuses, (await watch.ended).code]).toEqual([[S.SERVING, S.NOT_SERVING], status.OK]);
+      expect(await canConnect(portOf(t.target))).toBe(false);
+    } finally {
+      health.close();
+      await t.stop();
+    }
+  });
+
+  it('with a grace shorter than the in-flight RPC resolves {drained: false} and still closes, cutting the RPC', async () => {
+    const t = await startTestGateway({ connectors: { local: localConnector() } });
+    try {
+      const caller = t.caller();
+      await caller.startSession();
+      const speaking = speechTurn(caller, 6000); // the caller talks far longer than grace + flush window
+      await speaking.startOfInput;
+
+      const t0 = Date.now();
+      expect(await within(t.gw.shutdown(100), 3000, 'shutdown did not resolve')).toEqual({ drained: false });
+      const took = Date.now() - t0;
+      expect(took).toBeGreaterThanOrEqual(90);
+      expect(took).toBeLessThan(100 + CLOSE_FLUSH_MS + 500);
+
+      const r = await within(speaking.result, 1000, 'in-flight RPC never ended');
+      expect(r.status.code).not.toBe(status.OK);
+      expect(r.responses.some((x) => x.responseType === RT.FINAL)).toBe(false);
+      expect(await canConnect(portOf(t.target))).toBe(false);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('an RPC finishing just after the grace still gets its answer while the server closes', async () => {
+    const t = await startTestGateway({ connectors: { scripted: scriptedConnector() } });
+    try {
+      scriptedLog.splice(0);
+      const caller = t.caller({ agentId: SCRIPTED });
+      await caller.startSession();
+      await caller.sendEvent('START_OF_DTMF');
+      const turn = caller.openTurn('dtmf');
+      turn.write(caller.request({ dtmfInput: { dtmfEvents: [DTMFDigits.DTMF_DIGIT_TWO] } })); // answers after 150 ms
+      turn.halfClose();
+      await eventually(() => scriptedLog.some((c) => c.op === 'input' && c.input?.kind === 'dtmf'));
+
+      expect(await within(t.gw.shutdown(30), 3000, 'shutdown did not resolve')).toEqual({ drained: false });
+      const r = await turn.result;
+      expect([r.status.code, r.responses.length, r.responses[0]?.prompts[0]?.text]).toEqual([status.OK, 1, 'slow answer']);
+      expect(await canConnect(portOf(t.target))).toBe(false);
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
+describe('signals to the real entry point (child processes)', () => {
+
+  it('SIGTERM mid-call: NOT_SERVING, the caller\'s turn still gets its answer, exit code 0 within the grace', async () => {
+    await term.waitForPort(termPort);
+    const target = `127.0.0.1:${termPort}`;
+    const caller = new ByovaCaller({ target, deadlineMs: 10_000 });
+    const health = new HealthClient(target);
+    try {
+      expect((await caller.startSession()).status.code).toBe(status.OK);
+      expect(await health.check('')).toEqual({ status: S.SERVING });
+      const speaking = speechTurn(caller, 900);
+      await speaking.startOfInput;
+
+      const exit = term.stop('SIGTERM');
+      // The signal lands asynchronously: health flips to NOT_SERVING while the turn is still running.
+      let seen = S.SERVING;
+      for (let i = 0; i < 50 && seen === S.SERVING; i++) {
+        seen = (await health.check('')).status;
+        if (seen === S.SERVING) await new Promise((res) => setTimeout(res, 10));
+      }
+      expect(seen).toBe(S.NOT_SERVING);
+      expect(term.hasExited).toBe(false);
+      const r = await speaking.result;
+      expect(r.status.code).toBe(status.OK);
+      expect(shape(r).at(-1)).toEqual(['FINAL']);
+
+      const e = await exit;
+      expect([e.code, e.signal]).toEqual([0, null]);
+      expect(e.afterMs).toBeLessThan(GRACE_S * 1000);
+      expect(stackLines(term.stderr + term.stdout)).toEqual([]);
+    } finally {
+      caller.close();
+      health.close();
+    }
+  });
+
+  it('SIGINT with an RPC that outlasts the grace: the process still exits with code 0 at the deadline', async () => {
+    await int.waitForPort(intPort);
+    const caller = new ByovaCaller({ target: `127.0.0.1:${intPort}`, deadlineMs: 10_000 });
+    try {
+      await caller.startSession();
+      const speaking = speechTurn(caller, 6000); // far longer than the 0.5 s grace
+      await speaking.startOfInput;
+      const e = await int.stop('SIGINT');
+      expect([e.code, e.signal]).toEqual([0, null]);
+      expect(e.afterMs).toBeGreaterThanOrEqual(400);
+      expect(e.afterMs).toBeLessThan(3000);
+      expect((await speaking.result).status.code).not.toBe(status.OK);
+    } finally {
+      caller.close();
+    }
+  });
+});
