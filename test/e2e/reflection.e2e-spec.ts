@@ -100,13 +100,15 @@ describe('server reflection (grpc.reflection.v1) over real gRPC', () => {
     expect(JSON.parse(list.stdout)).toEqual({ virtualAgents: [{ virtualAgentId: LOCAL_AGENT, virtualAgentName: 'Local Playback', isDefault: true }] });
   });
 
-  // A third stack if Debian's python3-grpcio is present; never installed by the tests.
+  // A third stack: Debian's python3-grpcio (installed by .ci/run) lives in the system interpreter, which
+  // may not be the first python3 on PATH.
   const PY_CLIENT = join(REPO, 'test/support/list_agents.py');
-  const pyGrpc = spawnSync('python3', ['-c', 'import grpc'], { encoding: 'utf8' }).status === 0;
+  const PYTHON = ['/usr/bin/python3', 'python3'].find((py) => spawnSync(py, ['-c', 'import grpc']).status === 0);
+  const pyGrpc = PYTHON !== undefined;
   (pyGrpc ? it : it.skip)(
     `python grpcio calls ListVirtualAgents by raw method path${pyGrpc ? '' : ' [SKIPPED: python3 grpc module not installed (python3-grpcio)]'}`,
     async () => {
-      const { stdout } = await run('python3', [PY_CLIENT, t.target], { timeout: 10_000 });
+      const { stdout } = await run(PYTHON!, [PY_CLIENT, t.target], { timeout: 10_000 });
       expect(stdout.trim().split('\n')).toEqual([LOCAL_AGENT]);
     },
   );
