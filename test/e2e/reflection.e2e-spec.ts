@@ -102,7 +102,7 @@ describe('server reflection (grpc.reflection.v1) over real gRPC', () => {
 
   // A third stack: Debian's python3-grpcio (installed by .ci/run) lives in the system interpreter, which
   // may not be the first python3 on PATH.
-  const PY_CLIENT = join(REPO, 'test/support/list_agents.py');
+  const PY_CLIENT = join(REPO, 'test/support/python_caller.py');
   const PYTHON = ['/usr/bin/python3', 'python3'].find((py) => spawnSync(py, ['-c', 'import grpc']).status === 0);
   const pyGrpc = PYTHON !== undefined;
   (pyGrpc ? it : it.skip)(
@@ -110,6 +110,13 @@ describe('server reflection (grpc.reflection.v1) over real gRPC', () => {
     async () => {
       const { stdout } = await run(PYTHON!, [PY_CLIENT, t.target], { timeout: 10_000 });
       expect(stdout.trim().split('\n')).toEqual([LOCAL_AGENT]);
+    },
+  );
+  (pyGrpc ? it : it.skip)(
+    `python grpcio makes a call over the bidi stream (welcome, DTMF, goodbye)${pyGrpc ? '' : ' [SKIPPED: python3 grpc module not installed]'}`,
+    async () => {
+      const { stdout } = await run(PYTHON!, [PY_CLIENT, t.target, '--call'], { timeout: 10_000 });
+      expect(stdout.trim().split('\n')).toEqual(['FINAL wav', '-', 'FINAL SESSION_END wav']);
     },
   );
   it('the python client\'s hand-written protobuf codec is sound (runs without grpc)', async () => {
