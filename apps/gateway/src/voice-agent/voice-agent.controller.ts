@@ -60,21 +60,29 @@ export class VoiceAgentController {
         },
       });
       // A bug must cost one RPC, never the process (rxjs rethrows errors from next() asynchronously).
-      const guarded = (what: string, fn: () => void) => {
-        try {
-          fn();
-        } catch (err) {
-          this.log.error({ err, what }, 'unexpected error in an RPC');
-          turn.cancel();
-          if (!settled) {
-            settled = true;
-            out.error(rpcException(INTERNAL));
-          }
+      const onBug = (err: unknown) => {
+        this.log.error({ err }, 'unexpected error in an RPC');
+        turn.cancel();
+        if (!settled) {
+          settled = true;
+          out.error(rpcException(INTERNAL));
         }
       };
       const input = requests.subscribe({
-        next: (r) => guarded('request', () => turn.request(r)),
-        complete: () => guarded('half-close', () => turn.halfClose()),
+        next: (r) => {
+          try {
+            turn.request(r);
+          } catch (err) {
+            onBug(err);
+          }
+        },
+        complete: () => {
+          try {
+            turn.halfClose();
+          } catch (err) {
+            onBug(err);
+          }
+        },
         error: () => turn.cancel(),
       });
       // Unsubscribed without completing: the client cancelled or the server is going away.
