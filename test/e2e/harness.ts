@@ -37,7 +37,8 @@ export interface TestGateway {
 }
 
 /** Starts the real gateway (NestJS gRPC server) on a loopback port with the given config sections. */
-export async function startTestGateway(raw: Raw = {}): Promise<TestGateway> {
+/** `logs`: collect the gateway's JSON log lines (at debug level) instead of discarding them. */
+export async function startTestGateway(raw: Raw = {}, opts: { logs?: Record<string, unknown>[] } = {}): Promise<TestGateway> {
   const port = await freePort();
   const config = buildGatewayConfig({
     ...raw,
@@ -45,7 +46,11 @@ export async function startTestGateway(raw: Raw = {}): Promise<TestGateway> {
     connectors: raw.connectors ?? { local: localConnector() },
   });
   const loaded: LoadedConfig = { config, file: '(test)', baseDir: REPO, warnings: [] };
-  const gw = await startGateway(loaded, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'));
+  const logs = opts.logs;
+  const logger = logs
+    ? createLogger('debug', { write: (line: string) => void logs.push(JSON.parse(line)) })
+    : createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+  const gw = await startGateway(loaded, logger);
   const target = `127.0.0.1:${port}`;
   const callers: ByovaCaller[] = [];
   return {
