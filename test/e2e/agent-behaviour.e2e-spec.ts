@@ -100,12 +100,43 @@ describe('connector plugin loaded from config, replies and failures', () => {
     await caller.endSession();
   });
 
+  it('hands custom events with their parameters to the agent', async () => {
+    const caller = t.caller({ agentId: AGENT });
+    await caller.startSession();
+    const r = await caller.sendEvent('CUSTOM_EVENT', 'survey_done', { score: 5, tags: ['a', 'b'] });
+    expect(r.responses[0].prompts[0].text).toBe('heard event');
+    expect(scriptedLog.find((c) => c.op === 'input')?.input).toEqual({ kind: 'event', name: 'survey_done', parameters: { score: 5, tags: ['a', 'b'] } });
+    await caller.endSession();
+  });
+
   it('starts a conversation that missed SESSION_START silently, then answers the input', async () => {
     const caller = t.caller({ agentId: AGENT });
     const r = await caller.sendDtmf('55');
     expect(r.responses.map((x) => x.prompts[0]?.text)).toEqual(['digits 55']); // no welcome played mid-call
     expect(scriptedLog.map((c) => c.op)).toEqual(['start', 'input']);
     await caller.endSession();
+  });
+});
+
+describe('an agent that fails to start', () => {
+  let t: TestGateway;
+  beforeAll(async () => {
+    t = await startTestGateway({ connectors: { scripted: scriptedConnector({ fail_start: true }) } });
+  });
+  afterAll(() => t.stop());
+
+  it('apologises on SESSION_START, retries the start on the next input, and is still ended cleanly', async () => {
+    scriptedLog.splice(0);
+    const caller = t.caller({ agentId: AGENT });
+    const w = await caller.startSession();
+    expect(w.status.code).toBe(status.OK);
+    expect(w.responses.map((r) => [r.prompts[0]?.text, r.outputEvents[0]?.name])).toEqual([['scripted apology', 'error_occurred']]);
+    expect(JSON.stringify(w.responses)).not.toMatch(/exploded/);
+    const again = await caller.sendDtmf('55');
+    expect(again.responses[0].outputEvents[0]?.name).toBe('error_occurred');
+    expect(scriptedLog.filter((c) => c.op === 'start')).toHaveLength(2);
+    await caller.endSession();
+    expect(t.gw.engine.conversationCount).toBe(0);
   });
 });
 

@@ -147,6 +147,38 @@ describe('caller audio formats, no-input and max speech', () => {
     await caller.endSession();
   });
 
+  it('falls back to mu-law 8 kHz when no frame declares a format', async () => {
+    const caller = t.caller({ agentId: AGENT });
+    await caller.startSession();
+    const speech = encodeFromPcm16(speechBurst(500, 800), 'mulaw');
+    const turn = caller.openTurn();
+    for (let off = 0; off < speech.length; off += 160) {
+      turn.write(caller.request({ audioInput: { callerAudio: speech.subarray(off, off + 160), encoding: 0, sampleRateHertz: 0, audioTimestamp: undefined, languageCode: '', isSingleUtterance: false } }));
+    }
+    turn.halfClose();
+    const r = await turn.result;
+    expect(kinds(r.responses)).toEqual(['START_OF_INPUT', 'END_OF_INPUT', 'FINAL']);
+    const input = scriptedLog.find((c) => c.op === 'input')!.input!;
+    expect(input.kind === 'speech' && input.sampleRate).toBe(8000);
+    await caller.endSession();
+  });
+
+  it('refuses a format change within an RPC', async () => {
+    const caller = t.caller({ agentId: AGENT });
+    await caller.startSession();
+    const turn = caller.openTurn();
+    const frame = (encoding: number, rate: number) =>
+      caller.request({ audioInput: { callerAudio: new Uint8Array(160), encoding, sampleRateHertz: rate, audioTimestamp: undefined, languageCode: '', isSingleUtterance: false } });
+    turn.write(frame(2, 8000));
+    turn.write(frame(0, 0));
+    turn.write(frame(2, 16000));
+    turn.halfClose();
+    const r = await turn.result;
+    expect(r.status.code).toBe(status.INVALID_ARGUMENT);
+    expect(r.status.details).toMatch(/format changed/);
+    await caller.endSession();
+  });
+
   it('sends NO_INPUT when the caller stays silent past the agent\'s no-input timeout, and lets the agent answer', async () => {
     const caller = t.caller({ agentId: AGENT });
     await caller.startSession();
