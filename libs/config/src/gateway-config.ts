@@ -117,6 +117,8 @@ export class ConnectorEntry {
   /** Connector-specific settings, validated by the connector itself. */
   @IsOptional() @IsObject() config: Record<string, unknown> = {};
   @Section() @Type(() => AgentDefaults) defaults = new AgentDefaults();
+  /** Agent id → settings that differ from `defaults` for that agent (validated once the agents are known). */
+  @IsOptional() @IsObject() agent_defaults?: Record<string, Record<string, unknown>>;
   /** Python layout's agent list: the connector itself lists its agents, so it is accepted and ignored. */
   @IsOptional() @IsArray() agents?: unknown[];
 }

@@ -24,3 +24,12 @@ export function validateSection<T extends object>(cls: ClassConstructor<T>, raw:
   const value = plainToInstance(cls, raw ?? {}, { exposeDefaultValues: true });
   return { value, problems: describeValidationErrors(validateSync(value, VALIDATE), prefix) };
 }
+
+const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** `override` laid over `base`, map by map (lists and values replace). */
+export function mergeSettings(base: Record<string, unknown>, override: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(override)) out[k] = isMap(v) && isMap(base[k]) ? mergeSettings(base[k], v) : v;
+  return out;
+}

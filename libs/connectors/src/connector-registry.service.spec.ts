@@ -70,6 +70,33 @@ describe('ConnectorRegistry', () => {
     );
   });
 
+  it('lays an agent\'s own agent_defaults over its connector\'s defaults', async () => {
+    const r = await registry({
+      connectors: {
+        one: {
+          type: 'fixed',
+          config: { agents: ['A', 'B'] },
+          defaults: { speech: { no_input_timeout_ms: 3000, max_speech_ms: 9000 } },
+          agent_defaults: { 'Fixed: B': { input_mode: 'dtmf', speech: { no_input_timeout_ms: 7000 } } },
+        },
+      },
+    });
+    const [a, b] = r.agents();
+    expect([a.defaults.input_mode, a.defaults.speech.no_input_timeout_ms]).toEqual(['voice_dtmf', 3000]);
+    expect([b.defaults.input_mode, b.defaults.speech.no_input_timeout_ms, b.defaults.speech.max_speech_ms]).toEqual(['dtmf', 7000, 9000]);
+  });
+
+  it('names bad agent_defaults: an unknown agent, a bad value, a per-connector key', async () => {
+    await expect(registry({ connectors: { one: { type: 'fixed', agent_defaults: { 'Fixed: Z': {} } } } })).rejects.toThrow(/connectors\.one\.agent_defaults: no agent "Fixed: Z"/);
+    await expect(registry({ connectors: { one: { type: 'fixed', agent_defaults: { 'Fixed: A': { speech: { max_speech_ms: -1 } } } } } })).rejects.toThrow(
+      /connectors\.one\.agent_defaults\.Fixed: A\.speech\.max_speech_ms/,
+    );
+    await expect(registry({ connectors: { one: { type: 'fixed', agent_defaults: { 'Fixed: A': { prompt_encoding: 'alaw' } } } } })).rejects.toThrow(/set per connector/);
+    await expect(registry({ connectors: { one: { type: 'fixed', agent_defaults: { 'Fixed: A': { reply_mode: 'chunk' } } } } })).rejects.toThrow(
+      /connectors\.one\.agent_defaults\.Fixed: A\.reply_mode: "chunk" is not supported/,
+    );
+  });
+
   it('starts with no agents (health reports NOT_SERVING)', async () => {
     const r = await registry({ connectors: {} });
     expect(r.hasAgents()).toBe(false);

@@ -1,7 +1,18 @@
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import type { AudioFormat } from '@app/audio';
-import { AgentDefaults, GatewayConfig, LOADED_CONFIG, LOGGER, type LoadedConfig, type Logger } from '@app/config';
+import { instanceToPlain } from 'class-transformer';
+import {
+  AgentDefaults,
+  ConnectorEntry,
+  GatewayConfig,
+  LOADED_CONFIG,
+  LOGGER,
+  mergeSettings,
+  validateSection,
+  type LoadedConfig,
+  type Logger,
+} from '@app/config';
 import { CONNECTOR_PROVIDER, ConnectorProviderMeta } from './connector-provider.decorator';
 import type { ConnectorFactory, VirtualAgentConnector } from './connector.types';
 
@@ -52,7 +63,7 @@ export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
     await this.build(this.loaded.config);
   }
 
-  private findFactory(id: string, entry: GatewayConfig['connectors'][string]) {
+  private findFactory(id: string, entry: ConnectorEntry) {
     for (const key of [entry.type, entry.module, entry.class]) {
       const hit = key && this.factories.get(key);
       if (hit) return hit;
@@ -82,14 +93,20 @@ export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
         throw new ConnectorSetupError(msg.startsWith(`connectors.${id}`) ? msg : `connectors.${id}: ${msg}`);
       }
       const modes = connector.capabilities?.().replyModes;
-      if (modes && !modes.includes(entry.defaults.reply_mode)) {
-        throw new ConnectorSetupError(`connectors.${id}.defaults.reply_mode: "${entry.defaults.reply_mode}" is not supported by this connector (use ${modes.join(' or ')})`);
-      }
       const agents = connector.listAgents();
+      const unknown = Object.keys(entry.agent_defaults ?? {}).filter((a) => !agents.some((d) => d.id === a));
+      if (unknown.length) {
+        throw new ConnectorSetupError(`connectors.${id}.agent_defaults: no agent "${unknown[0]}" in this connector (agents: ${agents.map((a) => a.id).join(', ')})`);
+      }
       if (agents.length === 0) this.log.warn({ connector: id }, 'connector offers no agents');
       for (const a of agents) {
         if (this.byId.has(a.id)) {
           throw new ConnectorSetupError(`connectors.${id}: agent id "${a.id}" is already served by connector ${this.byId.get(a.id)!.connectorId}`);
+        }
+        const defaults = this.agentDefaults(id, entry, a.id);
+        if (modes && !modes.includes(defaults.reply_mode)) {
+          const where = entry.agent_defaults?.[a.id]?.reply_mode ? `agent_defaults.${a.id}` : 'defaults';
+          throw new ConnectorSetupError(`connectors.${id}.${where}.reply_mode: "${defaults.reply_mode}" is not supported by this connector (use ${modes.join(' or ')})`);
         }
         const binding: AgentBinding = {
           id: a.id,
@@ -97,7 +114,7 @@ export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
           attributes: a.attributes ?? {},
           connectorId: id,
           connector,
-          defaults: entry.defaults,
+          defaults,
           promptFormat,
           isDefault: false,
         };
@@ -112,6 +129,20 @@ export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
     }
     this.defaultBinding = wanted ? this.byId.get(wanted) : this.ordered[0];
     if (this.defaultBinding) this.defaultBinding.isDefault = true;
+  }
+
+  /** The connector's defaults with the agent's own `agent_defaults` laid over them. */
+  private agentDefaults(id: string, entry: ConnectorEntry, agentId: string): AgentDefaults {
+    const override = entry.agent_defaults?.[agentId];
+    if (!override) return entry.defaults;
+    const where = `connectors.${id}.agent_defaults.${agentId}`;
+    if ('prompt_encoding' in override || 'prompt_sample_rate' in override) {
+      // Prompts are converted once per connector, so the call format cannot differ between its agents.
+      throw new ConnectorSetupError(`${where}: prompt_encoding and prompt_sample_rate are set per connector, in defaults`);
+    }
+    const { value, problems } = validateSection(AgentDefaults, mergeSettings(instanceToPlain(entry.defaults), override), where);
+    if (problems.length) throw new ConnectorSetupError(problems.join('; '));
+    return value;
   }
 
   agents(): readonly AgentBinding[] {
