@@ -25,6 +25,8 @@ export interface AgentBinding {
   connector: VirtualAgentConnector;
   defaults: AgentDefaults;
   promptFormat: AudioFormat;
+  /** The connector wants the audio of caller utterances. */
+  speechAudio: boolean;
   isDefault: boolean;
 }
 
@@ -92,7 +94,8 @@ export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
         const msg = (e as Error).message;
         throw new ConnectorSetupError(msg.startsWith(`connectors.${id}`) ? msg : `connectors.${id}: ${msg}`);
       }
-      const modes = connector.capabilities?.().replyModes;
+      const caps = connector.capabilities?.();
+      const modes = caps?.replyModes;
       const agents = connector.listAgents();
       const unknown = Object.keys(entry.agent_defaults ?? {}).filter((a) => !agents.some((d) => d.id === a));
       if (unknown.length) {
@@ -116,6 +119,7 @@ export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
           connector,
           defaults,
           promptFormat,
+          speechAudio: caps?.speechAudio ?? true,
           isDefault: false,
         };
         this.byId.set(a.id, binding);

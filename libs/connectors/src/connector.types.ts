@@ -49,7 +49,7 @@ export interface AgentReply {
 }
 
 export type CallerInput =
-  /** One utterance, 16-bit PCM at the caller's rate, ended by the gateway's endpointer. */
+  /** One utterance, 16-bit PCM at the caller's rate, ended by the gateway's endpointer (empty if the connector asked for no audio). */
   | { kind: 'speech'; audio: Int16Array; sampleRate: number; durationMs: number; languageCode: string }
   | { kind: 'dtmf'; digits: string }
   /** The caller said nothing within the no-input timeout (detected by WxCC or the gateway). */
@@ -80,12 +80,14 @@ export type ReplyMode = 'wav' | 'chunk';
 export interface ConnectorCapabilities {
   /** Reply modes the connector's audio can be sent in; the agent's configured mode must be one of them. */
   replyModes: ReplyMode[];
+  /** Whether it listens to the caller's utterances; false spares collecting their audio. Default true. */
+  speechAudio?: boolean;
 }
 
 /** A bot backend. One instance per configured connector entry; it may offer several agents. */
 export interface VirtualAgentConnector {
   listAgents(): AgentDescriptor[];
-  /** Omitted: every reply mode works. */
+  /** Omitted: every reply mode works and utterance audio is wanted. */
   capabilities?(): ConnectorCapabilities;
   /** Conversation start; the reply is the welcome. `resumed`: the gateway lost the call's state and rebuilt it. */
   start(ctx: ConnectorCallContext, info: { resumed: boolean }): Promise<AgentReply>;

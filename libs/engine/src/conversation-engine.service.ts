@@ -93,7 +93,7 @@ export class ConversationEngine implements TurnHost, OnModuleInit, OnApplication
   /** Ends a conversation once: drops it, completes its other RPCs and tells the connector why. */
   async endConversation(conv: Conversation, reason: EndReason): Promise<void> {
     if (conv.ended) return;
-    conv.markEnded(reason);
+    conv.markEnded();
     if (this.store.get(conv.id) === conv) this.store.delete(conv.id);
     for (const t of [...conv.turns]) t.conversationEnded();
     conv.log.info({ reason, durationMs: Date.now() - conv.createdAt }, 'conversation ended');

@@ -22,7 +22,6 @@ export class Conversation {
   /** What the agent last asked to collect; the gateway applies the timers it owns. */
   expect: ResolvedInput;
   private tail: Promise<void> = Promise.resolve();
-  private readonly endController = new AbortController();
 
   constructor(
     readonly id: string,
@@ -46,9 +45,9 @@ export class Conversation {
     return prev.then(() => release);
   }
 
-  /** Context for a connector call: aborted with the RPC or when the conversation ends. */
-  context(rpc: AbortSignal): ConnectorCallContext {
-    return this.contextWith(AbortSignal.any([rpc, this.endController.signal]));
+  /** Context for a connector call within an RPC; the RPC aborts `signal` when it is cancelled or the conversation ends. */
+  context(signal: AbortSignal): ConnectorCallContext {
+    return this.contextWith(signal);
   }
 
   /** Context for the connector's end call, which runs after the conversation ended: bounded by time only. */
@@ -60,9 +59,8 @@ export class Conversation {
     return { conversationId: this.id, agentId: this.agent.id, customerOrgId: this.customerOrgId, signal, logger: this.log };
   }
 
-  /** Marks the conversation ended and aborts its outstanding connector calls. */
-  markEnded(reason: string): void {
+  /** Marks the conversation ended; the engine then completes its RPCs, which aborts their connector calls. */
+  markEnded(): void {
     this.ended = true;
-    this.endController.abort(reason);
   }
 }

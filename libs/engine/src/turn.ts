@@ -40,6 +40,7 @@ const ENCODINGS: Record<number, AudioEncoding | undefined> = {
   [VoiceInput_VoiceEncoding.ALAW_FORMAT]: 'alaw',
 };
 const SUPPORTED_RATES = new Set([8000, 16000]);
+const NO_AUDIO = new Int16Array(0);
 /** Requests held while the RPC waits for the conversation (about 20 s of 20 ms frames). */
 const MAX_QUEUED = 1000;
 
@@ -49,7 +50,8 @@ interface AudioIntake {
   encoding: AudioEncoding;
   sampleRate: number;
   endpointer: SpeechEndpointer;
-  utterance: UtteranceBuffer;
+  utterance: UtteranceBuffer | undefined;
+  speaking: boolean;
   scratch: Int16Array;
   samples: number;
   speechStartSample: number;
@@ -75,7 +77,9 @@ export class Turn implements TurnHandle, LiveTurn {
   private halfClosed = false;
   /** This turn's input is complete; later requests are ignored. */
   private concluded = false;
-  private readonly abort = new AbortController();
+  /** Made on the first connector call only: most RPCs (audio frames, DTMF starts) never need one. */
+  private abortController?: AbortController;
+  private abortReason?: string;
   private audio?: AudioIntake;
 
   constructor(private readonly host: TurnHost, private readonly sink: TurnSink) {}
@@ -109,13 +113,27 @@ export class Turn implements TurnHandle, LiveTurn {
     if (this.phase === 'closed') return;
     this.conv?.log.debug('rpc cancelled by the client');
     this.close();
-    this.abort.abort('rpc cancelled');
+    this.abortCalls('rpc cancelled');
   }
 
   /** The conversation ended elsewhere (reaper, shutdown, another RPC): complete this RPC. */
   conversationEnded(): void {
-    this.abort.abort('conversation ended');
+    this.abortCalls('conversation ended');
     if (!this.busy) this.finish();
+  }
+
+  private abortCalls(reason: string): void {
+    this.abortReason ??= reason;
+    this.abortController?.abort(reason);
+  }
+
+  /** The signal connector calls of this RPC get; already aborted if the RPC is over. */
+  private signal(): AbortSignal {
+    if (!this.abortController) {
+      this.abortController = new AbortController();
+      if (this.abortReason !== undefined) this.abortController.abort(this.abortReason);
+    }
+    return this.abortController.signal;
   }
 
   private enqueue(req: VoiceVARequest): void {
@@ -161,7 +179,7 @@ export class Turn implements TurnHandle, LiveTurn {
   /** Client half-closed with nothing queued: finish what is due. */
   private settle(): void {
     if (this.concluded) return;
-    if (this.audio?.utterance.capturing) return this.endOfInput(); // the caller's words are not dropped
+    if (this.audio?.speaking) return this.endOfInput(); // the caller's words are not dropped
     this.finish();
   }
 
@@ -210,22 +228,24 @@ export class Turn implements TurnHandle, LiveTurn {
     }
     const bytes = v.callerAudio;
     const need = a.encoding === 'linear16' ? bytes.length >> 1 : bytes.length;
-    if (need > a.scratch.length) a.scratch = new Int16Array(need * 2);
+    // Exactly sized, so decoding returns the buffer itself (frames of an RPC are normally all one size).
+    if (need !== a.scratch.length) a.scratch = new Int16Array(need);
     const pcm = decodeToPcm16(bytes, a.encoding, a.scratch);
     const event = a.endpointer.push(pcm);
     a.samples += pcm.length;
     const u = a.utterance;
-    if (u.capturing) u.append(pcm);
-    else u.remember(pcm);
+    if (u !== undefined) {
+      if (a.speaking) u.append(pcm);
+      else u.remember(pcm);
+    }
 
     if (event === SpeechEvent.Started) {
-      u.begin();
+      a.speaking = true;
+      u?.begin();
       a.speechStartSample = a.samples;
       this.send(START_OF_INPUT);
-    } else if (event === SpeechEvent.Ended && u.capturing) {
-      this.endOfInput();
-    } else if (u.capturing) {
-      if (a.maxSpeechSamples > 0 && a.samples - a.speechStartSample >= a.maxSpeechSamples) this.endOfInput();
+    } else if (a.speaking) {
+      if (event === SpeechEvent.Ended || (a.maxSpeechSamples > 0 && a.samples - a.speechStartSample >= a.maxSpeechSamples)) this.endOfInput();
     } else if (a.noInputSamples > 0 && a.samples >= a.noInputSamples) {
       this.send(NO_INPUT);
       this.conclude(() => this.answer({ kind: 'no_input' }));
@@ -250,8 +270,10 @@ export class Turn implements TurnHandle, LiveTurn {
       encoding,
       sampleRate,
       endpointer: this.host.endpointer(sampleRate),
-      utterance: new UtteranceBuffer(Math.round(this.host.audio.preRollMs * perMs), sampleRate * 5),
-      scratch: new Int16Array(2048),
+      // Only agents that listen to the caller's audio get it collected.
+      utterance: this.conv!.agent.speechAudio ? new UtteranceBuffer(Math.round(this.host.audio.preRollMs * perMs), sampleRate * 5) : undefined,
+      speaking: false,
+      scratch: new Int16Array(0),
       samples: 0,
       speechStartSample: 0,
       noInputSamples: Math.round(expect.speech.noInputTimeoutMs * perMs),
@@ -263,10 +285,12 @@ export class Turn implements TurnHandle, LiveTurn {
 
   private endOfInput(): void {
     const a = this.audio!;
-    const audio = a.utterance.take();
+    a.speaking = false;
+    const audio = a.utterance?.take() ?? NO_AUDIO;
+    const samples = a.utterance ? audio.length : a.samples - a.speechStartSample;
     this.send(END_OF_INPUT);
     this.conclude(() =>
-      this.answer({ kind: 'speech', audio, sampleRate: a.sampleRate, durationMs: (audio.length * 1000) / a.sampleRate, languageCode: a.languageCode }),
+      this.answer({ kind: 'speech', audio, sampleRate: a.sampleRate, durationMs: (samples * 1000) / a.sampleRate, languageCode: a.languageCode }),
     );
   }
 
@@ -318,7 +342,7 @@ export class Turn implements TurnHandle, LiveTurn {
   /** Calls the connector; on failure sends the agent's apology and returns undefined. */
   private async callAgent<T>(op: string, call: (ctx: ConnectorCallContext) => Promise<T>): Promise<T | undefined> {
     const conv = this.conv!;
-    const ctx = conv.context(this.abort.signal);
+    const ctx = conv.context(this.signal());
     try {
       return await call(ctx);
     } catch (err) {

@@ -25,7 +25,8 @@ export class LocalAudioConnector implements VirtualAgentConnector {
   }
 
   capabilities(): ConnectorCapabilities {
-    return { replyModes: ['wav', 'chunk'] };
+    // It answers every utterance alike, so their audio need not be collected.
+    return { replyModes: ['wav', 'chunk'], speechAudio: false };
   }
 
   async start(): Promise<AgentReply> {
