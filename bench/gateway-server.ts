@@ -1,0 +1,39 @@
+// Bench child: the real gateway (NestJS + engine + local_audio connector) on a loopback port.
+// Usage: node -r @swc-node/register bench/gateway-server.ts <port> [end_silence_ms]
+import 'reflect-metadata';
+import { resolve } from 'node:path';
+import { buildGatewayConfig, createLogger, type LoadedConfig } from '@app/config';
+import { startGateway } from '../apps/gateway/src/bootstrap';
+import { serveChildStats } from './child-stats';
+
+const REPO = resolve(__dirname, '..');
+
+async function main(): Promise<void> {
+  const port = Number(process.argv[2] ?? 0);
+  const endSilenceMs = Number(process.argv[3] ?? 600);
+  if (!Number.isInteger(port) || port <= 0) throw new Error(`bad port ${process.argv[2]}`);
+  const config = buildGatewayConfig({
+    gateway: { host: '127.0.0.1', port },
+    // High enough that the limit never decides a result.
+    sessions: { max_sessions: 100_000 },
+    voice_activity_detection: { end_silence_ms: endSilenceMs },
+    connectors: { local: { type: 'local_audio', config: { audio_base_path: 'audio' } } },
+  });
+  const loaded: LoadedConfig = { config, file: '(bench)', baseDir: REPO, warnings: [] };
+  const gw = await startGateway(loaded, createLogger('silent'));
+  serveChildStats();
+  process.send?.({ type: 'ready', address: gw.address });
+  const stop = () =>
+    void gw.shutdown(500).finally(() => {
+      process.exit(0);
+    });
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  // The parent going away (crash, Ctrl-C) must not leave the server running.
+  process.once('disconnect', stop);
+}
+
+main().catch((e) => {
+  process.stderr.write(`gateway-server: ${(e as Error).stack ?? e}\n`);
+  process.exit(1);
+});
