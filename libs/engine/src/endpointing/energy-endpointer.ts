@@ -34,32 +34,38 @@ export class EnergyEndpointer implements SpeechEndpointer {
   }
 
   push(samples: Int16Array): SpeechEvent {
+    // Hot path (every caller frame): state in locals, written back once.
+    const size = this.windowSize;
+    let acc = this.acc;
+    let filled = this.filled;
     let event = SpeechEvent.None;
     for (let i = 0; i < samples.length; i++) {
       const s = samples[i];
-      this.acc += s * s;
-      if (++this.filled < this.windowSize) continue;
-      const loud = this.acc / this.filled > this.threshold;
-      this.acc = 0;
-      this.filled = 0;
-      if (event !== SpeechEvent.None) continue; // one event per push; state resumes next push
-      if (!this.speaking) {
-        this.run = loud ? this.run + 1 : 0;
-        if (this.run >= this.startWindows) {
-          this.speaking = true;
-          this.run = 0;
-          event = SpeechEvent.Started;
-        }
-      } else {
-        this.run = loud ? 0 : this.run + 1;
-        if (this.run >= this.endWindows) {
-          this.speaking = false;
-          this.run = 0;
-          event = SpeechEvent.Ended;
-        }
-      }
+      acc += s * s;
+      if (++filled < size) continue;
+      if (event === SpeechEvent.None) event = this.window(acc / filled > this.threshold);
+      acc = 0;
+      filled = 0;
     }
+    this.acc = acc;
+    this.filled = filled;
     return event;
+  }
+
+  /** One 20 ms window's verdict. At most one event per push: later windows of the same push are not judged. */
+  private window(loud: boolean): SpeechEvent {
+    if (!this.speaking) {
+      this.run = loud ? this.run + 1 : 0;
+      if (this.run < this.startWindows) return SpeechEvent.None;
+      this.speaking = true;
+      this.run = 0;
+      return SpeechEvent.Started;
+    }
+    this.run = loud ? 0 : this.run + 1;
+    if (this.run < this.endWindows) return SpeechEvent.None;
+    this.speaking = false;
+    this.run = 0;
+    return SpeechEvent.Ended;
   }
 }
 
