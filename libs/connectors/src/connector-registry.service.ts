@@ -27,6 +27,8 @@ export interface AgentBinding {
   promptFormat: AudioFormat;
   /** The connector wants the audio of caller utterances. */
   speechAudio: boolean;
+  /** ... at this sample rate (undefined: the caller's). */
+  speechAudioRate?: number;
   isDefault: boolean;
 }
 
@@ -120,6 +122,7 @@ export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
           defaults,
           promptFormat,
           speechAudio: caps?.speechAudio ?? true,
+          speechAudioRate: caps?.speechAudioRate,
           isDefault: false,
         };
         this.byId.set(a.id, binding);

@@ -82,6 +82,8 @@ export interface ConnectorCapabilities {
   replyModes: ReplyMode[];
   /** Whether it listens to the caller's utterances; false spares collecting their audio. Default true. */
   speechAudio?: boolean;
+  /** Sample rate it wants utterances in (16-bit PCM); converted once per utterance. Default: the caller's rate. */
+  speechAudioRate?: number;
 }
 
 /** A bot backend. One instance per configured connector entry; it may offer several agents. */

@@ -4,7 +4,7 @@ import { GatewayConfig, LOGGER, type Logger } from '@app/config';
 import { EventInput_EventType, type VoiceVARequest } from '@app/proto';
 import { Conversation } from './conversation';
 import { CONVERSATION_STORE, type ConversationStore } from './conversation-store';
-import { SPEECH_ENDPOINTER_FACTORY, type SpeechEndpointer, type SpeechEndpointerFactory } from './endpointing/speech-endpointer';
+import { SPEECH_ENDPOINTER_FACTORY, type SpeechEndpointer, type SpeechEndpointerFactory, type SpeechEventListener } from './endpointing/speech-endpointer';
 import { GatewayError } from './gateway-error';
 import { Turn, TurnHandle, TurnHost, TurnSink } from './turn';
 
@@ -56,8 +56,8 @@ export class ConversationEngine implements TurnHost, OnModuleInit, OnApplication
     return this.store.values();
   }
 
-  endpointer(sampleRate: number): SpeechEndpointer {
-    return this.endpointers.create(sampleRate);
+  endpointer(sampleRate: number, listener: SpeechEventListener): SpeechEndpointer {
+    return this.endpointers.create(sampleRate, listener);
   }
 
   /** Finds or creates the conversation of an RPC's first request; undefined when there is nothing to do. */

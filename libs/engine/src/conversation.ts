@@ -21,6 +21,10 @@ export class Conversation {
   readonly baseInput: ResolvedInput;
   /** What the agent last asked to collect; the gateway applies the timers it owns. */
   expect: ResolvedInput;
+  /** Epoch ms until which the last answer's prompts that cannot be barged in are playing. */
+  noBargeInUntil = 0;
+  /** Epoch ms when the last answer's prompts have all played. */
+  promptsEndAt = 0;
   private tail: Promise<void> = Promise.resolve();
 
   constructor(

@@ -1,4 +1,4 @@
-import { type AudioFormat, writeWav } from '@app/audio';
+import { type AudioFormat, durationMs, writeWav } from '@app/audio';
 import type { AgentPrompt, AgentReply } from '@app/connectors';
 import {
   outputEvent,
@@ -110,13 +110,30 @@ export function buildReplyResponses(reply: AgentReply, mode: ReplyMode, input: R
   return out;
 }
 
-/** The agent's apology plus the `error_occurred` event; never any internal detail. */
-export function buildErrorResponses(apology: AgentReply | undefined, mode: ReplyMode, input: ResolvedInput): VoiceVAResponse[] {
-  const reply: AgentReply = {
+/** The agent's apology plus the `error_occurred` event, as a reply; never any internal detail. */
+export function errorReply(apology: AgentReply | undefined): AgentReply {
+  return {
     prompts: (apology?.prompts ?? [{ text: 'Sorry, something went wrong.' }]).map((p) => ({ ...p, bargeIn: false })),
     event: { name: ERROR_EVENT_NAME },
   };
-  return buildReplyResponses(reply, mode, input);
+}
+
+export function buildErrorResponses(apology: AgentReply | undefined, mode: ReplyMode, input: ResolvedInput): VoiceVAResponse[] {
+  return buildReplyResponses(errorReply(apology), mode, input);
+}
+
+/**
+ * How long an answer's prompts play, from the audio's length: in total, and up to the end of the last
+ * prompt that cannot be barged in (text-only prompts count as 0 ms).
+ */
+export function promptPlayback(reply: AgentReply, input: ResolvedInput): { totalMs: number; noBargeInMs: number } {
+  let totalMs = 0;
+  let noBargeInMs = 0;
+  for (const p of reply.prompts) {
+    if (p.audio) totalMs += durationMs(p.audio.data.length, p.audio.format);
+    if (reply.end !== undefined || !(p.bargeIn ?? input.bargeIn)) noBargeInMs = totalMs;
+  }
+  return { totalMs, noBargeInMs };
 }
 
 /** A turn's answer when the agent has nothing to say: only what to collect next. */

@@ -1,12 +1,12 @@
-import { type AudioEncoding, decodeToPcm16 } from '@app/audio';
+import { type AudioEncoding, decodeToPcm16, resamplePcm16 } from '@app/audio';
 import type { AgentReply, CallerInput, ConnectorCallContext } from '@app/connectors';
 import type { Logger } from '@app/config';
 import { EventInput_EventType, VoiceInput, VoiceInput_VoiceEncoding, VoiceVARequest, VoiceVAResponse } from '@app/proto';
 import type { Conversation, LiveTurn } from './conversation';
-import { SpeechEndpointer, SpeechEvent } from './endpointing/speech-endpointer';
+import { SpeechEndpointer, SpeechEvent, SpeechEventListener } from './endpointing/speech-endpointer';
 import { GatewayError } from './gateway-error';
-import { dtmfEventsToDigits, resolveInput } from './next-input';
-import { buildEmptyReply, buildErrorResponses, buildReplyResponses, END_OF_INPUT, NO_INPUT, START_OF_INPUT } from './reply-builder';
+import { dtmfEventsToDigits, ResolvedInput, resolveInput } from './next-input';
+import { buildEmptyReply, buildReplyResponses, END_OF_INPUT, errorReply, NO_INPUT, promptPlayback, START_OF_INPUT } from './reply-builder';
 import { UtteranceBuffer } from './utterance-buffer';
 
 /** Where one RPC's responses go; the gRPC controller adapts it to the response stream. */
@@ -28,7 +28,7 @@ export interface TurnHandle {
 export interface TurnHost {
   bind(first: VoiceVARequest): Conversation | undefined;
   endConversation(conversation: Conversation, reason: 'caller_hangup' | 'agent_ended' | 'transferred'): Promise<void>;
-  endpointer(sampleRate: number): SpeechEndpointer;
+  endpointer(sampleRate: number, listener: SpeechEventListener): SpeechEndpointer;
   readonly audio: { fallbackSampleRate: number; preRollMs: number };
   readonly log: Logger;
 }
@@ -55,6 +55,10 @@ interface AudioIntake {
   scratch: Int16Array;
   samples: number;
   speechStartSample: number;
+  /** Audio up to here falls inside a prompt that cannot be barged in. */
+  deafUntilSample: number;
+  /** The no-input timer starts when the prompts have played. */
+  promptEndSample: number;
   noInputSamples: number;
   maxSpeechSamples: number;
   languageCode: string;
@@ -231,24 +235,36 @@ export class Turn implements TurnHandle, LiveTurn {
     // Exactly sized, so decoding returns the buffer itself (frames of an RPC are normally all one size).
     if (need !== a.scratch.length) a.scratch = new Int16Array(need);
     const pcm = decodeToPcm16(bytes, a.encoding, a.scratch);
-    const event = a.endpointer.push(pcm);
-    a.samples += pcm.length;
+    // Capture first, so a start decided on this frame finds it in the pre-roll.
     const u = a.utterance;
     if (u !== undefined) {
       if (a.speaking) u.append(pcm);
       else u.remember(pcm);
     }
+    a.samples += pcm.length;
+    // While a prompt that cannot be barged in plays, the caller's audio is not listened to.
+    if (a.samples > a.deafUntilSample) a.endpointer.push(pcm);
+    if (this.concluded) return; // the endpointer ended the input
 
-    if (event === SpeechEvent.Started) {
-      a.speaking = true;
-      u?.begin();
-      a.speechStartSample = a.samples;
-      this.send(START_OF_INPUT);
-    } else if (a.speaking) {
-      if (event === SpeechEvent.Ended || (a.maxSpeechSamples > 0 && a.samples - a.speechStartSample >= a.maxSpeechSamples)) this.endOfInput();
-    } else if (a.noInputSamples > 0 && a.samples >= a.noInputSamples) {
+    if (a.speaking) {
+      if (a.maxSpeechSamples > 0 && a.samples - a.speechStartSample >= a.maxSpeechSamples) this.endOfInput();
+    } else if (a.noInputSamples > 0 && a.samples - a.promptEndSample >= a.noInputSamples) {
       this.send(NO_INPUT);
       this.conclude(() => this.answer({ kind: 'no_input' }));
+    }
+  }
+
+  private onSpeech(event: SpeechEvent, atSample: number): void {
+    const a = this.audio;
+    if (a === undefined || this.concluded || this.phase === 'closed') return;
+    if (event === SpeechEvent.Started) {
+      if (a.speaking) return;
+      a.speaking = true;
+      a.utterance?.begin();
+      a.speechStartSample = atSample;
+      this.send(START_OF_INPUT);
+    } else if (a.speaking) {
+      this.endOfInput();
     }
   }
 
@@ -263,13 +279,18 @@ export class Turn implements TurnHandle, LiveTurn {
       this.fail(GatewayError.invalidArgument(`unsupported sample rate ${sampleRate} Hz: use 8000 or 16000`));
       return undefined;
     }
-    const expect = this.conv!.expect;
+    const conv = this.conv!;
+    const expect = conv.expect;
     const perMs = sampleRate / 1000;
+    // Prompt playback is wall-clock time from the reply; turned into audio positions once, not per frame.
+    const now = Date.now();
     this.audio = {
       encodingCode: v.encoding,
       encoding,
       sampleRate,
-      endpointer: this.host.endpointer(sampleRate),
+      endpointer: this.host.endpointer(sampleRate, (event, at) => this.onSpeech(event, at)),
+      deafUntilSample: Math.max(0, conv.noBargeInUntil - now) * perMs,
+      promptEndSample: Math.max(0, conv.promptsEndAt - now) * perMs,
       // Only agents that listen to the caller's audio get it collected.
       utterance: this.conv!.agent.speechAudio ? new UtteranceBuffer(Math.round(this.host.audio.preRollMs * perMs), sampleRate * 5) : undefined,
       speaking: false,
@@ -286,12 +307,13 @@ export class Turn implements TurnHandle, LiveTurn {
   private endOfInput(): void {
     const a = this.audio!;
     a.speaking = false;
-    const audio = a.utterance?.take() ?? NO_AUDIO;
-    const samples = a.utterance ? audio.length : a.samples - a.speechStartSample;
+    const captured = a.utterance?.take() ?? NO_AUDIO;
+    const durationMs = ((a.utterance ? captured.length : a.samples - a.speechStartSample) * 1000) / a.sampleRate;
+    // The one conversion step to the rate the connector asked for.
+    const rate = this.conv!.agent.speechAudioRate ?? a.sampleRate;
+    const audio = rate === a.sampleRate || captured.length === 0 ? captured : resamplePcm16(captured, a.sampleRate, rate);
     this.send(END_OF_INPUT);
-    this.conclude(() =>
-      this.answer({ kind: 'speech', audio, sampleRate: a.sampleRate, durationMs: (samples * 1000) / a.sampleRate, languageCode: a.languageCode }),
-    );
+    this.conclude(() => this.answer({ kind: 'speech', audio, sampleRate: rate, durationMs, languageCode: a.languageCode }));
   }
 
   // ---- asking the agent ----
@@ -354,7 +376,9 @@ export class Turn implements TurnHandle, LiveTurn {
       } catch {
         apology = undefined;
       }
-      for (const r of buildErrorResponses(apology, conv.replyMode, conv.expect)) this.send(r);
+      const reply = errorReply(apology);
+      for (const r of buildReplyResponses(reply, conv.replyMode, conv.expect)) this.send(r);
+      this.notePlayback(reply, conv.expect);
       return undefined;
     }
   }
@@ -368,10 +392,20 @@ export class Turn implements TurnHandle, LiveTurn {
     const input = resolveInput(conv.baseInput, reply.next);
     for (const r of buildReplyResponses(reply, conv.replyMode, input)) this.send(r);
     conv.expect = input;
+    this.notePlayback(reply, input);
     if (reply.end) {
       conv.log.info({ outcome: reply.end.kind, name: reply.end.name }, 'agent ended the call');
       void this.host.endConversation(conv, reply.end.kind === 'transfer' ? 'transferred' : 'agent_ended');
     }
+  }
+
+  /** Remembers when the prompts just sent will have played, for the next audio RPC's barge-in and no-input timing. */
+  private notePlayback(reply: AgentReply, input: ResolvedInput): void {
+    const conv = this.conv!;
+    const { totalMs, noBargeInMs } = promptPlayback(reply, input);
+    const now = Date.now();
+    conv.promptsEndAt = now + totalMs;
+    conv.noBargeInUntil = now + noBargeInMs;
   }
 
   // ---- completion ----
@@ -396,6 +430,7 @@ export class Turn implements TurnHandle, LiveTurn {
   private close(): void {
     this.phase = 'closed';
     this.queue.length = 0;
+    this.audio?.endpointer.close();
     const conv = this.conv;
     if (conv) {
       conv.turns.delete(this);

@@ -3,38 +3,45 @@ import { SpeechEvent } from './speech-endpointer';
 
 const frame = (amp: number, n = 160) => Int16Array.from({ length: n }, (_, i) => Math.round(amp * Math.sin(i / 3)));
 
-function run(e: EnergyEndpointer, frames: Int16Array[]) {
-  return frames.map((f) => e.push(f)).map((ev, i) => [i, ev] as const).filter(([, ev]) => ev !== SpeechEvent.None);
+function run(sampleRate: number, frames: Int16Array[], opts = { thresholdDbfs: -40, startDebounceMs: 96, endSilenceMs: 400 }) {
+  const events: Array<[SpeechEvent, number]> = [];
+  const e = new EnergyEndpointer(sampleRate, opts, (ev, at) => events.push([ev, at]));
+  for (const f of frames) e.push(f);
+  return { e, events };
 }
 
 describe('EnergyEndpointer', () => {
-  const opts = { thresholdDbfs: -40, startDebounceMs: 96, endSilenceMs: 400 };
-
-  it('starts after the debounce of loud frames and ends after the end silence', () => {
-    const e = new EnergyEndpointer(8000, opts);
+  it('starts after the debounce of loud windows and ends after the end silence, reporting where', () => {
     const frames = [...Array(10).fill(frame(0)), ...Array(20).fill(frame(8000)), ...Array(30).fill(frame(0))];
-    // 96 ms = 5 windows of 20 ms; 400 ms = 20 windows
-    expect(run(e, frames)).toEqual([[14, SpeechEvent.Started], [49, SpeechEvent.Ended]]);
+    // 96 ms = 5 windows of 20 ms: decided at the end of frame 14; 400 ms = 20 windows: end of frame 49
+    expect(run(8000, frames).events).toEqual([[SpeechEvent.Started, 15 * 160], [SpeechEvent.Ended, 50 * 160]]);
   });
 
   it('does not start on short clicks or quiet noise', () => {
-    const e = new EnergyEndpointer(8000, opts);
     const frames = [frame(20000), frame(0), frame(20000), frame(0), ...Array(50).fill(frame(50))];
-    expect(run(e, frames)).toEqual([]);
+    expect(run(8000, frames).events).toEqual([]);
   });
 
   it('keeps a speaker with short pauses in one utterance', () => {
-    const e = new EnergyEndpointer(16000, opts);
     const f = (a: number) => frame(a, 320);
     const frames = [...Array(10).fill(f(8000)), ...Array(10).fill(f(0)), ...Array(10).fill(f(8000)), ...Array(25).fill(f(0))];
-    expect(run(e, frames).map(([, ev]) => ev)).toEqual([SpeechEvent.Started, SpeechEvent.Ended]);
+    expect(run(16000, frames).events.map(([ev]) => ev)).toEqual([SpeechEvent.Started, SpeechEvent.Ended]);
   });
 
-  it('handles frames that do not align with its windows', () => {
-    const e = new EnergyEndpointer(8000, opts);
-    const loud = frame(8000, 1600); // 200 ms in odd slices
-    let started = false;
-    for (let off = 0; off < loud.length; off += 37) started ||= e.push(loud.subarray(off, off + 37)) === SpeechEvent.Started;
-    expect(started).toBe(true);
+  it('handles pushes that do not align with its windows, even one holding a whole utterance', () => {
+    const whole = Int16Array.from([...frame(0, 800), ...frame(8000, 1600), ...frame(0, 4000)]);
+    const sliced: Int16Array[] = [];
+    for (let off = 0; off < whole.length; off += 37) sliced.push(whole.subarray(off, off + 37));
+    const a = run(8000, sliced).events;
+    const b = run(8000, [whole]).events;
+    expect(a.map(([ev]) => ev)).toEqual([SpeechEvent.Started, SpeechEvent.Ended]);
+    expect(b).toEqual(a);
+  });
+
+  it('reports nothing after close()', () => {
+    const { e, events } = run(8000, [frame(8000), frame(8000)]);
+    e.close();
+    for (let i = 0; i < 10; i++) e.push(frame(8000));
+    expect(events).toEqual([]);
   });
 });

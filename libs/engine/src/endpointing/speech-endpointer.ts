@@ -1,19 +1,29 @@
-/** What an endpointer saw in the samples just pushed. */
+/** What an endpointer decided about the caller's audio. */
 export const enum SpeechEvent {
-  None = 0,
   Started = 1,
   Ended = 2,
 }
 
-/** Decides where caller speech starts and ends, one RPC's audio at a time. */
+/** Receives an endpointer's decisions; `atSample` is the position (samples since the RPC's first frame) it refers to. */
+export type SpeechEventListener = (event: SpeechEvent, atSample: number) => void;
+
+/**
+ * Decides where caller speech starts and ends, for one RPC's audio. Decisions go to the listener given at
+ * creation, during push() (energy) or a little later (neural inference off the event loop); none after close().
+ */
 export interface SpeechEndpointer {
-  /** 16-bit PCM at the rate the endpointer was made for; any length. At most one event per push. */
-  push(samples: Int16Array): SpeechEvent;
-  readonly speaking: boolean;
+  /** 16-bit PCM at the rate the endpointer was made for; any length. The array may be reused by the caller after the call. */
+  push(samples: Int16Array): void;
+  /** The RPC is over: drop state, report nothing more. */
+  close(): void;
 }
 
 export interface SpeechEndpointerFactory {
-  create(sampleRate: number): SpeechEndpointer;
+  /** `energy`, `silero`, ...: what health and logs report. */
+  readonly kind: string;
+  /** Why a preferred detector is not in use (e.g. the model failed to load), for health and logs. */
+  readonly degraded?: string;
+  create(sampleRate: number, listener: SpeechEventListener): SpeechEndpointer;
 }
 
 export const SPEECH_ENDPOINTER_FACTORY = Symbol.for('byova.speech-endpointer-factory');
