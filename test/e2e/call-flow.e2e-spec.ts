@@ -203,3 +203,26 @@ describe('agent binding and bad input', () => {
     await caller.endSession();
   });
 });
+
+describe('the call\'s audio format end to end', () => {
+  it('sends prompts in the agent\'s call format: A-law 16 kHz raw CHUNKs, or WAV of it', async () => {
+    const t = await startTestGateway({
+      connectors: {
+        chunked: { type: 'local_audio', config: { agent_id: 'Chunked' }, defaults: { reply_mode: 'chunk', prompt_encoding: 'alaw', prompt_sample_rate: 16000 } },
+        wav: { type: 'local_audio', config: { agent_id: 'Wav' }, defaults: { prompt_encoding: 'alaw', prompt_sample_rate: 16000 } },
+      },
+    });
+    try {
+      const chunked = await t.caller({ agentId: 'Local Audio: Chunked', format: { encoding: 'alaw', sampleRate: 16000 } }).startSession();
+      expect(chunked.violations).toEqual([]);
+      const audio = Buffer.concat(chunked.responses.filter((r) => r.responseType === RT.CHUNK).map((r) => r.prompts[0].audioContent));
+      expect(audio.subarray(0, 4).toString('latin1')).not.toBe('RIFF');
+      const wav = (await t.caller({ agentId: 'Local Audio: Wav' }).startSession()).responses[0].prompts[0].audioContent;
+      const parsed = parseWav(wav);
+      expect([parsed.sampleFormat, parsed.sampleRate]).toEqual(['alaw', 16000]);
+      expect(Buffer.from(parsed.data)).toEqual(audio); // the same converted prompt, with and without a header
+    } finally {
+      await t.stop();
+    }
+  });
+});
