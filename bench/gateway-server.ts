@@ -16,7 +16,8 @@ async function main(): Promise<void> {
     gateway: { host: '127.0.0.1', port },
     // High enough that the limit never decides a result.
     sessions: { max_sessions: 100_000 },
-    voice_activity_detection: { end_silence_ms: endSilenceMs },
+    // Same level gate as the bare server; the load's two-tone bursts are not speech to a neural VAD.
+    voice_activity_detection: { engine: 'energy', end_silence_ms: endSilenceMs },
     connectors: { local: { type: 'local_audio', config: { audio_base_path: 'audio' } } },
   });
   const loaded: LoadedConfig = { config, file: '(bench)', baseDir: REPO, warnings: [] };

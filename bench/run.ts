@@ -1,6 +1,7 @@
-// npm run bench [-- --quick | --levels 10,20 --duration 10 | --profile 100]
+// npm run bench [-- --quick | --levels 10,20 --duration 10 | --profile 100 | --vad]
 // N concurrent simulated WxCC calls against the real gateway and a bare grpc-js server, each in its own
 // child process; reports latency, CPU per call-second, RSS per call, errors and sustained concurrency.
+// Then the VAD section (bench/vad.ts): endpointer CPU and accuracy on the labelled corpus.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { cpus, totalmem } from 'node:os';
@@ -11,6 +12,7 @@ import { dumpSourceMaps, SOURCEMAPS_FILE, summariseProfile } from './profile';
 import { readMachine, readProc, REPO, startServer, type ServerChild, type ServerKind } from './servers';
 import type { ClientKind } from './wire';
 import type { LoopLag } from './child-stats';
+import { runVadBench, VAD_DEFAULTS, VAD_QUICK, type VadBenchOptions } from './vad';
 
 const RESULTS = resolve(__dirname, 'results');
 const P99_LIMIT_MS = 50;
@@ -33,6 +35,9 @@ interface Options {
   /** Bisect once between the last passing and the first failing level. */
   refine: boolean;
   quick: boolean;
+  /** VAD section (bench/vad.ts): after the server bench ('auto'), alone ('only') or not at all ('off'). */
+  vad: 'auto' | 'only' | 'off';
+  vadOptions: VadBenchOptions;
 }
 
 function usage(msg?: string): never {
@@ -40,7 +45,8 @@ function usage(msg?: string): never {
   process.stderr.write(
     'usage: npm run bench -- [--quick] [--levels 25,50,...] [--duration SECONDS] [--budget SECONDS]\n' +
       '                        [--connections N] [--client h2|grpc-js] [--end-silence MS] [--only gateway|bare] [--profile CALLS]\n' +
-      '                        [--profile-loadgen] [--no-refine]\n',
+      '                        [--profile-loadgen] [--no-refine]\n' +
+      '                        [--vad | --no-vad] [--vad-streams N] [--vad-seconds S] [--vad-repeats N] [--vad-rates 8000,16000]\n',
   );
   process.exit(2);
 }
@@ -56,7 +62,10 @@ function parseArgs(argv: string[]): Options {
     quick: false,
     profileLoadgen: false,
     refine: true,
+    vad: 'auto',
+    vadOptions: { ...VAD_DEFAULTS },
   };
+  const vadGiven: Partial<VadBenchOptions> = {};
   let levelsGiven = false;
   let durationGiven = false;
   const num = (v: string | undefined, name: string) => {
@@ -108,6 +117,27 @@ function parseArgs(argv: string[]): Options {
       case '--profile':
         o.profile = Math.round(num(argv[++i], '--profile'));
         break;
+      case '--vad':
+        o.vad = 'only';
+        break;
+      case '--no-vad':
+        o.vad = 'off';
+        break;
+      case '--vad-streams':
+        vadGiven.streams = Math.round(num(argv[++i], '--vad-streams'));
+        break;
+      case '--vad-seconds':
+        vadGiven.seconds = num(argv[++i], '--vad-seconds');
+        break;
+      case '--vad-repeats':
+        vadGiven.repeats = Math.round(num(argv[++i], '--vad-repeats'));
+        break;
+      case '--vad-rates': {
+        const rates = (argv[++i] ?? '').split(',').map(Number);
+        if (!rates.length || rates.some((r) => r !== 8000 && r !== 16000)) usage('--vad-rates takes 8000 and/or 16000');
+        vadGiven.rates = rates as Array<8000 | 16000>;
+        break;
+      }
       case '-h':
       case '--help':
         usage();
@@ -120,6 +150,7 @@ function parseArgs(argv: string[]): Options {
     if (!durationGiven) o.durationS = 6;
     o.budgetS = Math.min(o.budgetS, 90);
   }
+  o.vadOptions = { ...(o.quick ? VAD_QUICK : VAD_DEFAULTS), ...vadGiven };
   if (o.durationS < 4) usage('--duration must be at least 4 s (ramp + steady window)');
   o.levels.sort((a, b) => a - b);
   return o;
@@ -530,6 +561,10 @@ async function main(): Promise<void> {
     setTimeout(() => process.exit(3), 6000).unref();
   }, (o.budgetS + 180) * 1000);
   watchdog.unref();
+  if (o.vad === 'only') {
+    await runVadBench(o.vadOptions, RESULTS);
+    return;
+  }
   if (o.profile) return profile(o);
   if (o.profileLoadgen) {
     loadgenProfileDir = resolve(RESULTS, `profile-loadgen-${Date.now()}`);
@@ -628,6 +663,11 @@ async function main(): Promise<void> {
   if (loadgenProfileDir) {
     dumpSourceMaps(resolve(loadgenProfileDir, SOURCEMAPS_FILE));
     process.stdout.write(`\nLoad generator profile (steady windows, ${loadgenProfileDir}):\n${summariseProfile(loadgenProfileDir, REPO)}\n`);
+  }
+  // Whole runs only (not targeted --only/--profile-loadgen ones); the servers are stopped by now.
+  if (o.vad === 'auto' && !o.only && !o.profileLoadgen) {
+    watchdog.refresh(); // the VAD section gets its own time
+    await runVadBench(o.vadOptions, RESULTS);
   }
 }
 

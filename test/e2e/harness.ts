@@ -43,6 +43,7 @@ export async function startTestGateway(raw: Raw = {}, opts: { logs?: Record<stri
   const config = buildGatewayConfig({
     ...raw,
     gateway: { host: '127.0.0.1', ...(raw.gateway ?? {}), port },
+    voice_activity_detection: { engine: 'energy', ...raw.voice_activity_detection },
     connectors: raw.connectors ?? { local: localConnector() },
   });
   const loaded: LoadedConfig = { config, file: '(test)', baseDir: REPO, warnings: [] };

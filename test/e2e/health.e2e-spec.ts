@@ -1,6 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { BYOVA_SERVICE } from '@app/proto';
 import { CLOSE_FLUSH_MS } from '../../apps/gateway/src/grpc/grpc-options';
+import { HealthService } from '../../apps/gateway/src/health/health.service';
 import { canConnect } from '../support/child-gateway';
 import { HealthClient, ServingStatus as S, within } from '../support/grpc-clients';
 import { startTestGateway, TestGateway } from './harness';
@@ -97,5 +98,39 @@ describe('a gateway with no connectors', () => {
     expect(r.status.code).toBe(status.UNAVAILABLE);
     expect(r.responses).toEqual([]);
     expect((await caller.listAgents()).virtualAgents).toEqual([]);
+  });
+});
+
+describe('speech detection in health', () => {
+  const start = async (vad: Record<string, unknown>) => {
+    const logs: Record<string, unknown>[] = [];
+    const t = await startTestGateway({ voice_activity_detection: vad }, { logs });
+    return { t, logs, health: new HealthClient(t.target) };
+  };
+
+  it('reports the Silero detector, not degraded, when its model loads', async () => {
+    const { t, logs, health } = await start({ engine: 'silero' });
+    try {
+      expect(t.gw.app.get(HealthService).vad()).toEqual({ kind: 'silero' });
+      expect(logs.some((l) => l.msg === 'speech detection: silero')).toBe(true);
+    } finally {
+      health.close();
+      await t.stop();
+    }
+  });
+
+  it('a model that cannot load: energy detector, degraded with the reason, logged, and still SERVING', async () => {
+    const { t, logs, health } = await start({ engine: 'silero', model_path: 'no/such/model.onnx' });
+    try {
+      const vad = t.gw.app.get(HealthService).vad();
+      expect(vad).toEqual({ kind: 'energy', degraded: expect.stringMatching(/^Silero VAD unavailable, using the energy detector: cannot load .*no\/such\/model\.onnx/) });
+      expect(await health.check('')).toEqual({ status: S.SERVING });
+      expect(await health.check(BYOVA_SERVICE)).toEqual({ status: S.SERVING });
+      const warnings = logs.filter((l) => l.level === 40).map((l) => l.msg);
+      expect(warnings).toEqual(expect.arrayContaining([vad.degraded, 'speech detection degraded']));
+    } finally {
+      health.close();
+      await t.stop();
+    }
   });
 });

@@ -22,7 +22,8 @@ let term: ReturnType<typeof spawnGateway>;
 let int: ReturnType<typeof spawnGateway>;
 const childConfig = (port: number, grace: number) => ({
   gateway: { host: '127.0.0.1', port, shutdown_grace_seconds: grace },
-  voice_activity_detection: { end_silence_ms: 300 },
+  // The test's caller speech is a two-tone burst: the level detector hears it, a neural one does not.
+  voice_activity_detection: { engine: 'energy', end_silence_ms: 300 },
   connectors: { local: localConnector() },
 });
 beforeAll(async () => {

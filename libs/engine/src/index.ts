@@ -6,5 +6,6 @@ export * from './endpointing/energy-endpointer';
 export * from './engine.module';
 export * from './gateway-error';
 export * from './next-input';
+export * from './recording';
 export * from './reply-builder';
 export * from './turn';

@@ -7,6 +7,7 @@ import { SpeechEndpointer, SpeechEvent, SpeechEventListener } from './endpointin
 import { GatewayError } from './gateway-error';
 import { dtmfEventsToDigits, ResolvedInput, resolveInput } from './next-input';
 import { buildEmptyReply, buildReplyResponses, END_OF_INPUT, errorReply, NO_INPUT, promptPlayback, START_OF_INPUT } from './reply-builder';
+import type { CallerInput as RecordedInput, CallRecording } from './recording/call-recording';
 import { UtteranceBuffer } from './utterance-buffer';
 
 /** Where one RPC's responses go; the gRPC controller adapts it to the response stream. */
@@ -29,6 +30,8 @@ export interface TurnHost {
   bind(first: VoiceVARequest): Conversation | undefined;
   endConversation(conversation: Conversation, reason: 'caller_hangup' | 'agent_ended' | 'transferred'): Promise<void>;
   endpointer(sampleRate: number, listener: SpeechEventListener): SpeechEndpointer;
+  /** The call's recording, when its agent records calls. */
+  recording?(conv: Conversation): CallRecording | undefined;
   readonly audio: { fallbackSampleRate: number; preRollMs: number };
   readonly log: Logger;
 }
@@ -52,6 +55,9 @@ interface AudioIntake {
   endpointer: SpeechEndpointer;
   utterance: UtteranceBuffer | undefined;
   speaking: boolean;
+  /** Half-close handling waits for the endpointer's pending decisions once. */
+  flushing: boolean;
+  flushed: boolean;
   scratch: Int16Array;
   samples: number;
   speechStartSample: number;
@@ -62,6 +68,7 @@ interface AudioIntake {
   noInputSamples: number;
   maxSpeechSamples: number;
   languageCode: string;
+  record: RecordedInput | undefined;
 }
 
 type Phase = 'unbound' | 'waiting' | 'active' | 'closed';
@@ -183,7 +190,19 @@ export class Turn implements TurnHandle, LiveTurn {
   /** Client half-closed with nothing queued: finish what is due. */
   private settle(): void {
     if (this.concluded) return;
-    if (this.audio?.speaking) return this.endOfInput(); // the caller's words are not dropped
+    const a = this.audio;
+    if (a?.flushing) return;
+    if (a?.endpointer.flush && !a.flushed) {
+      // Decisions on the last audio may still be on their way (neural inference): wait for them first.
+      a.flushing = true;
+      void a.endpointer.flush().then(() => {
+        a.flushing = false;
+        a.flushed = true;
+        if (this.phase === 'active' && !this.busy) this.settle();
+      });
+      return;
+    }
+    if (a?.speaking) return this.endOfInput(); // the caller's words are not dropped
     this.finish();
   }
 
@@ -235,6 +254,7 @@ export class Turn implements TurnHandle, LiveTurn {
     // Exactly sized, so decoding returns the buffer itself (frames of an RPC are normally all one size).
     if (need !== a.scratch.length) a.scratch = new Int16Array(need);
     const pcm = decodeToPcm16(bytes, a.encoding, a.scratch);
+    a.record?.push(pcm);
     // Capture first, so a start decided on this frame finds it in the pre-roll.
     const u = a.utterance;
     if (u !== undefined) {
@@ -294,12 +314,16 @@ export class Turn implements TurnHandle, LiveTurn {
       // Only agents that listen to the caller's audio get it collected.
       utterance: this.conv!.agent.speechAudio ? new UtteranceBuffer(Math.round(this.host.audio.preRollMs * perMs), sampleRate * 5) : undefined,
       speaking: false,
+      flushing: false,
+      flushed: false,
       scratch: new Int16Array(0),
       samples: 0,
       speechStartSample: 0,
       noInputSamples: Math.round(expect.speech.noInputTimeoutMs * perMs),
       maxSpeechSamples: Math.round(expect.speech.maxSpeechMs * perMs),
       languageCode: v.languageCode,
+      // The answer before this input decides whether it may be recorded (input_sensitive).
+      record: this.host.recording?.(conv)?.callerInput(sampleRate, expect.sensitive, now),
     };
     return this.audio;
   }
@@ -406,6 +430,7 @@ export class Turn implements TurnHandle, LiveTurn {
     const now = Date.now();
     conv.promptsEndAt = now + totalMs;
     conv.noBargeInUntil = now + noBargeInMs;
+    this.host.recording?.(conv)?.agentPrompts(reply.prompts, now);
   }
 
   // ---- completion ----

@@ -1,6 +1,8 @@
-import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { BehaviorSubject, distinctUntilChanged, map, Observable, ReplaySubject, takeUntil } from 'rxjs';
+import { LOGGER, type Logger } from '@app/config';
 import { ConnectorRegistry } from '@app/connectors';
+import { SPEECH_ENDPOINTER_FACTORY, type SpeechEndpointerFactory } from '@app/engine';
 import { BYOVA_SERVICE, health } from '@app/proto';
 import { DrainService } from '../lifecycle/drain.service';
 
@@ -10,14 +12,28 @@ type ServingStatus = health.HealthCheckResponse_ServingStatus;
 /** Services this gateway reports on: the server as a whole ("") and BYOVA's service. */
 export const HEALTH_SERVICES = ['', BYOVA_SERVICE] as const;
 
-/** Serving while at least one agent is available and the gateway is not draining. */
+/** Which speech detector the gateway runs; `degraded` says why it is not the configured one (or is failing). */
+export interface VadHealth {
+  kind: string;
+  degraded?: string;
+}
+
+/**
+ * Serving while at least one agent is available and the gateway is not draining. A degraded speech
+ * detector does not change that (calls are still served, by the energy detector), it is reported by vad().
+ */
 @Injectable()
-export class HealthService implements OnApplicationShutdown {
+export class HealthService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly state = new BehaviorSubject<ServingStatus>(Status.UNKNOWN);
   // Replays, so a Watch opened in the last moments of a shutdown ends too.
   private readonly stop = new ReplaySubject<void>(1);
 
-  constructor(private readonly registry: ConnectorRegistry, private readonly drain: DrainService) {
+  constructor(
+    private readonly registry: ConnectorRegistry,
+    private readonly drain: DrainService,
+    @Inject(SPEECH_ENDPOINTER_FACTORY) private readonly endpointers: SpeechEndpointerFactory,
+    @Inject(LOGGER) private readonly log: Logger,
+  ) {
     drain.changes.subscribe(() => this.refresh());
     // Watch streams never end by themselves; ending them once drained lets the server close without cutting them.
     drain.drained.subscribe(() => this.end());
@@ -31,6 +47,18 @@ export class HealthService implements OnApplicationShutdown {
 
   private current(): ServingStatus {
     return this.registry.hasAgents() && !this.drain.draining ? Status.SERVING : Status.NOT_SERVING;
+  }
+
+  onApplicationBootstrap(): void {
+    const vad = this.vad();
+    if (vad.degraded) this.log.warn({ vad }, 'speech detection degraded');
+    else this.log.info({ vad }, `speech detection: ${vad.kind}`);
+  }
+
+  /** Read live: a Silero detector can become degraded at run time (inference failing). */
+  vad(): VadHealth {
+    const { kind, degraded } = this.endpointers;
+    return degraded === undefined ? { kind } : { kind, degraded };
   }
 
   refresh(): void {

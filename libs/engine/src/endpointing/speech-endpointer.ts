@@ -16,6 +16,8 @@ export interface SpeechEndpointer {
   push(samples: Int16Array): void;
   /** The RPC is over: drop state, report nothing more. */
   close(): void;
+  /** For endpointers that decide later: resolves once all audio pushed so far is decided (and reported). */
+  flush?(): Promise<void>;
 }
 
 export interface SpeechEndpointerFactory {

@@ -1,0 +1,183 @@
+import type { SpeechEndpointer, SpeechEndpointerFactory, SpeechEventListener } from '../speech-endpointer';
+import { BatchScorer, type ScoreClient, type ScorerHooks, type WindowScorer } from './batch-scorer';
+import { SpeechSegmenter, type SegmenterOptions } from './speech-segmenter';
+import { loadSileroModel, SILERO_GEOMETRY, STATE_SIZE } from './silero-model';
+
+export interface SileroEndpointerOptions extends SegmenterOptions {
+  /** A window is speech when the model's probability is at least this. */
+  threshold: number;
+  /** Windows quieter than this (RMS dBFS) are silence without asking the model. */
+  silenceGateDbfs: number;
+  /** Windows are judged by this level instead while inference fails. */
+  energyThresholdDbfs: number;
+}
+
+/**
+ * Silent windows right after audio still go through the model (their verdict stays silence), so its
+ * recurrent state follows the audio into the pause as it would without the gate. Past this many, inference
+ * stops and the state is reset to the model's initial one: what a stream starting in silence has.
+ */
+export const GATED_WINDOWS_SCORED = 8; // 256 ms
+const POOL_MAX = 4;
+
+interface Window {
+  input: Float32Array;
+  /** Sample just after the window. */
+  end: number;
+  meanSquare: number;
+}
+
+function meanSquareOf(dbfs: number): number {
+  const rms = 32768 * Math.pow(10, dbfs / 20);
+  return rms * rms;
+}
+
+/**
+ * Silero VAD v5 over 32 ms windows (256 samples at 8 kHz, 512 at 16 kHz, each with the previous window's tail
+ * as context). Windows wait in order for the shared batch scorer; decisions reach the listener when their
+ * window is scored, so a little after push(). Windows below the silence gate are decided without the model
+ * (synchronously when nothing is waiting ahead of them).
+ */
+export class SileroEndpointer implements SpeechEndpointer, ScoreClient {
+  readonly state = new Float32Array(STATE_SIZE);
+  closed = false;
+  private readonly size: number;
+  private readonly context: number;
+  private readonly gate: number;
+  private readonly energy: number;
+  private readonly segmenter: SpeechSegmenter;
+  private readonly queue: Window[] = [];
+  private readonly pool: Float32Array[] = [];
+  private cur: Float32Array;
+  private filled = 0;
+  private acc = 0;
+  private samples = 0;
+  private inFlight = false;
+  private flushWaiters: Array<() => void> = [];
+  private headGated = false;
+  // A stream starts as if after a long silence: fresh state, no inference until there is sound.
+  private gatedRun = GATED_WINDOWS_SCORED;
+
+  constructor(
+    readonly sampleRate: number,
+    private readonly opts: SileroEndpointerOptions,
+    private readonly scorer: WindowScorer,
+    listener: SpeechEventListener,
+  ) {
+    const g = SILERO_GEOMETRY[sampleRate];
+    if (!g) throw new Error(`Silero VAD supports 8000 and 16000 Hz, not ${sampleRate}`);
+    this.size = g.window;
+    this.context = g.context;
+    this.cur = new Float32Array(g.context + g.window);
+    this.gate = meanSquareOf(opts.silenceGateDbfs);
+    this.energy = meanSquareOf(opts.energyThresholdDbfs);
+    // Decisions are only made while open (close() empties the queue, scored() checks), so no guard here.
+    this.segmenter = new SpeechSegmenter((g.window * 1000) / sampleRate, opts, listener);
+  }
+
+  /** The window being scored (for the scorer). */
+  get input(): Float32Array {
+    return this.queue[0].input;
+  }
+
+  /** Windows cut but not yet decided. */
+  get backlog(): number {
+    return this.queue.length;
+  }
+
+  push(samples: Int16Array): void {
+    if (this.closed) return;
+    const size = this.size;
+    const base = this.context;
+    let cur = this.cur;
+    let filled = this.filled;
+    let acc = this.acc;
+    for (let i = 0; i < samples.length; i++) {
+      const s = samples[i];
+      cur[base + filled] = s / 32768;
+      acc += s * s;
+      if (++filled < size) continue;
+      this.queue.push({ input: cur, end: this.samples + i + 1, meanSquare: acc / size });
+      const next = this.pool.pop() ?? new Float32Array(base + size);
+      next.set(cur.subarray(size)); // this window's tail is the next one's context
+      cur = next;
+      filled = 0;
+      acc = 0;
+    }
+    this.cur = cur;
+    this.filled = filled;
+    this.acc = acc;
+    this.samples += samples.length;
+    this.pump();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.queue.length = 0;
+    this.pool.length = 0;
+    this.settleFlush();
+  }
+
+  flush(): Promise<void> {
+    if (this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.flushWaiters.push(resolve));
+  }
+
+  private settleFlush(): void {
+    if (this.flushWaiters.length > 0) for (const w of this.flushWaiters.splice(0)) w();
+  }
+
+  scored(prob: number): void {
+    this.inFlight = false;
+    if (this.closed) return;
+    const w = this.queue[0];
+    // NaN: inference failed; the energy verdict keeps the call going.
+    const speech = prob !== prob ? w.meanSquare >= this.energy : !this.headGated && prob >= this.opts.threshold;
+    this.decide(speech);
+    this.pump();
+  }
+
+  /** Decides queued windows in order until one needs the model. */
+  private pump(): void {
+    while (!this.inFlight && this.queue.length > 0) { // close() empties the queue
+      const gated = this.queue[0].meanSquare < this.gate;
+      this.gatedRun = gated ? this.gatedRun + 1 : 0;
+      if (gated && this.gatedRun > GATED_WINDOWS_SCORED) {
+        if (this.gatedRun === GATED_WINDOWS_SCORED + 1) this.state.fill(0);
+        this.decide(false);
+        continue;
+      }
+      this.headGated = gated;
+      this.inFlight = true;
+      this.scorer.submit(this);
+    }
+    if (this.queue.length === 0) this.settleFlush();
+  }
+
+  private decide(speech: boolean): void {
+    const w = this.queue.shift()!;
+    if (this.pool.length < POOL_MAX) this.pool.push(w.input);
+    this.segmenter.window(speech, w.end);
+  }
+}
+
+export class SileroEndpointerFactory implements SpeechEndpointerFactory {
+  readonly kind = 'silero';
+
+  constructor(readonly scorer: WindowScorer, private readonly opts: SileroEndpointerOptions) {}
+
+  /** Loads the model (once per process and path); throws when it cannot be used. */
+  static async load(modelPath: string, opts: SileroEndpointerOptions, hooks?: ScorerHooks): Promise<SileroEndpointerFactory> {
+    const model = await loadSileroModel(modelPath);
+    return new SileroEndpointerFactory(new BatchScorer(model, hooks), opts);
+  }
+
+  get degraded(): string | undefined {
+    const f = this.scorer.failure;
+    return f === undefined ? undefined : `Silero inference failing, windows judged by energy: ${f}`;
+  }
+
+  create(sampleRate: number, listener: SpeechEventListener): SileroEndpointer {
+    return new SileroEndpointer(sampleRate, this.opts, this.scorer, listener);
+  }
+}

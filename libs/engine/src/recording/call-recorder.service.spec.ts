@@ -1,0 +1,79 @@
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AgentDefaults, createLogger, type LoadedConfig } from '@app/config';
+import type { AgentBinding, ConnectorRegistry } from '@app/connectors';
+import { Conversation } from '../conversation';
+import { CallRecorder } from './call-recorder.service';
+
+const DAY = 86_400_000;
+
+describe('CallRecorder', () => {
+  let base: string;
+  beforeEach(async () => {
+    base = await mkdtemp(join(tmpdir(), 'call-recorder-'));
+  });
+  afterEach(() => rm(base, { recursive: true, force: true }));
+
+  function agent(id: string, recording: Partial<AgentDefaults['recording']>): AgentBinding {
+    const defaults = new AgentDefaults();
+    Object.assign(defaults.recording, recording);
+    return { id, defaults, promptFormat: { encoding: 'mulaw', sampleRate: 8000 } } as AgentBinding;
+  }
+  function recorder(agents: AgentBinding[]) {
+    const loaded = { baseDir: base } as LoadedConfig;
+    return new CallRecorder(loaded, { agents: () => agents } as unknown as ConnectorRegistry, createLogger('silent'));
+  }
+  const conversation = (id: string, a: AgentBinding) => new Conversation(id, a, 'org', createLogger('silent'));
+
+  it('records only agents with recording enabled, into folders relative to the config base', async () => {
+    const rec = recorder([]);
+    const on = conversation('c1', agent('on', { enabled: true, folder: 'rel' }));
+    const off = conversation('c2', agent('off', { folder: 'rel' }));
+    rec.open(on);
+    rec.open(off);
+    expect(rec.recording(off)).toBeUndefined();
+    rec.recording(on)!.agentPrompts([{ audio: { format: { encoding: 'mulaw', sampleRate: 8000 }, data: new Uint8Array(800).fill(0x10) } }]);
+    await rec.close(on);
+    await rec.close(off);
+    expect(rec.recording(on)).toBeUndefined();
+    expect((await readdir(join(base, 'rel'))).sort()).toEqual([expect.stringMatching(/^c1_.*_agent\.wav$/), expect.stringMatching(/^c1_.*_caller\.wav$/)]);
+  });
+
+  it('finalises every recording still open at shutdown', async () => {
+    const rec = recorder([]);
+    const a = agent('a', { enabled: true, folder: join(base, 'abs'), layout: 'stereo' });
+    for (const id of ['x', 'y']) {
+      const conv = conversation(id, a);
+      rec.open(conv);
+      rec.recording(conv)!.callerInput(8000, false)!.push(new Int16Array(160).fill(100));
+    }
+    await rec.onApplicationShutdown();
+    expect((await readdir(join(base, 'abs'))).length).toBe(2);
+  });
+
+  it('applies retention at start-up, per folder, the shortest retention when agents share one', async () => {
+    const shared = join(base, 'shared');
+    const other = join(base, 'other');
+    await mkdir(shared);
+    await mkdir(other);
+    const aged = async (path: string, days: number) => {
+      await writeFile(path, 'x');
+      const t = (Date.now() - days * DAY) / 1000;
+      await utimes(path, t, t);
+    };
+    await aged(join(shared, 'a.wav'), 5);
+    await aged(join(shared, 'b.wav'), 1);
+    await aged(join(other, 'c.wav'), 5);
+    const rec = recorder([
+      agent('one', { folder: shared, retention_days: 30 }),
+      agent('two', { enabled: true, folder: shared, retention_days: 2 }),
+      agent('three', { enabled: true, folder: other }), // keeps its files
+    ]);
+    rec.onApplicationBootstrap();
+    await rec.applyRetention(); // the start-up run is not awaited by Nest; run it again to await it
+    expect(await readdir(shared)).toEqual(['b.wav']);
+    expect(await readdir(other)).toEqual(['c.wav']);
+    await rec.onApplicationShutdown(); // clears the hourly timer
+  });
+});

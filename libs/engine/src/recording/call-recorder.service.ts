@@ -1,0 +1,132 @@
+import { isAbsolute, resolve } from 'node:path';
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { LOADED_CONFIG, LOGGER, type LoadedConfig, type Logger } from '@app/config';
+import { ConnectorRegistry } from '@app/connectors';
+import type { Conversation } from '../conversation';
+import { CallRecording } from './call-recording';
+import { deleteOldRecordings } from './retention';
+
+/** How often recordings in progress are written out. */
+const FLUSH_INTERVAL_MS = 1000;
+const RETENTION_INTERVAL_MS = 3_600_000;
+
+/**
+ * Records the calls of agents with `recording.enabled`: one CallRecording per conversation, written out
+ * periodically, finalised when the conversation ends or the gateway stops; old files deleted by retention.
+ */
+@Injectable()
+export class CallRecorder implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly log: Logger;
+  private readonly recordings = new Map<Conversation, CallRecording>();
+  private readonly closing = new Set<Promise<unknown>>();
+  private flushTimer?: NodeJS.Timeout;
+  private retentionTimer?: NodeJS.Timeout;
+
+  constructor(
+    @Inject(LOADED_CONFIG) private readonly loaded: LoadedConfig,
+    private readonly registry: ConnectorRegistry,
+    @Inject(LOGGER) logger: Logger,
+  ) {
+    this.log = logger.child({ context: 'CallRecorder' });
+  }
+
+  folderOf(folder: string): string {
+    return isAbsolute(folder) ? folder : resolve(this.loaded.baseDir, folder);
+  }
+
+  onApplicationBootstrap(): void {
+    if (this.retentionFolders().size === 0) return;
+    void this.applyRetention();
+    this.retentionTimer = setInterval(() => void this.applyRetention(), RETENTION_INTERVAL_MS);
+    this.retentionTimer.unref();
+  }
+
+  /** Starts recording a new conversation if its agent records calls. */
+  open(conv: Conversation): void {
+    const settings = conv.agent.defaults.recording;
+    if (!settings?.enabled) return;
+    try {
+      const rec = new CallRecording({
+        settings,
+        folder: this.folderOf(settings.folder),
+        conversationId: conv.id,
+        agentId: conv.agent.id,
+        startedAt: conv.createdAt,
+        sampleRate: conv.agent.promptFormat.sampleRate,
+        log: conv.log,
+      });
+      this.recordings.set(conv, rec);
+    } catch (err) {
+      conv.log.error({ err }, 'call recording could not start: the call goes on unrecorded');
+      return;
+    }
+    if (this.flushTimer === undefined) {
+      this.flushTimer = setInterval(() => this.flushAll(), FLUSH_INTERVAL_MS);
+      this.flushTimer.unref();
+    }
+  }
+
+  recording(conv: Conversation): CallRecording | undefined {
+    return this.recordings.get(conv);
+  }
+
+  /** Finalises a conversation's recording; never rejects. */
+  close(conv: Conversation): Promise<void> {
+    const rec = this.recordings.get(conv);
+    if (rec === undefined) return Promise.resolve();
+    this.recordings.delete(conv);
+    if (this.recordings.size === 0) this.stopFlushing();
+    const done = rec.close().then((files) => {
+      if (files.length) conv.log.info({ files }, 'call recording saved');
+    });
+    this.closing.add(done);
+    void done.finally(() => this.closing.delete(done));
+    return done;
+  }
+
+  /** Resolves once every recording being finalised is on disk. */
+  async whenIdle(): Promise<void> {
+    while (this.closing.size > 0) await Promise.all([...this.closing]);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopFlushing();
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    for (const conv of [...this.recordings.keys()]) void this.close(conv);
+    await this.whenIdle();
+  }
+
+  private flushAll(): void {
+    const now = Date.now();
+    for (const rec of this.recordings.values()) void rec.flush(now);
+  }
+
+  private stopFlushing(): void {
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    this.flushTimer = undefined;
+  }
+
+  /** Folder → retention days; agents sharing a folder get the shortest of their retentions. */
+  private retentionFolders(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const agent of this.registry.agents()) {
+      const r = agent.defaults.recording;
+      if (!(r?.retention_days > 0)) continue;
+      const abs = this.folderOf(r.folder);
+      out.set(abs, Math.min(out.get(abs) ?? Infinity, r.retention_days));
+    }
+    return out;
+  }
+
+  async applyRetention(now = Date.now()): Promise<void> {
+    for (const [folder, days] of this.retentionFolders()) {
+      try {
+        const { deleted, failed } = await deleteOldRecordings(folder, days, now);
+        if (deleted.length) this.log.info({ folder, days, deleted: deleted.length }, 'old call recordings deleted');
+        if (failed.length) this.log.warn({ folder, failed: failed.length, err: failed[0].err }, 'some old call recordings could not be deleted');
+      } catch (err) {
+        this.log.warn({ err, folder }, 'call recording retention failed');
+      }
+    }
+  }
+}

@@ -1,0 +1,205 @@
+import { join } from 'node:path';
+import { decodeToPcm16, encodeFromPcm16, resamplePcm16 } from '@app/audio';
+import type { Logger, RecordingSettings } from '@app/config';
+import type { AgentPrompt } from '@app/connectors';
+import { recordingFileName, type RecordingSide } from './file-name';
+import { Track } from './track';
+import { WavPartWriter } from './wav-part-writer';
+
+/** Periodic writes stay this far behind the clock, so caller frames that arrive late still land in memory. */
+export const WRITE_LAG_MS = 1000;
+
+export interface CallRecordingOptions {
+  settings: RecordingSettings;
+  /** Absolute folder of the files. */
+  folder: string;
+  conversationId: string;
+  agentId: string;
+  /** Epoch ms of the conversation's start: sample 0 of both sides. */
+  startedAt: number;
+  /** Rate of the files: the call's. */
+  sampleRate: number;
+  log: Logger;
+}
+
+/** Caller audio of one audio RPC, pushed frame by frame. */
+export class CallerInput {
+  constructor(
+    private readonly rec: CallRecording,
+    private readonly track: Track,
+    private readonly fromRate: number,
+    private readonly toRate: number,
+    /** PCI turn: only the length is kept, as silence. */
+    private readonly sensitive: boolean,
+  ) {}
+
+  /** Hot path. `pcm` may be reused by the caller after this returns: it is copied. */
+  push(pcm: Int16Array): void {
+    if (this.rec.stopped) return;
+    const t = this.track;
+    // Frames later than the writes: continue where the file is, rather than lose them.
+    if (t.end < t.committed) t.end = t.committed;
+    if (this.sensitive) {
+      t.end += this.fromRate === this.toRate ? pcm.length : Math.floor((pcm.length * this.toRate) / this.fromRate);
+      return;
+    }
+    t.append(this.fromRate === this.toRate ? pcm : convertRate(pcm, this.fromRate, this.toRate));
+  }
+}
+
+/**
+ * One call's recording: caller and agent audio on one timeline from the conversation start (wall clock),
+ * silence in between, written in blocks as 16-bit PCM WAV (split per side or stereo). Writes run one at a
+ * time on a promise chain; a failure is logged once and ends the recording, never the call.
+ */
+export class CallRecording {
+  /** No more audio is taken: closing, closed or failed. */
+  stopped = false;
+  private failed = false;
+  private readonly caller: Track;
+  private readonly agent: Track;
+  private readonly writers: Partial<Record<RecordingSide, WavPartWriter>> = {};
+  private chain: Promise<void> = Promise.resolve();
+  private writesQueued = 0;
+  private closed?: Promise<string[]>;
+
+  constructor(private readonly o: CallRecordingOptions) {
+    this.caller = new Track(o.sampleRate);
+    this.agent = new Track(o.sampleRate);
+    const sides: RecordingSide[] = o.settings.layout === 'stereo' ? ['mixed'] : ['caller', 'agent'];
+    for (const side of sides) {
+      const fields = { conversationId: o.conversationId, agentId: o.agentId, startedAt: o.startedAt, side };
+      this.writers[side] = new WavPartWriter({
+        channels: side === 'mixed' ? 2 : 1,
+        sampleRate: o.sampleRate,
+        maxFileBytes: o.settings.max_file_bytes,
+        pathOf: (part) => join(o.folder, recordingFileName(o.settings.file_pattern, fields, part)),
+      });
+    }
+  }
+
+  /** Files written so far (all of them once close() resolved). */
+  get files(): string[] {
+    return Object.values(this.writers).flatMap((w) => w.files);
+  }
+
+  /** Sample position of a wall-clock time. */
+  position(epochMs: number): number {
+    return Math.max(0, Math.round(((epochMs - this.o.startedAt) * this.o.sampleRate) / 1000));
+  }
+
+  /** An audio RPC begins now; its frames follow one another from here (or from the previous RPC's end). */
+  callerInput(sampleRate: number, sensitive: boolean, now = Date.now()): CallerInput | undefined {
+    if (this.stopped) return undefined;
+    const t = this.caller;
+    t.end = Math.max(t.end, t.committed, this.position(now));
+    return new CallerInput(this, t, sampleRate, this.o.sampleRate, sensitive);
+  }
+
+  /** An answer was sent now: its prompts play one after another, replacing any still playing (barge-in). */
+  agentPrompts(prompts: readonly AgentPrompt[], now = Date.now()): void {
+    if (this.stopped) return;
+    const t = this.agent;
+    let at = Math.max(this.position(now), t.committed);
+    t.cutFrom(at);
+    t.end = Math.min(t.end, at);
+    try {
+      for (const p of prompts) {
+        const a = p.audio;
+        if (a === undefined || a.data.length === 0) continue;
+        let pcm = decodeToPcm16(a.data, a.format.encoding);
+        if (a.format.sampleRate !== this.o.sampleRate) pcm = resamplePcm16(pcm, a.format.sampleRate, this.o.sampleRate);
+        t.add({ at, data: pcm, len: pcm.length, open: false });
+        at += pcm.length;
+        t.end = at;
+      }
+    } catch (err) {
+      // A prompt in a format the recording cannot read (plugin connector): the call must not notice.
+      void this.fail(err);
+    }
+  }
+
+  /** Writes what can no longer change; skipped while an earlier write is still going. */
+  flush(now = Date.now()): Promise<void> {
+    if (this.stopped || this.writesQueued > 0) return this.chain;
+    return this.write(Math.min(this.position(now - WRITE_LAG_MS), this.end()));
+  }
+
+  /** Writes the rest (up to the end of the last audio, so both sides have the same length) and closes the files. */
+  close(): Promise<string[]> {
+    if (this.closed) return this.closed;
+    const last = this.failed ? Promise.resolve() : this.write(this.end());
+    this.stopped = true;
+    this.closed = last
+      .then(() => this.closeWriters())
+      .catch((err) => this.fail(err))
+      .then(() => this.files);
+    return this.closed;
+  }
+
+  private end(): number {
+    return Math.max(this.caller.end, this.agent.end);
+  }
+
+  private write(upTo: number): Promise<void> {
+    const callerPcm = this.caller.take(upTo);
+    const agentPcm = this.agent.take(upTo);
+    if (callerPcm.length === 0) return this.chain;
+    this.writesQueued++;
+    this.chain = this.chain
+      .then(async () => {
+        if (this.failed) return;
+        const w = this.writers;
+        if (w.mixed) await w.mixed.write(encodeFromPcm16(interleave(callerPcm, agentPcm), 'linear16'));
+        else {
+          await w.caller!.write(encodeFromPcm16(callerPcm, 'linear16'));
+          await w.agent!.write(encodeFromPcm16(agentPcm, 'linear16'));
+        }
+      })
+      .catch((err) => this.fail(err))
+      .finally(() => this.writesQueued--);
+    return this.chain;
+  }
+
+  private async closeWriters(): Promise<void> {
+    for (const w of Object.values(this.writers)) await w.close();
+  }
+
+  private async fail(err: unknown): Promise<void> {
+    if (this.failed) return;
+    this.failed = this.stopped = true;
+    this.caller.clear();
+    this.agent.clear();
+    this.o.log.error({ err, folder: this.o.folder }, 'call recording failed: the call goes on unrecorded');
+    await this.closeWriters().catch(() => undefined);
+  }
+}
+
+/** Stereo frames: caller left, agent right. */
+export function interleave(left: Int16Array, right: Int16Array): Int16Array {
+  const out = new Int16Array(left.length * 2);
+  for (let i = 0, j = 0; i < left.length; i++, j += 2) {
+    out[j] = left[i];
+    out[j + 1] = right[i];
+  }
+  return out;
+}
+
+/**
+ * Caller audio at another rate than the call's (8 kHz vs 16 kHz): averaged down or repeated up per frame.
+ * Cheap rather than exact, for a case WxCC does not normally produce.
+ */
+export function convertRate(pcm: Int16Array, from: number, to: number): Int16Array {
+  const out = new Int16Array(Math.floor((pcm.length * to) / from));
+  if (from % to === 0) {
+    const k = from / to;
+    for (let i = 0; i < out.length; i++) {
+      let sum = 0;
+      for (let j = 0; j < k; j++) sum += pcm[i * k + j];
+      out[i] = Math.round(sum / k);
+    }
+  } else {
+    for (let i = 0; i < out.length; i++) out[i] = pcm[Math.floor((i * from) / to)];
+  }
+  return out;
+}

@@ -1,0 +1,108 @@
+import { SPEECH_ENDPOINTER_FACTORY, type SpeechEndpointerFactory } from '@app/engine';
+import type { TurnResult } from '@app/simulator';
+import { type CorpusFile, loadCorpus } from '../corpus/corpus';
+import { type Decision, scoreFile, sileroStatus, toDecision, TOLERANCE_MS, type VadEngine, vadConfig } from '../corpus/score';
+import { eventually, startTestGateway } from './harness';
+
+// Every corpus file streamed by the caller simulator through the real gateway, paced like WxCC and all at once.
+// Decisions are read where the gateway takes them: the endpointer factory the engine uses is wrapped, so each
+// START/END carries its exact audio position (atSample), free of timer jitter. Tolerances: see TOLERANCE_MS.
+
+const corpus = loadCorpus();
+const silero = sileroStatus();
+const ENGINES: Array<[VadEngine, string]> = [
+  ['energy', ''],
+  ['silero', silero.available ? '' : silero.reason],
+];
+
+// The energy detector is a level gate (-40 dBFS): line noise louder than that is speech to it, so it starts on
+// the noise and, with noise under the speech, never hears the end. Expected to fail for 'energy' only.
+const ENERGY_EXPECTED_FAILURES = new Set([
+  'n02-white35-16k-linear16.wav',
+  'n03-brown30-hum-8k-alaw.wav',
+  'n04-pink35-hum-16k-alaw.wav',
+  'sn02-white35-16k-linear16.wav',
+  'sn03-brown30-pause-8k-alaw.wav',
+]);
+
+/** Time the gateway may take to tell the caller, beyond the decision's audio position (inference, scheduling). */
+const SIGNAL_LATENCY_MS = 500;
+
+interface Run {
+  decisions: Decision[];
+  turn: TurnResult;
+}
+
+function title(f: CorpusFile): string {
+  if (f.speech === null) return `${f.file}: ${f.kind} never starts input`;
+  const pauses = f.pauses.map((p) => `${Math.round(p.end_ms - p.start_ms)} ms`).join(', ');
+  return `${f.file}: START_OF_INPUT and END_OF_INPUT on the labels${pauses ? `, the ${pauses} pause does not end the utterance` : ''}`;
+}
+
+describe.each(ENGINES)('endpointing through the gateway: %s', (engine, missing) => {
+  const runs = new Map<string, Run>();
+  let kind = '';
+  let degraded: string | undefined;
+
+  beforeAll(async () => {
+    if (missing) return;
+    const t = await startTestGateway({ voice_activity_detection: vadConfig(engine) });
+    const factory = t.gw.app.get<SpeechEndpointerFactory>(SPEECH_ENDPOINTER_FACTORY);
+    ({ kind, degraded } = factory);
+    if (kind !== engine) return t.stop(); // fell back (e.g. the model did not load): nothing of this engine to test
+    // One record per endpointer, in creation order (each audio RPC makes one on its first frame).
+    const created: Decision[][] = [];
+    const create = factory.create.bind(factory);
+    factory.create = (rate, listener) => {
+      const decisions: Decision[] = [];
+      created.push(decisions);
+      return create(rate, (ev, at) => {
+        decisions.push(toDecision(ev, at));
+        listener(ev, at);
+      });
+    };
+    try {
+      const callers = corpus.map(() => t.caller());
+      await Promise.all(callers.map((c) => c.startSession()));
+      const turns: Array<Promise<TurnResult>> = [];
+      for (const [i, f] of corpus.entries()) {
+        turns.push(
+          callers[i].sendAudio(
+            { data: f.data, format: { encoding: f.encoding, sampleRate: f.sample_rate } },
+            // After speech, digital silence past the file's own tail shows a late end as late, not missing.
+            { pace: true, trailingSilenceMs: f.speech ? 1500 : 0 },
+          ),
+        );
+        // Started one after another so the i-th endpointer is the i-th file's; then they all run together.
+        await eventually(() => created.length === i + 1, 5000);
+      }
+      const results = await Promise.all(turns);
+      corpus.forEach((f, i) => runs.set(f.file, { decisions: created[i], turn: results[i] }));
+    } finally {
+      await t.stop();
+    }
+  }, 60_000);
+
+  (missing ? it.skip : it)(`runs the ${engine} detector${missing ? ` (not available: ${missing})` : ''}`, () => {
+    expect({ kind, degraded }).toEqual({ kind: engine, degraded: undefined });
+  });
+
+  for (const f of corpus) {
+    const expectFail = engine === 'energy' && ENERGY_EXPECTED_FAILURES.has(f.file);
+    (missing ? it.skip : expectFail ? it.failing : it)(title(f), () => {
+      if (kind !== engine) throw new Error(`the gateway runs the ${kind} detector, not ${engine}: ${degraded ?? 'no reason given'}`);
+      const r = runs.get(f.file)!;
+      expect(r.turn.violations).toEqual([]);
+      expect(r.turn.status.code).toBe(0);
+      expect(scoreFile(f, r.decisions).problems).toEqual([]);
+      if (f.speech === null) {
+        expect(r.turn.startOfInputAtMs).toBeUndefined();
+        return;
+      }
+      // What the caller saw, in wall-clock time (paced: audio position ~ time since the first frame).
+      expect(r.turn.startOfInputAtMs).toBeGreaterThanOrEqual(f.speech.start_ms - TOLERANCE_MS.startEarly);
+      expect(r.turn.startOfInputAtMs).toBeLessThanOrEqual(f.speech.start_ms + TOLERANCE_MS.startLate + SIGNAL_LATENCY_MS);
+      expect(r.turn.endOfInputAtMs).toBeDefined();
+    });
+  }
+});
