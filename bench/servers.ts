@@ -1,8 +1,8 @@
 // Server children and their /proc readings (measured from outside, so the servers do no extra work).
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
+import { freePort } from '@app/simulator';
 import type { LoopLag } from './child-stats';
 
 export type ServerKind = 'gateway' | 'bare';
@@ -26,17 +26,6 @@ export interface ServerChild {
   /** Writes the CPU profile since profileStart, and the source maps to map it. */
   profileStop(file: string, maps: string): Promise<boolean>;
   stop(): Promise<void>;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => res(port));
-    });
-  });
 }
 
 /** Starts a server child and resolves once it listens. */

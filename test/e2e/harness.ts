@@ -1,23 +1,13 @@
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { buildGatewayConfig, createLogger, type LoadedConfig } from '@app/config';
-import { ByovaCaller, type ByovaCallerOptions } from '@app/simulator';
+import { ByovaCaller, type ByovaCallerOptions, freePort } from '@app/simulator';
+
+export { freePort };
 import { startGateway, type RunningGateway } from '../../apps/gateway/src/bootstrap';
 
 export const REPO = resolve(__dirname, '../..');
 export const LOCAL_AGENT = 'Local Audio: Local Playback';
 export const SCRIPTED_MODULE = './test/fixtures/scripted-connector';
-
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => res(port));
-    });
-  });
-}
 
 type Raw = Record<string, any>;
 

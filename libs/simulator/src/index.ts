@@ -1,3 +1,4 @@
 export * from './caller';
 export * from './turn-recorder';
 export { formatTurn, runCli } from './cli';
+export { freePort } from './free-port';
