@@ -19,6 +19,7 @@ export interface SileroEndpointerOptions extends SegmenterOptions {
  */
 export const GATED_WINDOWS_SCORED = 8; // 256 ms
 const POOL_MAX = 4;
+const INV_32768 = 1 / 32768;
 
 interface Window {
   input: Float32Array;
@@ -94,15 +95,22 @@ export class SileroEndpointer implements SpeechEndpointer, ScoreClient {
     let acc = this.acc;
     for (let i = 0; i < samples.length; i++) {
       const s = samples[i];
-      cur[base + filled] = s / 32768;
+      cur[base + filled] = s * INV_32768;
       acc += s * s;
       if (++filled < size) continue;
-      this.queue.push({ input: cur, end: this.samples + i + 1, meanSquare: acc / size });
+      const meanSquare = acc / size;
+      filled = 0;
+      acc = 0;
+      if (meanSquare < this.gate && this.gatedRun > GATED_WINDOWS_SCORED && !this.inFlight && this.queue.length === 0) {
+        // A silent line, nothing waiting: decided here, no queue entry, same buffer (its tail becomes the context).
+        this.segmenter.window(false, this.samples + i + 1);
+        cur.copyWithin(0, size);
+        continue;
+      }
+      this.queue.push({ input: cur, end: this.samples + i + 1, meanSquare });
       const next = this.pool.pop() ?? new Float32Array(base + size);
       next.set(cur.subarray(size)); // this window's tail is the next one's context
       cur = next;
-      filled = 0;
-      acc = 0;
     }
     this.cur = cur;
     this.filled = filled;
