@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseWav, wavToPcm16Mono } from '@app/audio';
 import type { BatchScorer } from './batch-scorer';
+import { VadSection } from '@app/config';
+import { sileroOptions } from './select-endpointer';
 import { SileroEndpointer, SileroEndpointerFactory, type SileroEndpointerOptions } from './silero-endpointer';
 
 export interface VadCost {
@@ -24,15 +26,8 @@ export interface MeasureVadCostOptions {
   modelPath?: string;
 }
 
-const DEFAULTS: SileroEndpointerOptions = {
-  threshold: 0.5,
-  startDebounceMs: 96,
-  endSilenceMs: 1000,
-  speechEndGraceMs: 1000,
-  maxPauseMerges: 2,
-  silenceGateDbfs: -60,
-  energyThresholdDbfs: -40,
-};
+/** The gateway's configured defaults. */
+const DEFAULTS: SileroEndpointerOptions = sileroOptions(new VadSection());
 
 function loop(src: Int16Array, n: number): Int16Array {
   const out = new Int16Array(n);

