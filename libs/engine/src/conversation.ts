@@ -51,16 +51,12 @@ export class Conversation {
 
   /** Context for a connector call within an RPC; the RPC aborts `signal` when it is cancelled or the conversation ends. */
   context(signal: AbortSignal): ConnectorCallContext {
-    return this.contextWith(signal);
+    return { conversationId: this.id, agentId: this.agent.id, customerOrgId: this.customerOrgId, signal, logger: this.log };
   }
 
   /** Context for the connector's end call, which runs after the conversation ended: bounded by time only. */
   endContext(timeoutMs: number): ConnectorCallContext {
-    return this.contextWith(AbortSignal.timeout(timeoutMs));
-  }
-
-  private contextWith(signal: AbortSignal): ConnectorCallContext {
-    return { conversationId: this.id, agentId: this.agent.id, customerOrgId: this.customerOrgId, signal, logger: this.log };
+    return this.context(AbortSignal.timeout(timeoutMs));
   }
 
   /** Marks the conversation ended; the engine then completes its RPCs, which aborts their connector calls. */

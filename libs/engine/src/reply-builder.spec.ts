@@ -2,7 +2,7 @@ import { AgentDefaults } from '@app/config';
 import { OutputEvent_EventType as EV, VoiceVAInputMode, VoiceVAResponse_ResponseType as RT } from '@app/proto';
 import { parseWav } from '@app/audio';
 import { defaultInput } from './next-input';
-import { buildErrorResponses, buildReplyResponses, CHUNK_MAX_BYTES, CHUNK_MIN_BYTES, splitChunks } from './reply-builder';
+import { buildReplyResponses, errorReply, CHUNK_MAX_BYTES, CHUNK_MIN_BYTES, splitChunks } from './reply-builder';
 
 const input = defaultInput(new AgentDefaults());
 const MULAW = { encoding: 'mulaw' as const, sampleRate: 8000 };
@@ -74,14 +74,14 @@ describe('buildReplyResponses', () => {
   });
 });
 
-describe('buildErrorResponses', () => {
+describe('errorReply', () => {
   it('uses the agent\'s apology, not barge-in, with error_occurred', () => {
-    const [r] = buildErrorResponses({ prompts: [{ text: 'sorry', bargeIn: true }] }, 'wav', input);
+    const [r] = buildReplyResponses(errorReply({ prompts: [{ text: 'sorry', bargeIn: true }] }), 'wav', input);
     expect(r.prompts.map((p) => [p.text, p.isBargeInEnabled])).toEqual([['sorry', false]]);
     expect(r.outputEvents.map((e) => e.name)).toEqual(['error_occurred']);
   });
   it('falls back to a plain apology when the agent has none', () => {
-    const [r] = buildErrorResponses(undefined, 'chunk', input);
+    const [r] = buildReplyResponses(errorReply(undefined), 'chunk', input);
     expect(r.prompts[0].text).toMatch(/sorry/i);
   });
 });

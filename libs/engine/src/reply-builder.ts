@@ -118,10 +118,6 @@ export function errorReply(apology: AgentReply | undefined): AgentReply {
   };
 }
 
-export function buildErrorResponses(apology: AgentReply | undefined, mode: ReplyMode, input: ResolvedInput): VoiceVAResponse[] {
-  return buildReplyResponses(errorReply(apology), mode, input);
-}
-
 /**
  * How long an answer's prompts play, from the audio's length: in total, and up to the end of the last
  * prompt that cannot be barged in (text-only prompts count as 0 ms).

@@ -10,7 +10,7 @@ describe('UtteranceBuffer', () => {
     u.begin();
     u.append(seq(7, 10)); // forces growth
     expect(Array.from(u.take())).toEqual(Array.from(seq(2, 15)));
-    expect(u.capturing).toBe(false);
+    expect(u.take()).toHaveLength(0); // taken once: the next utterance starts empty
   });
 
   it('keeps only the tail of a frame larger than the pre-roll', () => {

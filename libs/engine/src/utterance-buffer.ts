@@ -13,10 +13,6 @@ export class UtteranceBuffer {
     this.ring = new Int16Array(Math.max(1, preRollSamples));
   }
 
-  get capturing(): boolean {
-    return this.buf !== null;
-  }
-
   /** Before speech: remember the last pre-roll's worth (plain loop: no views allocated per frame). */
   remember(pcm: Int16Array): void {
     const ring = this.ring;
