@@ -46,7 +46,8 @@ export async function createSpeechEndpointerFactory(vad: VadSection, opts: { bas
               : log.warn({ failure }, 'Silero inference failing: windows judged by energy until it recovers'),
         },
       );
-      log.info({ model: path }, 'Silero VAD loaded');
+      if (factory.unbatched === undefined) log.info({ model: path }, 'Silero VAD loaded (batched graph)');
+      else log.warn({ model: path, reason: factory.unbatched }, "Silero VAD loaded; running the model file's own graph, which costs about 3 times more CPU per window");
       return factory;
     } catch (e) {
       reason = `cannot load ${path}: ${e instanceof Error ? e.message : String(e)}`;

@@ -172,12 +172,17 @@ export class SileroEndpointer implements SpeechEndpointer, ScoreClient {
 export class SileroEndpointerFactory implements SpeechEndpointerFactory {
   readonly kind = 'silero';
 
-  constructor(readonly scorer: WindowScorer, private readonly opts: SileroEndpointerOptions) {}
+  constructor(
+    readonly scorer: WindowScorer,
+    private readonly opts: SileroEndpointerOptions,
+    /** Why the model file's own graph runs instead of the batched one (slower, same results); undefined when batched. */
+    readonly unbatched?: string,
+  ) {}
 
   /** Loads the model (once per process and path); throws when it cannot be used. */
   static async load(modelPath: string, opts: SileroEndpointerOptions, hooks?: ScorerHooks): Promise<SileroEndpointerFactory> {
     const model = await loadSileroModel(modelPath);
-    return new SileroEndpointerFactory(new BatchScorer(model, hooks), opts);
+    return new SileroEndpointerFactory(new BatchScorer(model, hooks), opts, model.unbatched);
   }
 
   get degraded(): string | undefined {

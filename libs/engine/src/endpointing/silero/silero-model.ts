@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import { buildBatchedSilero } from './batched-graph';
 
 /** Silero VAD v5 framing: a window of new samples scored with the tail of the previous one before it. */
 export interface SileroGeometry {
@@ -22,38 +24,101 @@ export interface BatchResult {
   states: Float32Array;
 }
 
-// The session lives in a worker thread: onnxruntime-node's run() computes on the calling JS thread, so in the
+// The sessions live in a worker thread: onnxruntime-node's run() computes on the calling JS thread, so in the
 // main thread every batch would stall all calls' gRPC traffic. Plain JS evaluated in the worker (nothing to
 // build or ship next to the compiled code); it also keeps the model out of test sandboxes, whose typed arrays
 // onnxruntime rejects as foreign.
+// The batched graphs (batched-graph.ts) are used only after they score a test signal as the published model
+// does; otherwise the published model serves every rate.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const ort = require(workerData.ort);
-const rates = new Map();
-let session;
-ort.InferenceSession.create(workerData.path, {
-  intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all', logSeverityLevel: 3,
-}).then((s) => {
-  session = s;
-  parentPort.postMessage({ ready: true, inputs: s.inputNames, outputs: s.outputNames });
-}, (e) => parentPort.postMessage({ ready: false, error: String(e && e.message || e) }));
+const OPTIONS = { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all', logSeverityLevel: 3 };
+const TOLERANCE = 1e-3;
+const sessions = new Map(); // rate -> { session, sr (published model only) }
+const srTensor = (rate) => new ort.Tensor('int64', BigInt64Array.from([BigInt(rate)]), []);
+
+// A deterministic test signal: tones under a changing envelope plus noise, two streams, several windows.
+function testWindows(width, count) {
+  let seed = 12345;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296) - 0.5;
+  return Array.from({ length: count }, (_, w) => Float32Array.from({ length: 2 * width }, (_, i) => {
+    const t = w * width + (i % width);
+    const env = 0.5 * (1 + Math.sin(t / 700 + (i < width ? 0 : 2)));
+    return env * 0.3 * (Math.sin(t * 0.07) + 0.5 * Math.sin(t * 0.21)) + 0.05 * rnd();
+  }));
+}
+
+async function maxDifference(published, batched, rate, width) {
+  let a = new Float32Array(2 * 2 * 128), b = a, worst = 0;
+  for (const input of testWindows(width, 12)) {
+    const p = await published.run({ input: new ort.Tensor('float32', input, [2, width]), state: new ort.Tensor('float32', a, [2, 2, 128]), sr: srTensor(rate) });
+    const q = await batched.run({ input: new ort.Tensor('float32', input, [2, width]), state: new ort.Tensor('float32', b, [2, 2, 128]) });
+    a = Float32Array.from(p.stateN.data);
+    b = Float32Array.from(q.stateN.data);
+    for (let i = 0; i < 2; i++) worst = Math.max(worst, Math.abs(p.output.data[i] - q.output.data[i]));
+    for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  }
+  return worst;
+}
+
+async function init() {
+  const published = await ort.InferenceSession.create(workerData.path, OPTIONS);
+  let note = workerData.batchedError;
+  if (note === undefined) {
+    try {
+      for (const { rate, width, model } of workerData.batched) {
+        const session = await ort.InferenceSession.create(model, OPTIONS);
+        const diff = await maxDifference(published, session, rate, width);
+        if (!(diff <= TOLERANCE)) throw new Error('batched graph scores differently at ' + rate + ' Hz (by ' + diff + ')');
+        sessions.set(rate, { session });
+      }
+    } catch (e) {
+      note = String((e && e.message) || e);
+      sessions.clear();
+    }
+  }
+  if (sessions.size === 0) for (const { rate } of workerData.batched) sessions.set(rate, { session: published, sr: srTensor(rate) });
+  else await published.release();
+  return { ready: true, inputs: published.inputNames, outputs: published.outputNames, batched: note === undefined, note };
+}
+
+init().then((m) => parentPort.postMessage(m), (e) => parentPort.postMessage({ ready: false, error: String((e && e.message) || e) }));
+
 parentPort.on('message', async ({ id, rate, input, states, n }) => {
   try {
-    let sr = rates.get(rate);
-    if (!sr) rates.set(rate, sr = new ort.Tensor('int64', BigInt64Array.from([BigInt(rate)]), []));
-    const out = await session.run({
-      input: new ort.Tensor('float32', input, [n, input.length / n]),
-      state: new ort.Tensor('float32', states, [2, n, 128]),
-      sr,
-    });
+    const { session, sr } = sessions.get(rate);
+    const feeds = { input: new ort.Tensor('float32', input, [n, input.length / n]), state: new ort.Tensor('float32', states, [2, n, 128]) };
+    if (sr) feeds.sr = sr;
+    const out = await session.run(feeds);
     const probs = Float32Array.from(out.output.data);
     const next = Float32Array.from(out.stateN.data);
     parentPort.postMessage({ id, probs, states: next }, [probs.buffer, next.buffer]);
   } catch (e) {
-    parentPort.postMessage({ id, error: String(e && e.message || e) });
+    parentPort.postMessage({ id, error: String((e && e.message) || e) });
   }
 });
 `;
+
+/** The batched graphs to try, or why there are none. */
+function batchedGraphs(path: string, source?: Uint8Array): { batched: Array<{ rate: number; width: number; model: Uint8Array }>; batchedError?: string } {
+  const rates = Object.entries(SILERO_GEOMETRY).map(([rate, g]) => ({ rate: Number(rate), width: g.context + g.window }));
+  try {
+    const file = source ?? readFileSync(path);
+    return { batched: rates.map((r) => ({ ...r, model: buildBatchedSilero(file, r.rate as 8000 | 16000) })) };
+  } catch (e) {
+    return { batched: rates.map((r) => ({ ...r, model: new Uint8Array(0) })), batchedError: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+interface WorkerReady {
+  ready: boolean;
+  error?: string;
+  inputs: string[];
+  outputs: string[];
+  batched: boolean;
+  note?: string;
+}
 
 interface Pending {
   resolve(r: BatchResult): void;
@@ -67,12 +132,15 @@ export class SileroModel {
   private nextId = 1;
   /** Set once the worker is gone: every run fails with it. */
   private dead?: string;
-  private readonly ready: Promise<{ inputs: string[]; outputs: string[] }>;
+  private readonly ready: Promise<WorkerReady>;
+  /** Why the published graph serves instead of the batched one (undefined: batched). */
+  unbatched?: string;
 
-  private constructor(readonly path: string) {
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, ort: require.resolve('onnxruntime-node') } });
+  private constructor(readonly path: string, batchedFrom?: Uint8Array) {
+    const workerData = { path, ort: require.resolve('onnxruntime-node'), ...batchedGraphs(path, batchedFrom) };
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
     this.ready = new Promise((resolve, reject) => {
-      const first = (m: { ready: boolean; error?: string; inputs: string[]; outputs: string[] }) => {
+      const first = (m: WorkerReady) => {
         this.worker.off('message', first);
         this.worker.unref(); // idle, it does not keep the process alive (see run())
         this.worker.on('message', (r) => this.answer(r));
@@ -85,11 +153,15 @@ export class SileroModel {
     });
   }
 
-  /** Loads and checks the model (input names and output shapes at both rates), so a wrong file fails here, not mid-call. */
-  static async load(path: string): Promise<SileroModel> {
-    const model = new SileroModel(path);
+  /**
+   * Loads and checks the model (input names and output shapes at both rates), so a wrong file fails here, not
+   * mid-call. `batchedFrom`: build the batched graphs from these bytes instead of the file (tests).
+   */
+  static async load(path: string, opts: { batchedFrom?: Uint8Array } = {}): Promise<SileroModel> {
+    const model = new SileroModel(path, opts.batchedFrom);
     try {
-      const { inputs, outputs } = await model.ready;
+      const { inputs, outputs, batched, note } = await model.ready;
+      if (!batched) model.unbatched = note;
       if (!['input', 'state', 'sr'].every((n) => inputs.includes(n)) || !['output', 'stateN'].every((n) => outputs.includes(n))) {
         throw new Error(`not a Silero VAD v5 model: inputs [${inputs.join(', ')}], outputs [${outputs.join(', ')}]; expected input, state, sr -> output, stateN`);
       }

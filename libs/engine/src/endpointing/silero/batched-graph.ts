@@ -1,0 +1,156 @@
+import { type FloatTensor, type GraphTensors, OnnxGraphBuilder, readOnnxTensors } from './onnx-model';
+
+/*
+ * Silero VAD v5 re-expressed for batches. The published graph runs each layer as a 1-D Conv, which
+ * onnxruntime computes stream by stream as tiny matrix products (4 time steps wide); per window it costs about
+ * as much at a batch of 100 as at 8. Every layer here is one MatMul over the whole batch instead: STFT frames
+ * are cut with Reshape/Slice, each convolution gathers its 3 taps side by side (im2col), the LSTM cell is
+ * written out. Same weights (read from the model file), same inputs and outputs, so it is a drop-in
+ * replacement; the worker checks it against the original on load and keeps the original if they differ.
+ */
+
+const WEIGHTS = [
+  'stft.forward_basis_buffer',
+  'encoder.0.reparam_conv.weight',
+  'encoder.0.reparam_conv.bias',
+  'encoder.1.reparam_conv.weight',
+  'encoder.1.reparam_conv.bias',
+  'encoder.2.reparam_conv.weight',
+  'encoder.2.reparam_conv.bias',
+  'encoder.3.reparam_conv.weight',
+  'encoder.3.reparam_conv.bias',
+  'decoder.rnn.weight_ih',
+  'decoder.rnn.weight_hh',
+  'decoder.rnn.bias_ih',
+  'decoder.rnn.bias_hh',
+  'decoder.decoder.2.weight',
+  'decoder.decoder.2.bias',
+] as const;
+type WeightName = (typeof WEIGHTS)[number];
+type Weights = Record<WeightName, FloatTensor>;
+
+const HIDDEN = 128;
+
+/** Finds the graph (If branch) holding the weights of the model for `rate`, told apart by the STFT kernel size. */
+function weightsFor(root: GraphTensors, rate: number): Weights {
+  const kernel = rate === 8000 ? 128 : 256;
+  const stack = [root];
+  while (stack.length > 0) {
+    const g = stack.pop()!;
+    stack.push(...g.subgraphs);
+    const basis = g.tensors.find((t) => t.name.endsWith(WEIGHTS[0]));
+    if (!basis || basis.dims[2] !== kernel) continue;
+    const found: Partial<Weights> = {};
+    for (const w of WEIGHTS) {
+      const t = g.tensors.find((x) => x.name.endsWith(w));
+      if (!t) throw new Error(`Silero v5 weight ${w} not found for ${rate} Hz`);
+      found[w] = t;
+    }
+    return found as Weights;
+  }
+  throw new Error(`no Silero v5 STFT weights for ${rate} Hz (kernel ${kernel})`);
+}
+
+function expectDims(t: FloatTensor, dims: number[]): void {
+  if (t.dims.length !== dims.length || t.dims.some((d, i) => d !== dims[i])) {
+    throw new Error(`Silero v5 weight ${t.name}: shape [${t.dims}], expected [${dims}]`);
+  }
+}
+
+/** Conv1d weight [out, in, 3] taps `taps` as a MatMul operand [taps.length * in, out] (rows tap-major). */
+function convTaps(w: FloatTensor, taps: number[]): Float32Array {
+  const [out, inCh, k] = w.dims;
+  const m = new Float32Array(taps.length * inCh * out);
+  taps.forEach((tap, ti) => {
+    for (let c = 0; c < inCh; c++) for (let o = 0; o < out; o++) m[(ti * inCh + c) * out + o] = w.data[(o * inCh + c) * k + tap];
+  });
+  return m;
+}
+
+/**
+ * The batched graph for one sample rate: inputs `input` [N, context + window] and `state` [2, N, 128],
+ * outputs `output` [N, 1] and `stateN` [2, N, 128], as the published model (without its `sr` input).
+ */
+export function buildBatchedSilero(model: Uint8Array, rate: 8000 | 16000): Uint8Array {
+  const w = weightsFor(readOnnxTensors(model), rate);
+  const K = rate === 8000 ? 128 : 256; // STFT filter length
+  const hop = K / 2;
+  const bins = K / 2 + 1;
+  const width = (9 * K) / 4; // context (K/4) + window (2K): 288 or 576
+  const pad = hop / 2; // reflection padding on the right, as the original
+  const frames = (width + pad - K) / hop + 1; // 4
+  expectDims(w['stft.forward_basis_buffer'], [2 * bins, 1, K]);
+  expectDims(w['encoder.0.reparam_conv.weight'], [128, bins, 3]);
+  expectDims(w['encoder.1.reparam_conv.weight'], [64, 128, 3]);
+  expectDims(w['encoder.2.reparam_conv.weight'], [64, 64, 3]);
+  expectDims(w['encoder.3.reparam_conv.weight'], [128, 64, 3]);
+  expectDims(w['decoder.rnn.weight_ih'], [4 * HIDDEN, HIDDEN]);
+  expectDims(w['decoder.rnn.weight_hh'], [4 * HIDDEN, HIDDEN]);
+  expectDims(w['decoder.decoder.2.weight'], [1, HIDDEN, 1]);
+
+  const b = new OnnxGraphBuilder();
+  const N = 'batch';
+  const input = b.input('input', [N, width]);
+  const state = b.input('state', [2, N, HIDDEN]);
+  const ax = (...a: number[]) => b.intsConst(...a);
+  const slice = (x: string, start: number, end: number, axis: number, step = 1) => b.op1('Slice', [x, ax(start), ax(end), ax(axis), ax(step)]);
+  const reshape = (x: string, ...shape: number[]) => b.op1('Reshape', [x, ax(...shape)]);
+  const dense = (x: string, name: string, m: Float32Array, rows: number, cols: number, bias: Float32Array, relu = true) => {
+    const y = b.op1('Add', [b.op1('MatMul', [x, b.floats(`${name}.w`, [rows, cols], m)]), b.floats(`${name}.b`, [cols], bias)]);
+    return relu ? b.op1('Relu', [y]) : y;
+  };
+
+  // STFT: frames of K samples every hop, as one [N*4, K] x [K, 2*bins] product; magnitude of (re, im).
+  const padded = b.op1('Pad', [input, ax(0, 0, 0, pad)], { mode: 'reflect' });
+  const blocks = reshape(padded, -1, frames + 1, hop);
+  const framed = reshape(b.op1('Concat', [slice(blocks, 0, frames, 1), slice(blocks, 1, frames + 1, 1)], { axis: 2 }), -1, K);
+  const basis = w['stft.forward_basis_buffer'].data; // [2*bins, 1, K]
+  const basisT = new Float32Array(K * 2 * bins);
+  for (let j = 0; j < 2 * bins; j++) for (let k = 0; k < K; k++) basisT[k * 2 * bins + j] = basis[j * K + k];
+  const spec = b.op1('MatMul', [framed, b.floats('stft.basis', [K, 2 * bins], basisT)]);
+  const power = b.op1('ReduceSum', [reshape(b.op1('Mul', [spec, spec]), -1, 2, bins), ax(1)], { keepdims: 0 });
+  const mag = reshape(b.op1('Sqrt', [power]), -1, frames, bins); // [N, T=4, bins]
+
+  // Encoder. Time runs along axis 1; each conv (kernel 3, padding 1) reads its taps side by side.
+  const tpad = (x: string) => b.op1('Pad', [x, ax(0, 1, 0, 0, 1, 0)]);
+  const p0 = tpad(mag);
+  const cols0 = b.op1('Concat', [slice(p0, 0, 4, 1), slice(p0, 1, 5, 1), slice(p0, 2, 6, 1)], { axis: 2 });
+  const e0 = dense(reshape(cols0, -1, 3 * bins), 'enc0', convTaps(w['encoder.0.reparam_conv.weight'], [0, 1, 2]), 3 * bins, 128, w['encoder.0.reparam_conv.bias'].data);
+  // stride 2: outputs 0 and 1 read padded steps (0,1,2) and (2,3,4)
+  const p1 = tpad(reshape(e0, -1, 4, 128));
+  const cols1 = b.op1('Concat', [slice(p1, 0, 4, 1, 2), slice(p1, 1, 5, 1, 2), slice(p1, 2, 6, 1, 2)], { axis: 2 });
+  const e1 = dense(reshape(cols1, -1, 3 * 128), 'enc1', convTaps(w['encoder.1.reparam_conv.weight'], [0, 1, 2]), 3 * 128, 64, w['encoder.1.reparam_conv.bias'].data);
+  // stride 2 over 2 steps: one output, reading (pad, step 0, step 1): taps 1 and 2 only
+  const e2 = dense(reshape(e1, -1, 2 * 64), 'enc2', convTaps(w['encoder.2.reparam_conv.weight'], [1, 2]), 2 * 64, 64, w['encoder.2.reparam_conv.bias'].data);
+  // one step: (pad, step 0, pad): the centre tap
+  const x = dense(e2, 'enc3', convTaps(w['encoder.3.reparam_conv.weight'], [1]), 64, 128, w['encoder.3.reparam_conv.bias'].data);
+
+  // LSTM cell (PyTorch gate order i, f, g, o), input and hidden weights stacked into one product.
+  const h = b.op1('Gather', [state, b.ints('h_index', 0)], { axis: 0 });
+  const c = b.op1('Gather', [state, b.ints('c_index', 1)], { axis: 0 });
+  const wih = w['decoder.rnn.weight_ih'].data;
+  const whh = w['decoder.rnn.weight_hh'].data;
+  const G = 4 * HIDDEN;
+  const wg = new Float32Array(2 * HIDDEN * G);
+  for (let r = 0; r < G; r++) {
+    for (let j = 0; j < HIDDEN; j++) {
+      wg[j * G + r] = wih[r * HIDDEN + j];
+      wg[(HIDDEN + j) * G + r] = whh[r * HIDDEN + j];
+    }
+  }
+  const bg = new Float32Array(G);
+  for (let r = 0; r < G; r++) bg[r] = w['decoder.rnn.bias_ih'].data[r] + w['decoder.rnn.bias_hh'].data[r];
+  const gates = dense(b.op1('Concat', [x, h], { axis: 1 }), 'lstm', wg, 2 * HIDDEN, G, bg, false);
+  const [gi, gf, gg, go] = b.op('Split', [gates, ax(HIDDEN, HIDDEN, HIDDEN, HIDDEN)], { axis: 1 }, 4);
+  const c2 = b.op1('Add', [b.op1('Mul', [b.op1('Sigmoid', [gf]), c]), b.op1('Mul', [b.op1('Sigmoid', [gi]), b.op1('Tanh', [gg])])]);
+  const h2 = b.op1('Mul', [b.op1('Sigmoid', [go]), b.op1('Tanh', [c2])]);
+
+  // Decoder: ReLU, 1x1 conv to one logit, sigmoid.
+  const logit = dense(b.op1('Relu', [h2]), 'dec', w['decoder.decoder.2.weight'].data, HIDDEN, 1, w['decoder.decoder.2.bias'].data, false);
+  b.op1('Sigmoid', [logit], {}, 'output');
+  const unsq = (t: string) => b.op1('Unsqueeze', [t, ax(0)]);
+  b.op1('Concat', [unsq(h2), unsq(c2)], { axis: 0 }, 'stateN');
+  b.output('output', [N, 1]);
+  b.output('stateN', [2, N, HIDDEN]);
+  return b.build();
+}

