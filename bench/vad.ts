@@ -29,6 +29,8 @@ export const VAD_QUICK: VadBenchOptions = { ...VAD_DEFAULTS, repeats: 1, rates: 
 const SETTLE_MS = 1500;
 
 const FRAME_MS = 20;
+/** Groups of streams fed at different moments of each frame period. */
+const PHASES = 10;
 const WARMUP_S = 1;
 /** After the last frame, for decisions still being computed off the event loop. */
 const DRAIN_MS = 200;
@@ -94,9 +96,11 @@ function sources(corpus: CorpusFile[], rate: number): Record<AudioKind, Int16Arr
 }
 
 /**
- * Feeds `streams` endpointers 20 ms frames in real time (one timer for all, as the gateway receives them),
- * each stream at its own offset in `audio`. After a warm-up, measures `repeats` windows of `seconds` and
- * keeps the median: single windows catch GC and JIT bursts on a shared machine.
+ * Feeds `streams` endpointers 20 ms frames in real time, each stream at its own offset in `audio`. As calls'
+ * frames reach a gateway at unrelated moments, the streams are spread over the frame period in PHASES groups
+ * (one timer per group), not fed in lockstep (which would hand a batching detector full batches for free).
+ * After a warm-up, measures `repeats` windows of `seconds` and keeps the median: single windows catch GC and
+ * JIT bursts on a shared machine.
  */
 async function measure(factory: SpeechEndpointerFactory, rate: number, audio: Int16Array, o: VadBenchOptions) {
   const frame = (rate * FRAME_MS) / 1000;
@@ -109,17 +113,18 @@ async function measure(factory: SpeechEndpointerFactory, rate: number, audio: In
     const ep = factory.create(rate, (ev) => (ev === SpeechEvent.Started ? starts++ : ends++));
     eps.push({ ep, pos: (i * 37) % views.length }); // spread, so streams are not all at the same word
   }
+  const groups = Array.from({ length: PHASES }, (_, g) => eps.filter((_, i) => i % PHASES === g));
   let pushMs = 0;
   const feed = async (n: number) => {
     const t0 = performance.now();
-    for (let k = 0; k < n; k++) {
+    for (let k = 0; k < n * PHASES; k++) {
       const p0 = performance.now();
-      for (const s of eps) {
+      for (const s of groups[k % PHASES]) {
         s.ep.push(views[s.pos]);
         if (++s.pos === views.length) s.pos = 0;
       }
       pushMs += performance.now() - p0;
-      const wait = t0 + (k + 1) * FRAME_MS - performance.now();
+      const wait = t0 + ((k + 1) * FRAME_MS) / PHASES - performance.now();
       await (wait > 0 ? sleep(wait) : new Promise((r) => setImmediate(r)));
     }
   };
@@ -157,7 +162,7 @@ export async function runVadBench(o: VadBenchOptions, resultsDir?: string): Prom
   const corpus = loadCorpus();
   const result: VadBenchResult = { when: new Date().toISOString(), options: o, detectors: {}, baselineMsPerCallS: {}, cpu: [], accuracy: {}, targets: [] };
   out(
-    `\nVAD bench: ${o.streams} streams fed ${FRAME_MS} ms frames in real time; per case ${WARMUP_S} s warm-up, then the median of ${o.repeats} window(s) of ${o.seconds} s; ` +
+    `\nVAD bench: ${o.streams} streams fed ${FRAME_MS} ms frames in real time, spread over ${PHASES} moments of the frame period; per case ${WARMUP_S} s warm-up, then the median of ${o.repeats} window(s) of ${o.seconds} s; ` +
       `CPU = process.cpuUsage() (all threads, inference included) minus the same harness with a no-op endpointer.\n`,
   );
   const srcs = Object.fromEntries(o.rates.map((r) => [r, sources(corpus, r)]));

@@ -96,6 +96,11 @@ export class VadSection {
   @IsInt() @Min(0) @Max(100) max_pause_merges = 2;
   /** Silero: windows quieter than this (dBFS) are silence without running the model. */
   @IsNumber() @Min(-120) @Max(0) silence_gate_dbfs = -60;
+  /**
+   * Silero: how long a window may wait for other calls' windows so they share one inference run. Longer
+   * batches cost less CPU per window; every decision comes up to this much later. Keep it under 32 ms (a window).
+   */
+  @IsInt() @Min(0) @Max(30) batch_wait_ms = 20;
   @IsIn([8000, 16000]) fallback_sample_rate_hertz = 8000;
   /** Energy detector: frames louder than this (dBFS) count as speech. */
   @IsNumber() @Min(-96) @Max(0) energy_threshold_dbfs = -40;

@@ -94,9 +94,58 @@ describe('BatchScorer', () => {
     ]);
   });
 
+  describe('with a batch wait', () => {
+    beforeEach(() => jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] }));
+    afterEach(() => jest.useRealTimers());
+
+    it('holds the first window up to the wait so later ones join its run', async () => {
+      const model = new FakeModel();
+      const scorer = new BatchScorer(model, undefined, { waitMs: 20 });
+      scorer.submit(new Client(8000, 0.1, 1));
+      await tick();
+      jest.advanceTimersByTime(12);
+      expect(model.calls).toHaveLength(0);
+      scorer.submit(new Client(8000, 0.2, 2)); // the wait counts from the first window, not this one
+      jest.advanceTimersByTime(7);
+      await tick();
+      expect(model.calls).toHaveLength(0);
+      jest.advanceTimersByTime(1);
+      await tick();
+      expect(model.calls.map((c) => c.n)).toEqual([2]);
+    });
+
+    it('runs at once when the batch is full', async () => {
+      const model = new FakeModel();
+      const scorer = new BatchScorer(model, undefined, { waitMs: 20, maxBatch: 3 });
+      for (let i = 0; i < 3; i++) scorer.submit(new Client(8000, 0.1, i));
+      await tick();
+      expect(model.calls.map((c) => c.n)).toEqual([3]);
+    });
+
+    it('does not hold a window whose stream is behind real time', async () => {
+      const model = new FakeModel();
+      const scorer = new BatchScorer(model, undefined, { waitMs: 20 });
+      scorer.submit(new Client(8000, 0.1, 1));
+      scorer.submit(new Client(8000, 0.2, 2), true);
+      await tick();
+      expect(model.calls.map((c) => c.n)).toEqual([2]);
+    });
+
+    it('windows left after a full batch go next, without a new wait', async () => {
+      const model = new FakeModel();
+      const scorer = new BatchScorer(model, undefined, { waitMs: 20, maxBatch: 2 });
+      for (let i = 0; i < 3; i++) scorer.submit(new Client(8000, 0.1, i));
+      await tick();
+      model.answer();
+      await tick();
+      await tick();
+      expect(model.calls.map((c) => c.n)).toEqual([2, 1]);
+    });
+  });
+
   it('bounds the batch size', async () => {
     const model = new FakeModel();
-    const scorer = new BatchScorer(model, undefined, 2);
+    const scorer = new BatchScorer(model, undefined, { maxBatch: 2 });
     for (let i = 0; i < 5; i++) scorer.submit(new Client(8000, 0.1, i));
     await tick();
     for (let k = 0; k < 3; k++) {

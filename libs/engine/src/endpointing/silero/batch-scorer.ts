@@ -1,9 +1,9 @@
-import { copyStateIn, copyStateOut, SILERO_GEOMETRY, type BatchResult, STATE_SIZE } from './silero-model';
+import { type BatchBuffers, type BatchResult, copyStateIn, copyStateOut, SILERO_GEOMETRY, STATE_SIZE } from './silero-model';
 
 /** A stream with one window waiting to be scored. */
 export interface ScoreClient {
   readonly sampleRate: number;
-  /** [context + window] samples, scaled to [-1, 1). Must stay unchanged until scored() is called. */
+  /** [context + window] 16-bit sample values. Must stay unchanged until scored() is called. */
   readonly input: Float32Array;
   /** [2, 128]; replaced in place by the model's next state before scored() is called. */
   readonly state: Float32Array;
@@ -15,12 +15,15 @@ export interface ScoreClient {
 
 /** Scores windows, later; one window per client at a time (the model is recurrent). */
 export interface WindowScorer {
-  submit(client: ScoreClient): void;
+  /** `behind`: more windows of this client wait after this one (audio came faster than real time): no batch wait. */
+  submit(client: ScoreClient, behind?: boolean): void;
   /** Why inference is failing right now, if it is. */
   readonly failure?: string;
 }
 
 export interface ScoringModel {
+  /** Reusable arrays for a batch (else the scorer allocates them). */
+  acquire?(n: number, width: number): BatchBuffers;
   run(rate: number, input: Float32Array, states: Float32Array, n: number): Promise<BatchResult>;
 }
 
@@ -31,7 +34,17 @@ export interface ScorerHooks {
   failureChanged?(failure: string | undefined): void;
 }
 
-/** Bounds how long one batch holds the event loop: about 3.5 ms at 8 kHz, 6 ms at 16 kHz on one core. */
+export interface BatchScorerOptions {
+  /** Windows per inference run at most. */
+  maxBatch?: number;
+  /**
+   * How long the first waiting window may wait for others before a run starts. Calls' frames arrive spread
+   * over time, so without a wait most runs would score a handful of windows, at several times the CPU per window.
+   */
+  waitMs?: number;
+}
+
+/** Bounds one run's time in the worker (and so every waiting window's delay): about 1-2 ms. */
 const MAX_BATCH = 128;
 
 /**
@@ -42,6 +55,12 @@ export class BatchScorer implements WindowScorer {
   private readonly pending = new Map<number, ScoreClient[]>();
   private running = false;
   private scheduled = false;
+  private timer?: NodeJS.Timeout;
+  /** When the oldest waiting window arrived (performance.now()); 0 when none waits. */
+  private waitingSince = 0;
+  private waiting = 0;
+  private readonly maxBatch: number;
+  private readonly waitMs: number;
   private lastRate = 0;
   private idleWaiters: Array<() => void> = [];
   failure?: string;
@@ -51,15 +70,18 @@ export class BatchScorer implements WindowScorer {
   constructor(
     private readonly model: ScoringModel,
     private readonly hooks: ScorerHooks = {},
-    private readonly maxBatch = MAX_BATCH,
+    opts: BatchScorerOptions = {},
   ) {
+    this.maxBatch = opts.maxBatch ?? MAX_BATCH;
+    this.waitMs = opts.waitMs ?? 0;
     for (const rate of Object.keys(SILERO_GEOMETRY)) this.pending.set(Number(rate), []);
   }
 
-  submit(client: ScoreClient): void {
+  submit(client: ScoreClient, behind = false): void {
     const q = this.pending.get(client.sampleRate);
     if (!q) throw new Error(`no Silero geometry for ${client.sampleRate} Hz`);
     q.push(client);
+    if (this.waiting++ === 0 || behind) this.waitingSince = behind ? -Infinity : performance.now();
     this.schedule();
   }
 
@@ -74,33 +96,44 @@ export class BatchScorer implements WindowScorer {
   }
 
   private schedule(): void {
-    if (this.running || this.scheduled) return;
+    if (this.running) return;
+    const delay = this.waiting >= this.maxBatch || this.waiting === 0 ? 0 : this.waitingSince + this.waitMs - performance.now();
+    if (this.scheduled && !(delay < 1 && this.timer)) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
     this.scheduled = true;
-    // After the current I/O phase: frames of other calls arriving in this turn join the batch.
-    setImmediate(() => {
-      this.scheduled = false;
-      this.flush();
-    });
+    if (delay < 1) {
+      // After the current I/O phase at least: frames of other calls arriving in this turn join the batch.
+      setImmediate(this.fire);
+    } else {
+      this.timer = setTimeout(this.fire, delay);
+      this.timer.unref(); // waiting windows belong to live calls, which keep the process up
+    }
   }
+
+  private readonly fire = (): void => {
+    this.timer = undefined;
+    this.scheduled = false;
+    this.flush();
+  };
 
   private flush(): void {
     if (this.running) return;
     const rate = this.pickRate();
     if (rate === 0) return this.notifyIdle();
     const q = this.pending.get(rate)!;
-    const batch: ScoreClient[] = [];
-    while (q.length > 0 && batch.length < this.maxBatch) {
-      const c = q.shift()!;
-      if (!c.closed) batch.push(c);
-    }
+    const taken = q.splice(0, this.maxBatch);
+    this.waiting -= taken.length;
+    // Windows left behind (a full batch, or the other rate) have waited long enough: they go next.
+    if (this.waiting > 0) this.waitingSince = performance.now() - this.waitMs;
+    const batch = taken.filter((c) => !c.closed);
     if (batch.length === 0) return this.schedule();
     this.running = true;
     this.lastRate = rate;
     const n = batch.length;
     const g = SILERO_GEOMETRY[rate];
     const width = g.context + g.window;
-    const input = new Float32Array(n * width);
-    const states = new Float32Array(n * STATE_SIZE);
+    const { input, states } = this.model.acquire?.(n, width) ?? { input: new Float32Array(n * width), states: new Float32Array(n * STATE_SIZE) };
     for (let i = 0; i < n; i++) {
       input.set(batch[i].input, i * width);
       copyStateIn(batch[i].state, states, n, i);
@@ -124,6 +157,7 @@ export class BatchScorer implements WindowScorer {
           copyStateOut(r.states, n, i, c.state);
           this.deliver(c, r.probs[i]);
         }
+        r.release?.();
         this.schedule();
       },
       (e: unknown) => {

@@ -57,19 +57,30 @@ function expectDims(t: FloatTensor, dims: number[]): void {
   }
 }
 
-/** Conv1d weight [out, in, 3] taps `taps` as a MatMul operand [taps.length * in, out] (rows tap-major). */
-function convTaps(w: FloatTensor, taps: number[]): Float32Array {
+/**
+ * A Conv1d (kernel 3, padding 1) over a whole, short input as one dense matrix [tIn * in, tOut * out]: inputs
+ * and outputs time-major (step t's channels at t * channels). Zero where a tap would read the padding.
+ */
+function convAsDense(w: FloatTensor, tIn: number, stride: number): { m: Float32Array; rows: number; cols: number; tOut: number } {
   const [out, inCh, k] = w.dims;
-  const m = new Float32Array(taps.length * inCh * out);
-  taps.forEach((tap, ti) => {
-    for (let c = 0; c < inCh; c++) for (let o = 0; o < out; o++) m[(ti * inCh + c) * out + o] = w.data[(o * inCh + c) * k + tap];
-  });
-  return m;
+  const tOut = Math.floor((tIn + 2 - k) / stride) + 1;
+  const rows = tIn * inCh;
+  const cols = tOut * out;
+  const m = new Float32Array(rows * cols);
+  for (let to = 0; to < tOut; to++) {
+    for (let tap = 0; tap < k; tap++) {
+      const ti = to * stride + tap - 1;
+      if (ti < 0 || ti >= tIn) continue;
+      for (let c = 0; c < inCh; c++) for (let o = 0; o < out; o++) m[(ti * inCh + c) * cols + to * out + o] = w.data[(o * inCh + c) * k + tap];
+    }
+  }
+  return { m, rows, cols, tOut };
 }
 
 /**
  * The batched graph for one sample rate: inputs `input` [N, context + window] and `state` [2, N, 128],
- * outputs `output` [N, 1] and `stateN` [2, N, 128], as the published model (without its `sr` input).
+ * outputs `output` [N, 1] and `stateN` [2, N, 128], as the published model (without its `sr` input), except
+ * that `input` holds 16-bit sample values (it scales them to [-1, 1) itself: callers copy int16 natively).
  */
 export function buildBatchedSilero(model: Uint8Array, rate: 8000 | 16000): Uint8Array {
   const w = weightsFor(readOnnxTensors(model), rate);
@@ -100,30 +111,29 @@ export function buildBatchedSilero(model: Uint8Array, rate: 8000 | 16000): Uint8
     return relu ? b.op1('Relu', [y]) : y;
   };
 
-  // STFT: frames of K samples every hop, as one [N*4, K] x [K, 2*bins] product; magnitude of (re, im).
+  // STFT: frames of K samples every hop, as one [N*4, K] x [K, 2*bins] product (the 1/32768 input scale folded
+  // into the basis), then magnitudes: sqrt(re^2 + im^2).
   const padded = b.op1('Pad', [input, ax(0, 0, 0, pad)], { mode: 'reflect' });
   const blocks = reshape(padded, -1, frames + 1, hop);
   const framed = reshape(b.op1('Concat', [slice(blocks, 0, frames, 1), slice(blocks, 1, frames + 1, 1)], { axis: 2 }), -1, K);
-  const basis = w['stft.forward_basis_buffer'].data; // [2*bins, 1, K]
+  const basis = w['stft.forward_basis_buffer'].data; // [2*bins, 1, K]: bins real rows, then bins imaginary
   const basisT = new Float32Array(K * 2 * bins);
-  for (let j = 0; j < 2 * bins; j++) for (let k = 0; k < K; k++) basisT[k * 2 * bins + j] = basis[j * K + k];
+  for (let j = 0; j < 2 * bins; j++) for (let k = 0; k < K; k++) basisT[k * 2 * bins + j] = basis[j * K + k] / 32768;
   const spec = b.op1('MatMul', [framed, b.floats('stft.basis', [K, 2 * bins], basisT)]);
   const power = b.op1('ReduceSum', [reshape(b.op1('Mul', [spec, spec]), -1, 2, bins), ax(1)], { keepdims: 0 });
-  const mag = reshape(b.op1('Sqrt', [power]), -1, frames, bins); // [N, T=4, bins]
+  const mag = b.op1('Sqrt', [power]);
 
-  // Encoder. Time runs along axis 1; each conv (kernel 3, padding 1) reads its taps side by side.
-  const tpad = (x: string) => b.op1('Pad', [x, ax(0, 1, 0, 0, 1, 0)]);
-  const p0 = tpad(mag);
-  const cols0 = b.op1('Concat', [slice(p0, 0, 4, 1), slice(p0, 1, 5, 1), slice(p0, 2, 6, 1)], { axis: 2 });
-  const e0 = dense(reshape(cols0, -1, 3 * bins), 'enc0', convTaps(w['encoder.0.reparam_conv.weight'], [0, 1, 2]), 3 * bins, 128, w['encoder.0.reparam_conv.bias'].data);
-  // stride 2: outputs 0 and 1 read padded steps (0,1,2) and (2,3,4)
-  const p1 = tpad(reshape(e0, -1, 4, 128));
-  const cols1 = b.op1('Concat', [slice(p1, 0, 4, 1, 2), slice(p1, 1, 5, 1, 2), slice(p1, 2, 6, 1, 2)], { axis: 2 });
-  const e1 = dense(reshape(cols1, -1, 3 * 128), 'enc1', convTaps(w['encoder.1.reparam_conv.weight'], [0, 1, 2]), 3 * 128, 64, w['encoder.1.reparam_conv.bias'].data);
-  // stride 2 over 2 steps: one output, reading (pad, step 0, step 1): taps 1 and 2 only
-  const e2 = dense(reshape(e1, -1, 2 * 64), 'enc2', convTaps(w['encoder.2.reparam_conv.weight'], [1, 2]), 2 * 64, 64, w['encoder.2.reparam_conv.bias'].data);
-  // one step: (pad, step 0, pad): the centre tap
-  const x = dense(e2, 'enc3', convTaps(w['encoder.3.reparam_conv.weight'], [1]), 64, 128, w['encoder.3.reparam_conv.bias'].data);
+  // Encoder: each conv over the whole (4, 2, 1, 1 step) input is one dense layer (see convAsDense).
+  let x = reshape(mag, -1, frames * bins);
+  let steps = frames;
+  ([['encoder.0', 1], ['encoder.1', 2], ['encoder.2', 2], ['encoder.3', 1]] as const).forEach(([layer, stride]) => {
+    const d = convAsDense(w[`${layer}.reparam_conv.weight`], steps, stride);
+    const bias = w[`${layer}.reparam_conv.bias`].data;
+    const tiled = new Float32Array(d.cols);
+    for (let t = 0; t < d.tOut; t++) tiled.set(bias, t * bias.length);
+    x = dense(x, layer, d.m, d.rows, d.cols, tiled);
+    steps = d.tOut;
+  });
 
   // LSTM cell (PyTorch gate order i, f, g, o), input and hidden weights stacked into one product.
   const h = b.op1('Gather', [state, b.ints('h_index', 0)], { axis: 0 });

@@ -14,6 +14,7 @@ export function sileroOptions(vad: VadSection): SileroEndpointerOptions {
     maxPauseMerges: vad.max_pause_merges,
     silenceGateDbfs: vad.silence_gate_dbfs,
     energyThresholdDbfs: vad.energy_threshold_dbfs,
+    batchWaitMs: vad.batch_wait_ms,
   };
 }
 

@@ -52,7 +52,7 @@ function frames(pcm: Int16Array, size: number): Int16Array[] {
 }
 
 describe('SileroEndpointer', () => {
-  it('cuts 256-sample windows at 8 kHz with the previous 32 samples as context, scaled to [-1, 1)', () => {
+  it('cuts 256-sample windows at 8 kHz with the previous 32 samples as context (sample values, unscaled)', () => {
     const { scorer, e } = setup();
     const pcm = Int16Array.from({ length: 800 }, (_, i) => ((i * 37) % 2000) - 1000 + 3000);
     for (const f of frames(pcm, 160)) e.push(f); // 20 ms frames carry residuals into the windows
@@ -60,7 +60,7 @@ describe('SileroEndpointer', () => {
     scorer.drain(() => 0);
     scorer.drain(() => 0);
     expect(scorer.inputs).toHaveLength(3);
-    const expected = (from: number) => Float32Array.from({ length: 288 }, (_, i) => (from + i < 0 ? 0 : pcm[from + i] / 32768));
+    const expected = (from: number) => Float32Array.from({ length: 288 }, (_, i) => (from + i < 0 ? 0 : pcm[from + i]));
     expect(scorer.inputs[0]).toEqual(expected(-32));
     expect(scorer.inputs[1]).toEqual(expected(256 - 32));
     expect(scorer.inputs[2]).toEqual(expected(512 - 32));
@@ -73,8 +73,8 @@ describe('SileroEndpointer', () => {
     scorer.drain(() => 0);
     expect(scorer.inputs).toHaveLength(2);
     expect(scorer.inputs[1]).toHaveLength(576);
-    expect(scorer.inputs[1][0]).toBeCloseTo(pcm[512 - 64] / 32768, 8);
-    expect(scorer.inputs[1][575]).toBeCloseTo(pcm[1023] / 32768, 8);
+    expect(scorer.inputs[1][0]).toBe(pcm[512 - 64]);
+    expect(scorer.inputs[1][575]).toBe(pcm[1023]);
   });
 
   it('decides asynchronously, in window order, reporting the sample after the deciding window', () => {

@@ -10,6 +10,8 @@ export interface SileroEndpointerOptions extends SegmenterOptions {
   silenceGateDbfs: number;
   /** Windows are judged by this level instead while inference fails. */
   energyThresholdDbfs: number;
+  /** How long a window may wait for other calls' windows to share its inference run (see BatchScorer). */
+  batchWaitMs?: number;
 }
 
 /**
@@ -19,7 +21,6 @@ export interface SileroEndpointerOptions extends SegmenterOptions {
  */
 export const GATED_WINDOWS_SCORED = 8; // 256 ms
 const POOL_MAX = 4;
-const INV_32768 = 1 / 32768;
 
 interface Window {
   input: Float32Array;
@@ -90,24 +91,32 @@ export class SileroEndpointer implements SpeechEndpointer, ScoreClient {
     if (this.closed) return;
     const size = this.size;
     const base = this.context;
+    const len = samples.length;
     let cur = this.cur;
     let filled = this.filled;
     let acc = this.acc;
-    for (let i = 0; i < samples.length; i++) {
-      const s = samples[i];
-      cur[base + filled] = s * INV_32768;
-      acc += s * s;
-      if (++filled < size) continue;
+    let i = 0;
+    while (i < len) {
+      const take = Math.min(len - i, size - filled);
+      // Native int16 -> float32 copy (the model scales to [-1, 1) itself); the level in a plain loop.
+      cur.set(take === len ? samples : samples.subarray(i, i + take), base + filled);
+      for (let j = i, end = i + take; j < end; j++) {
+        const s = samples[j];
+        acc += s * s;
+      }
+      i += take;
+      filled += take;
+      if (filled < size) break;
       const meanSquare = acc / size;
       filled = 0;
       acc = 0;
       if (meanSquare < this.gate && this.gatedRun > GATED_WINDOWS_SCORED && !this.inFlight && this.queue.length === 0) {
         // A silent line, nothing waiting: decided here, no queue entry, same buffer (its tail becomes the context).
-        this.segmenter.window(false, this.samples + i + 1);
+        this.segmenter.window(false, this.samples + i);
         cur.copyWithin(0, size);
         continue;
       }
-      this.queue.push({ input: cur, end: this.samples + i + 1, meanSquare });
+      this.queue.push({ input: cur, end: this.samples + i, meanSquare });
       const next = this.pool.pop() ?? new Float32Array(base + size);
       next.set(cur.subarray(size)); // this window's tail is the next one's context
       cur = next;
@@ -115,7 +124,7 @@ export class SileroEndpointer implements SpeechEndpointer, ScoreClient {
     this.cur = cur;
     this.filled = filled;
     this.acc = acc;
-    this.samples += samples.length;
+    this.samples += len;
     this.pump();
   }
 
@@ -157,7 +166,7 @@ export class SileroEndpointer implements SpeechEndpointer, ScoreClient {
       }
       this.headGated = gated;
       this.inFlight = true;
-      this.scorer.submit(this);
+      this.scorer.submit(this, this.queue.length > 1);
     }
     if (this.queue.length === 0) this.settleFlush();
   }
@@ -182,7 +191,7 @@ export class SileroEndpointerFactory implements SpeechEndpointerFactory {
   /** Loads the model (once per process and path); throws when it cannot be used. */
   static async load(modelPath: string, opts: SileroEndpointerOptions, hooks?: ScorerHooks): Promise<SileroEndpointerFactory> {
     const model = await loadSileroModel(modelPath);
-    return new SileroEndpointerFactory(new BatchScorer(model, hooks), opts, model.unbatched);
+    return new SileroEndpointerFactory(new BatchScorer(model, hooks, { waitMs: opts.batchWaitMs }), opts, model.unbatched);
   }
 
   get degraded(): string | undefined {

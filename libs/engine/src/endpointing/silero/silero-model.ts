@@ -22,7 +22,27 @@ export interface BatchResult {
   probs: Float32Array;
   /** Next state, laid out [2, N, 128]. */
   states: Float32Array;
+  /** The result's buffers may be reused for another batch (call once done reading them). */
+  release?(): void;
 }
+
+/** Room for one batch: input [n, width] and states [2, n, 128], both views from offset 0 of their buffers. */
+export interface BatchBuffers {
+  input: Float32Array;
+  states: Float32Array;
+}
+
+/** What travels to the worker and back. */
+interface BufferSet {
+  input: ArrayBuffer;
+  states: ArrayBuffer;
+  probs: ArrayBuffer;
+  next: ArrayBuffer;
+}
+
+const MAX_WIDTH = 576;
+/** Sets kept for reuse: one per batch in flight (one per scorer sharing the model) is enough. */
+const POOL_MAX = 4;
 
 // The sessions live in a worker thread: onnxruntime-node's run() computes on the calling JS thread, so in the
 // main thread every batch would stall all calls' gRPC traffic. Plain JS evaluated in the worker (nothing to
@@ -53,7 +73,7 @@ async function maxDifference(published, batched, rate, width) {
   let a = new Float32Array(2 * 2 * 128), b = a, worst = 0;
   for (const input of testWindows(width, 12)) {
     const p = await published.run({ input: new ort.Tensor('float32', input, [2, width]), state: new ort.Tensor('float32', a, [2, 2, 128]), sr: srTensor(rate) });
-    const q = await batched.run({ input: new ort.Tensor('float32', input, [2, width]), state: new ort.Tensor('float32', b, [2, 2, 128]) });
+    const q = await batched.run({ input: new ort.Tensor('float32', input.map((x) => x * 32768), [2, width]), state: new ort.Tensor('float32', b, [2, 2, 128]) });
     a = Float32Array.from(p.stateN.data);
     b = Float32Array.from(q.stateN.data);
     for (let i = 0; i < 2; i++) worst = Math.max(worst, Math.abs(p.output.data[i] - q.output.data[i]));
@@ -85,17 +105,27 @@ async function init() {
 
 init().then((m) => parentPort.postMessage(m), (e) => parentPort.postMessage({ ready: false, error: String((e && e.message) || e) }));
 
-parentPort.on('message', async ({ id, rate, input, states, n }) => {
+// Buffers come and go back transferred, and outputs are written into the caller's: no allocation per batch.
+parentPort.on('message', async ({ id, rate, n, width, input, states, probs, next }) => {
+  const buffers = [input, states, probs, next];
   try {
     const { session, sr } = sessions.get(rate);
-    const feeds = { input: new ort.Tensor('float32', input, [n, input.length / n]), state: new ort.Tensor('float32', states, [2, n, 128]) };
-    if (sr) feeds.sr = sr;
-    const out = await session.run(feeds);
-    const probs = Float32Array.from(out.output.data);
-    const next = Float32Array.from(out.stateN.data);
-    parentPort.postMessage({ id, probs, states: next }, [probs.buffer, next.buffer]);
+    const feeds = {
+      input: new ort.Tensor('float32', new Float32Array(input, 0, n * width), [n, width]),
+      state: new ort.Tensor('float32', new Float32Array(states, 0, n * 256), [2, n, 128]),
+    };
+    if (sr) {
+      feeds.sr = sr;
+      const x = feeds.input.data;
+      for (let i = 0; i < x.length; i++) x[i] *= 1 / 32768; // the published model takes [-1, 1)
+    }
+    await session.run(feeds, {
+      output: new ort.Tensor('float32', new Float32Array(probs, 0, n), [n, 1]),
+      stateN: new ort.Tensor('float32', new Float32Array(next, 0, n * 256), [2, n, 128]),
+    });
+    parentPort.postMessage({ id, input, states, probs, next }, buffers);
   } catch (e) {
-    parentPort.postMessage({ id, error: String((e && e.message) || e) });
+    parentPort.postMessage({ id, error: String((e && e.message) || e), input, states, probs, next }, buffers);
   }
 });
 `;
@@ -121,6 +151,7 @@ interface WorkerReady {
 }
 
 interface Pending {
+  n: number;
   resolve(r: BatchResult): void;
   reject(e: Error): void;
 }
@@ -130,6 +161,9 @@ export class SileroModel {
   private readonly worker: Worker;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
+  private readonly pool: BufferSet[] = [];
+  /** Sets lent out by acquire(), by their input buffer. */
+  private readonly lent = new WeakMap<ArrayBuffer, BufferSet>();
   /** Set once the worker is gone: every run fails with it. */
   private dead?: string;
   private readonly ready: Promise<WorkerReady>;
@@ -178,14 +212,29 @@ export class SileroModel {
     }
   }
 
-  /** Scores `n` windows of one rate in one call. `input` is [n, context + window], `states` [2, n, 128]; both are handed over (detached). */
+  /** Buffers for a batch of `n` windows of `width` samples, reused across batches. */
+  acquire(n: number, width: number): BatchBuffers {
+    let set = this.pool.pop();
+    if (!set || set.input.byteLength < n * width * 4 || set.states.byteLength < n * STATE_SIZE * 4) set = newSet(Math.max(n, 128), Math.max(width, MAX_WIDTH));
+    this.lent.set(set.input, set);
+    return { input: new Float32Array(set.input, 0, n * width), states: new Float32Array(set.states, 0, n * STATE_SIZE) };
+  }
+
+  /**
+   * Scores `n` windows of one rate in one call. `input` is [n, context + window] 16-bit sample values (not
+   * scaled), `states` [2, n, 128] (from
+   * acquire(), or any arrays starting at offset 0 of their buffers); both are handed over (detached).
+   */
   run(rate: number, input: Float32Array, states: Float32Array, n: number): Promise<BatchResult> {
     if (this.dead) return Promise.reject(new Error(this.dead));
+    if (input.byteOffset !== 0 || states.byteOffset !== 0) return Promise.reject(new Error('batch arrays must start at offset 0 of their buffers'));
+    const set = this.lent.get(input.buffer as ArrayBuffer) ?? { ...newSet(n, 0), input: input.buffer as ArrayBuffer, states: states.buffer as ArrayBuffer };
+    this.lent.delete(set.input);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       if (this.pending.size === 0) this.worker.ref();
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, rate, input, states, n }, [input.buffer, states.buffer] as ArrayBuffer[]);
+      this.pending.set(id, { n, resolve, reject });
+      this.worker.postMessage({ id, rate, n, width: input.length / n, ...set }, [set.input, set.states, set.probs, set.next]);
     });
   }
 
@@ -194,13 +243,19 @@ export class SileroModel {
     await this.worker.terminate();
   }
 
-  private answer(m: { id: number; error?: string; probs: Float32Array; states: Float32Array }): void {
+  private answer(m: BufferSet & { id: number; error?: string }): void {
     const p = this.pending.get(m.id);
     if (!p) return;
     this.pending.delete(m.id);
     if (this.pending.size === 0) this.worker.unref();
-    if (m.error !== undefined) p.reject(new Error(m.error));
-    else p.resolve({ probs: m.probs, states: m.states });
+    const set: BufferSet = { input: m.input, states: m.states, probs: m.probs, next: m.next };
+    const release = () => {
+      if (this.pool.length < POOL_MAX && set.probs.byteLength >= 128 * 4) this.pool.push(set);
+    };
+    if (m.error !== undefined) {
+      release();
+      p.reject(new Error(m.error));
+    } else p.resolve({ probs: new Float32Array(set.probs, 0, p.n), states: new Float32Array(set.next, 0, p.n * STATE_SIZE), release });
   }
 
   private stop(reason: string, rejectLoad: (e: Error) => void): void {
@@ -210,6 +265,15 @@ export class SileroModel {
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
   }
+}
+
+function newSet(windows: number, width: number): BufferSet {
+  return {
+    input: new ArrayBuffer(windows * width * 4),
+    states: new ArrayBuffer(windows * STATE_SIZE * 4),
+    probs: new ArrayBuffer(windows * 4),
+    next: new ArrayBuffer(windows * STATE_SIZE * 4),
+  };
 }
 
 // One session (and worker) per model file and process: every gateway instance (and test) in the process shares it.
