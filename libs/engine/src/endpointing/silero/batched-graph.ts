@@ -57,11 +57,19 @@ function expectDims(t: FloatTensor, dims: number[]): void {
   }
 }
 
+/** Conv1d weight [out, in, 3] as a MatMul operand [3 * in, out] for im2col rows (tap-major). */
+function convTaps(w: FloatTensor): Float32Array {
+  const [out, inCh, k] = w.dims;
+  const m = new Float32Array(k * inCh * out);
+  for (let tap = 0; tap < k; tap++) for (let c = 0; c < inCh; c++) for (let o = 0; o < out; o++) m[(tap * inCh + c) * out + o] = w.data[(o * inCh + c) * k + tap];
+  return m;
+}
+
 /**
  * A Conv1d (kernel 3, padding 1) over a whole, short input as one dense matrix [tIn * in, tOut * out]: inputs
  * and outputs time-major (step t's channels at t * channels). Zero where a tap would read the padding.
  */
-function convAsDense(w: FloatTensor, tIn: number, stride: number): { m: Float32Array; rows: number; cols: number; tOut: number } {
+function convAsDense(w: FloatTensor, tIn: number, stride: number): { m: Float32Array; rows: number; cols: number } {
   const [out, inCh, k] = w.dims;
   const tOut = Math.floor((tIn + 2 - k) / stride) + 1;
   const rows = tIn * inCh;
@@ -74,7 +82,7 @@ function convAsDense(w: FloatTensor, tIn: number, stride: number): { m: Float32A
       for (let c = 0; c < inCh; c++) for (let o = 0; o < out; o++) m[(ti * inCh + c) * cols + to * out + o] = w.data[(o * inCh + c) * k + tap];
     }
   }
-  return { m, rows, cols, tOut };
+  return { m, rows, cols };
 }
 
 /**
@@ -111,28 +119,45 @@ export function buildBatchedSilero(model: Uint8Array, rate: 8000 | 16000): Uint8
     return relu ? b.op1('Relu', [y]) : y;
   };
 
-  // STFT: frames of K samples every hop, as one [N*4, K] x [K, 2*bins] product (the 1/32768 input scale folded
-  // into the basis), then magnitudes: sqrt(re^2 + im^2).
+  // STFT: frames of K samples every hop (the 1/32768 input scale folded into the basis), then magnitudes.
   const padded = b.op1('Pad', [input, ax(0, 0, 0, pad)], { mode: 'reflect' });
-  const blocks = reshape(padded, -1, frames + 1, hop);
+  const blocks = reshape(padded, -1, frames + 1, hop); // frame t = blocks t and t + 1
   const framed = reshape(b.op1('Concat', [slice(blocks, 0, frames, 1), slice(blocks, 1, frames + 1, 1)], { axis: 2 }), -1, K);
   const basis = w['stft.forward_basis_buffer'].data; // [2*bins, 1, K]: bins real rows, then bins imaginary
-  const basisT = new Float32Array(K * 2 * bins);
-  for (let j = 0; j < 2 * bins; j++) for (let k = 0; k < K; k++) basisT[k * 2 * bins + j] = basis[j * K + k] / 32768;
-  const spec = b.op1('MatMul', [framed, b.floats('stft.basis', [K, 2 * bins], basisT)]);
-  const power = b.op1('ReduceSum', [reshape(b.op1('Mul', [spec, spec]), -1, 2, bins), ax(1)], { keepdims: 0 });
-  const mag = b.op1('Sqrt', [power]);
+  const at = (row: number, k: number) => basis[row * K + k] / 32768;
+  const reBasis = new Float32Array(K * bins);
+  const imBasis = new Float32Array(K * bins);
+  for (let f = 0; f < bins; f++) {
+    for (let k = 0; k < K; k++) {
+      reBasis[k * bins + f] = at(f, k);
+      imBasis[k * bins + f] = at(bins + f, k);
+    }
+  }
+  const re = b.op1('MatMul', [framed, b.floats('stft.re', [K, bins], reBasis)]);
+  const im = b.op1('MatMul', [framed, b.floats('stft.im', [K, bins], imBasis)]);
+  const mag = b.op1('Sqrt', [b.op1('Add', [b.op1('Mul', [re, re]), b.op1('Mul', [im, im])])]); // [N*4, bins]
 
-  // Encoder: each conv over the whole (4, 2, 1, 1 step) input is one dense layer (see convAsDense).
-  let x = reshape(mag, -1, frames * bins);
+  // Encoder (time-major: step t's channels at t * channels). A conv with several output steps gathers its 3
+  // taps side by side (im2col) for one product; one with a single output step is one dense layer.
+  let x = mag;
   let steps = frames;
+  let channels = bins;
   ([['encoder.0', 1], ['encoder.1', 2], ['encoder.2', 2], ['encoder.3', 1]] as const).forEach(([layer, stride]) => {
-    const d = convAsDense(w[`${layer}.reparam_conv.weight`], steps, stride);
+    const weight = w[`${layer}.reparam_conv.weight`];
     const bias = w[`${layer}.reparam_conv.bias`].data;
-    const tiled = new Float32Array(d.cols);
-    for (let t = 0; t < d.tOut; t++) tiled.set(bias, t * bias.length);
-    x = dense(x, layer, d.m, d.rows, d.cols, tiled);
-    steps = d.tOut;
+    const out = weight.dims[0];
+    const tOut = Math.floor((steps - 1) / stride) + 1;
+    if (tOut > 1) {
+      const p = b.op1('Pad', [reshape(x, -1, steps, channels), ax(0, 1, 0, 0, 1, 0)]);
+      const end = (tap: number) => tap + stride * (tOut - 1) + 1;
+      const cols = b.op1('Concat', [0, 1, 2].map((tap) => slice(p, tap, end(tap), 1, stride)), { axis: 2 });
+      x = dense(reshape(cols, -1, 3 * channels), layer, convTaps(weight), 3 * channels, out, bias);
+    } else {
+      const d = convAsDense(weight, steps, stride);
+      x = dense(reshape(x, -1, steps * channels), layer, d.m, d.rows, d.cols, bias);
+    }
+    steps = tOut;
+    channels = out;
   });
 
   // LSTM cell (PyTorch gate order i, f, g, o), input and hidden weights stacked into one product.

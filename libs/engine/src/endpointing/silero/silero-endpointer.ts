@@ -26,6 +26,7 @@ interface Window {
   input: Float32Array;
   /** Sample just after the window. */
   end: number;
+  /** Exact below the gate and energy thresholds; above both, only known to be above them. */
   meanSquare: number;
 }
 
@@ -47,6 +48,8 @@ export class SileroEndpointer implements SpeechEndpointer, ScoreClient {
   private readonly context: number;
   private readonly gate: number;
   private readonly energy: number;
+  /** A window's sum of squares past which its level is above the gate and the energy threshold alike. */
+  private readonly loudSum: number;
   private readonly segmenter: SpeechSegmenter;
   private readonly queue: Window[] = [];
   private readonly pool: Float32Array[] = [];
@@ -73,6 +76,7 @@ export class SileroEndpointer implements SpeechEndpointer, ScoreClient {
     this.cur = new Float32Array(g.context + g.window);
     this.gate = meanSquareOf(opts.silenceGateDbfs);
     this.energy = meanSquareOf(opts.energyThresholdDbfs);
+    this.loudSum = Math.max(this.gate, this.energy) * g.window;
     // Decisions are only made while open (close() empties the queue, scored() checks), so no guard here.
     this.segmenter = new SpeechSegmenter((g.window * 1000) / sampleRate, opts, listener);
   }
@@ -92,15 +96,17 @@ export class SileroEndpointer implements SpeechEndpointer, ScoreClient {
     const size = this.size;
     const base = this.context;
     const len = samples.length;
+    const loud = this.loudSum;
     let cur = this.cur;
     let filled = this.filled;
     let acc = this.acc;
     let i = 0;
     while (i < len) {
       const take = Math.min(len - i, size - filled);
-      // Native int16 -> float32 copy (the model scales to [-1, 1) itself); the level in a plain loop.
+      // Native int16 -> float32 copy (the model scales to [-1, 1) itself); the level in a plain loop, only until
+      // it passes both thresholds it is compared with (a speech window gets there within a few samples).
       cur.set(take === len ? samples : samples.subarray(i, i + take), base + filled);
-      for (let j = i, end = i + take; j < end; j++) {
+      for (let j = i, end = i + take; j < end && acc < loud; j++) {
         const s = samples[j];
         acc += s * s;
       }
