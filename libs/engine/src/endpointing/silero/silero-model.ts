@@ -157,34 +157,75 @@ interface Pending {
 }
 
 /** One Silero v5 ONNX session in a worker thread; shared by every endpointer of the process. */
+/** First restart delay after the worker dies; doubled per failed attempt, up to RESTART_MAX_MS. */
+const RESTART_MS = 500;
+const RESTART_MAX_MS = 30_000;
+
 export class SileroModel {
-  private readonly worker: Worker;
+  private worker!: Worker;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private readonly pool: BufferSet[] = [];
   /** Sets lent out by acquire(), by their input buffer. */
   private readonly lent = new WeakMap<ArrayBuffer, BufferSet>();
-  /** Set once the worker is gone: every run fails with it. */
+  /** Set while there is no working worker: every run fails with it. */
   private dead?: string;
+  private closed = false;
+  private restartMs = RESTART_MS;
+  private readonly workerData: object;
   private readonly ready: Promise<WorkerReady>;
   /** Why the published graph serves instead of the batched one (undefined: batched). */
   unbatched?: string;
+  /** Workers started after the first one died (tests, diagnostics). */
+  restarts = 0;
 
   private constructor(readonly path: string, batchedFrom?: Uint8Array) {
-    const workerData = { path, ort: require.resolve('onnxruntime-node'), ...batchedGraphs(path, batchedFrom) };
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
-    this.ready = new Promise((resolve, reject) => {
+    this.workerData = { path, ort: require.resolve('onnxruntime-node'), ...batchedGraphs(path, batchedFrom) };
+    this.ready = this.spawn();
+  }
+
+  /**
+   * Starts a worker. If it dies later (not by close()), runs fail (the scorer judges windows by energy
+   * meanwhile) and a new one is started, after a delay that grows while starts keep failing.
+   */
+  private spawn(): Promise<WorkerReady> {
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: this.workerData });
+    this.worker = worker;
+    return new Promise((resolve, reject) => {
+      let up = false;
+      let ended = false;
       const first = (m: WorkerReady) => {
-        this.worker.off('message', first);
-        this.worker.unref(); // idle, it does not keep the process alive (see run())
-        this.worker.on('message', (r) => this.answer(r));
-        if (m.ready) resolve(m);
-        else reject(new Error(m.error));
+        worker.off('message', first);
+        worker.unref(); // idle, it does not keep the process alive (see run())
+        worker.on('message', (r) => this.answer(r));
+        if (!m.ready) return reject(new Error(m.error));
+        up = true;
+        this.dead = undefined;
+        this.restartMs = RESTART_MS;
+        resolve(m);
       };
-      this.worker.on('message', first);
-      this.worker.once('error', (e) => this.stop(`Silero worker failed: ${e.message}`, reject));
-      this.worker.once('exit', (code) => this.stop(`Silero worker exited (code ${code})`, reject));
+      const gone = (reason: string) => {
+        if (ended) return; // 'error' is followed by 'exit'
+        ended = true;
+        this.stop(reason);
+        reject(new Error(reason));
+        // Only a worker that came up is replaced: one that fails to load fails the load (or its restart, retried).
+        if (!this.closed && (up || this.restarts > 0)) this.scheduleRestart();
+      };
+      worker.on('message', first);
+      worker.once('error', (e) => gone(`Silero worker failed: ${e.message}`));
+      worker.once('exit', (code) => gone(`Silero worker exited (code ${code})`));
     });
+  }
+
+  private scheduleRestart(): void {
+    const delay = this.restartMs;
+    this.restartMs = Math.min(this.restartMs * 2, RESTART_MAX_MS);
+    setTimeout(() => {
+      if (this.closed) return;
+      this.restarts++;
+      this.spawn().catch(() => undefined); // a failed start schedules the next attempt itself
+    }, delay).unref();
   }
 
   /**
@@ -239,6 +280,7 @@ export class SileroModel {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     this.dead ??= 'Silero model closed';
     await this.worker.terminate();
   }
@@ -258,10 +300,9 @@ export class SileroModel {
     } else p.resolve({ probs: new Float32Array(set.probs, 0, p.n), states: new Float32Array(set.next, 0, p.n * STATE_SIZE), release });
   }
 
-  private stop(reason: string, rejectLoad: (e: Error) => void): void {
-    this.dead ??= reason;
+  private stop(reason: string): void {
+    this.dead = this.closed ? (this.dead ?? reason) : reason;
     const err = new Error(this.dead);
-    rejectLoad(err);
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
   }
