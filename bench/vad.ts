@@ -181,8 +181,11 @@ export async function runVadBench(o: VadBenchOptions, resultsDir?: string): Prom
       `CPU = process.cpuUsage() (all threads, inference included) minus the same harness with a no-op endpointer.\n`,
   );
   const srcs = Object.fromEntries(o.rates.map((r) => [r, sources(corpus, r)]));
+  // Settle first (the corpus was just loaded and converted: its garbage and JIT work would land in the baseline),
+  // and take twice the windows: every net figure leans on this one.
+  await sleep(SETTLE_MS);
   for (const rate of o.rates) {
-    const base = await measure(NONE, rate, srcs[rate].silence, o);
+    const base = await measure(NONE, rate, srcs[rate].silence, { ...o, repeats: 2 * o.repeats });
     result.baselineMsPerCallS[rate] = base.msPerCallS;
     out(`  baseline (no-op endpointer) at ${rate} Hz: ${f2(base.msPerCallS)} ms/call-s (${base.windows.map(f2).join('/')})\n`);
   }
