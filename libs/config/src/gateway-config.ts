@@ -151,6 +151,11 @@ export class RecordingSettings {
   @ValidateIf((o: RecordingSettings) => o.max_file_bytes !== 0) @IsInt() @Min(1024) max_file_bytes = 0;
   /** WAV files in the folder older than this many days are deleted; 0 keeps them. */
   @IsNumber() @Min(0) retention_days = 0;
+  /**
+   * If the disk takes no write while this much of a call's audio waits in memory (a hung or very slow volume),
+   * that call's recording stops (logged) rather than grow without bound; the call goes on.
+   */
+  @IsInt() @Min(5) @Max(3600) max_pending_seconds = 60;
 }
 
 /** How an agent's calls behave unless the agent's own answer says otherwise. */

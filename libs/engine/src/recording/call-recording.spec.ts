@@ -1,4 +1,6 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, openSync } from 'node:fs';
+import { mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeToPcm16, encodeFromPcm16, MULAW_8K, parseWav, wavToPcm16Mono } from '@app/audio';
@@ -132,6 +134,39 @@ describe('CallRecording', () => {
     await expect(rec.close()).resolves.toEqual([]);
     expect(log.error).toHaveBeenCalledTimes(1);
     expect(log.error.mock.calls[0][1]).toMatch(/call recording failed/);
+  });
+
+  it('stops (logged) when the disk takes no write while more than max_pending_seconds of audio waits', async () => {
+    // A real stall: every libuv thread blocked opening a FIFO nobody reads, so the recording's file I/O waits.
+    const threads = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+    const fifos = Array.from({ length: threads }, (_, i) => join(dir, `stall-${i}`));
+    for (const f of fifos) execFileSync('mkfifo', [f]);
+    const blocked = fifos.map((f) => open(f, 'w'));
+    const rec = recording({ max_pending_seconds: 30 });
+    try {
+      const input = rec.callerInput(8000, false, T)!;
+      for (const f of frames(signal(8000 * 3))) input.push(f);
+      void rec.flush(T + 3000); // the first write: stuck behind the blocked threads
+      for (let s = 4; s <= 30; s++) {
+        for (const f of frames(signal(8000))) input.push(f);
+        void rec.flush(T + s * 1000);
+      }
+      void rec.flush(T + 32_000); // 30 s waiting (2 s went into the stuck write)
+      expect(rec.stopped).toBe(false); // up to the limit it waits
+      void rec.flush(T + 33_000);
+      expect(rec.stopped).toBe(true);
+      expect(rec.callerInput(8000, false, T + 33_000)).toBeUndefined();
+    } finally {
+      // Unblock the threads: a reader on each FIFO lets the blocked opens complete.
+      const readers = fifos.map((f) => openSync(f, constants.O_RDONLY | constants.O_NONBLOCK));
+      for (const fh of await Promise.all(blocked)) await fh.close();
+      for (const fd of readers) closeSync(fd);
+    }
+    await expect(rec.close()).resolves.toEqual([]);
+    await rec.writing; // the stuck write, let go, finds the recording closed: no file, no open handle
+    expect(await readdir(dir)).toEqual(fifos.map((f) => f.slice(dir.length + 1)));
+    expect(log.error).toHaveBeenCalledTimes(1);
+    expect(String(log.error.mock.calls[0][0].err)).toMatch(/no write completed while 31 s of audio queued up \(max_pending_seconds\)/);
   });
 
   it('treats a prompt it cannot decode as a recording failure, not a call failure', async () => {

@@ -78,6 +78,11 @@ export class CallRecording {
     }
   }
 
+  /** Settles when the writes queued so far are done (a failed recording's close() does not wait for them). */
+  get writing(): Promise<void> {
+    return this.chain;
+  }
+
   /** Files written so far (all of them once close() resolved). */
   get files(): string[] {
     return Object.values(this.writers).flatMap((w) => w.files);
@@ -121,7 +126,14 @@ export class CallRecording {
 
   /** Writes what can no longer change; skipped while an earlier write is still going. */
   flush(now = Date.now()): Promise<void> {
-    if (this.stopped || this.writesQueued > 0) return this.chain;
+    if (this.stopped) return this.chain;
+    if (this.writesQueued > 0) {
+      const waiting = (this.position(now) - this.caller.committed) / this.o.sampleRate;
+      if (waiting > this.o.settings.max_pending_seconds) {
+        void this.fail(new Error(`no write completed while ${Math.round(waiting)} s of audio queued up (max_pending_seconds)`));
+      }
+      return this.chain;
+    }
     return this.write(Math.min(this.position(now - WRITE_LAG_MS), this.end()));
   }
 

@@ -12,6 +12,7 @@ describe('defaults.recording settings', () => {
       file_pattern: '{conversation_id}_{start}_{side}.wav',
       layout: 'split',
       max_file_bytes: 0,
+      max_pending_seconds: 60,
       retention_days: 0,
     });
   });

@@ -1,4 +1,4 @@
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 export const WAV_HEADER_BYTES = 44;
@@ -47,6 +47,7 @@ export class WavPartWriter {
   /** Paths of the parts written so far. */
   readonly files: string[] = [];
   private fh?: FileHandle;
+  private closed = false;
   private dataBytes = 0;
   private readonly maxData: number;
   private readonly frameBytes: number;
@@ -73,7 +74,13 @@ export class WavPartWriter {
     if (this.fh !== undefined) await this.writeSizes();
   }
 
+  /** Closes the current part; a write still waiting for the disk fails (and leaves no new part) rather than reopen. */
   async close(): Promise<void> {
+    this.closed = true;
+    await this.closeCurrent();
+  }
+
+  private async closeCurrent(): Promise<void> {
     const fh = this.fh;
     this.fh = undefined;
     await fh?.close();
@@ -81,10 +88,16 @@ export class WavPartWriter {
 
   private async nextPart(): Promise<void> {
     if (this.fh !== undefined) await this.writeSizes(); // the part just filled
-    await this.close();
+    await this.closeCurrent();
     const path = this.opts.pathOf(this.files.length + 1);
     await mkdir(dirname(path), { recursive: true });
     const { fh, path: used } = await openNew(path);
+    if (this.closed) {
+      // Closed while the open waited (a stalled disk): drop the empty file instead of leaking its handle.
+      await fh.close();
+      await unlink(used).catch(() => undefined);
+      throw new Error('recording closed before its file could be opened');
+    }
     this.fh = fh;
     this.files.push(used);
     this.dataBytes = 0;
