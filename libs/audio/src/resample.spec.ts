@@ -1,4 +1,4 @@
-import { resamplePcm16 } from './resample';
+import { Pcm16StreamResampler, resamplePcm16 } from './resample';
 
 const RATES = [8000, 16000, 22050, 24000, 32000, 44100, 48000];
 
@@ -116,5 +116,59 @@ describe('resamplePcm16', () => {
     expect(() => resamplePcm16(new Int16Array(4), 0, 8000)).toThrow(RangeError);
     expect(() => resamplePcm16(new Int16Array(4), 8000, 8000.5)).toThrow(RangeError);
     expect(() => resamplePcm16(new Int16Array(4), NaN, 8000)).toThrow(RangeError);
+  });
+});
+
+describe('Pcm16StreamResampler', () => {
+  /** Deterministic noise-like test signal (full band, so every tap matters). */
+  const noise = (n: number, seed = 7) => {
+    let x = seed;
+    return Int16Array.from({ length: n }, () => ((x = (x * 1103515245 + 12345) >>> 0) >>> 16) - 32768);
+  };
+  const run = (src: Int16Array, from: number, to: number, chunkOf: (i: number) => number) => {
+    const r = new Pcm16StreamResampler(from, to);
+    const parts: number[] = [];
+    for (let o = 0, i = 0; o < src.length; i++) {
+      const n = Math.min(chunkOf(i), src.length - o);
+      parts.push(...r.push(src.subarray(o, o + n)));
+      o += n;
+    }
+    parts.push(...r.end());
+    return Int16Array.from(parts);
+  };
+
+  it.each([
+    [16000, 8000],
+    [8000, 16000],
+    [48000, 8000],
+    [8000, 44100],
+    [8000, 8001],
+  ])('%i -> %i chunk by chunk equals resampling the whole at once, for any chunking', (from, to) => {
+    const src = noise(from / 5); // 200 ms
+    const whole = resamplePcm16(src, from, to);
+    expect(run(src, from, to, () => from / 50)).toEqual(whole); // 20 ms frames
+    expect(run(src, from, to, (i) => 1 + ((i * 37) % 113))).toEqual(whole); // ragged, some tiny
+  });
+
+  it('passes input through when the rates match, and releases nothing more at the end', () => {
+    const r = new Pcm16StreamResampler(8000, 8000);
+    const chunk = noise(160);
+    expect(r.push(chunk)).toEqual(chunk);
+    expect(r.end()).toHaveLength(0);
+  });
+
+  it('holds back only the filter half-width, and keeps a bounded history', () => {
+    const r = new Pcm16StreamResampler(16000, 8000);
+    let out = 0;
+    for (let i = 0; i < 500; i++) out += r.push(noise(320, i)).length; // 10 s
+    expect(160 * 500 - out).toBeLessThan(40); // about 4 ms of 8 kHz output outstanding
+    expect(out + r.end().length).toBe(160 * 500);
+    expect((r as unknown as { hist: Int16Array }).hist.length).toBeLessThan(2000);
+  });
+
+  it('rejects push() after end()', () => {
+    const r = new Pcm16StreamResampler(16000, 8000);
+    r.end();
+    expect(() => r.push(new Int16Array(1))).toThrow(/after end/);
   });
 });

@@ -71,53 +71,150 @@ function fillTaps(frac: number, fc: number, halfWidth: number, w: number, dst: F
   if (sum !== 0) for (let k = 0; k < taps; k++) dst[off + k] /= sum;
 }
 
-export function resamplePcm16(src: Int16Array, fromRate: number, toRate: number): Int16Array {
+interface Filter {
+  up: number;
+  down: number;
+  w: number;
+  taps: number;
+  /** One tap set per phase, or undefined when too large (taps computed per output). */
+  table?: Float32Array;
+  fc: number;
+  halfWidth: number;
+}
+
+function designFilter(fromRate: number, toRate: number): Filter {
   checkRate('fromRate', fromRate);
   checkRate('toRate', toRate);
-  if (fromRate === toRate) return src.slice();
-
   const g = gcd(fromRate, toRate);
   const up = toRate / g;
   const down = fromRate / g;
-  const len = src.length;
-  const outLen = Math.ceil((len * up) / down); // output instants inside [0, len)
-  const out = new Int16Array(outLen);
-  if (len === 0) return out;
-
   const fc = 0.5 * CUTOFF * Math.min(1, up / down); // cycles per input sample
   const halfWidth = ZERO_CROSSINGS / (2 * fc); // in input samples
   const w = Math.ceil(halfWidth);
   const taps = 2 * w;
-
   // One tap set per phase when the ratio is "nice" (all listed rate pairs are).
   let table: Float32Array | undefined;
   if (up * taps <= MAX_TABLE_ENTRIES) {
     table = new Float32Array(up * taps);
     for (let p = 0; p < up; p++) fillTaps(p / up, fc, halfWidth, w, table, p * taps);
   }
-  const scratch = table ? undefined : new Float64Array(taps);
+  return { up, down, w, taps, table, fc, halfWidth };
+}
 
-  for (let n = 0; n < outLen; n++) {
-    const pos = n * down; // exact: well below 2^53 for any real signal
-    const base = Math.floor(pos / up);
-    const phase = pos - base * up;
-    let coeffs: Float32Array | Float64Array;
-    let off: number;
-    if (table) {
-      coeffs = table;
-      off = phase * taps;
-    } else {
-      coeffs = scratch!;
-      off = 0;
-      fillTaps(phase / up, fc, halfWidth, w, coeffs, 0);
-    }
-    const first = base - w + 1;
-    const kStart = first < 0 ? -first : 0; // zero padding outside the input
-    const kEnd = first + taps > len ? len - first : taps;
-    let acc = 0;
-    for (let k = kStart; k < kEnd; k++) acc += src[first + k] * coeffs[off + k];
-    const s = Math.round(acc);
-    out[n] = s > 32767 ? 32767 : s < -32768 ? -32768 : s;
+/**
+ * Output sample n from `src`, whose element 0 is input sample `origin`; input samples before 0 and from `len`
+ * on count as zero.
+ */
+function outputSample(f: Filter, n: number, src: Int16Array, origin: number, len: number, scratch: Float64Array | undefined): number {
+  const pos = n * f.down; // exact: well below 2^53 for any real signal
+  const base = Math.floor(pos / f.up);
+  const phase = pos - base * f.up;
+  let coeffs: Float32Array | Float64Array;
+  let off: number;
+  if (f.table) {
+    coeffs = f.table;
+    off = phase * f.taps;
+  } else {
+    coeffs = scratch!;
+    off = 0;
+    fillTaps(phase / f.up, f.fc, f.halfWidth, f.w, coeffs, 0);
   }
+  const first = base - f.w + 1;
+  const kStart = first < 0 ? -first : 0; // zero padding outside the input
+  const kEnd = first + f.taps > len ? len - first : f.taps;
+  let acc = 0;
+  const at = first - origin;
+  for (let k = kStart; k < kEnd; k++) acc += src[at + k] * coeffs[off + k];
+  const s = Math.round(acc);
+  return s > 32767 ? 32767 : s < -32768 ? -32768 : s;
+}
+
+export function resamplePcm16(src: Int16Array, fromRate: number, toRate: number): Int16Array {
+  const f = designFilter(fromRate, toRate);
+  if (fromRate === toRate) return src.slice();
+  const len = src.length;
+  const outLen = Math.ceil((len * f.up) / f.down); // output instants inside [0, len)
+  const out = new Int16Array(outLen);
+  const scratch = f.table ? undefined : new Float64Array(f.taps);
+  for (let n = 0; n < outLen; n++) out[n] = outputSample(f, n, src, 0, len, scratch);
   return out;
+}
+
+/**
+ * resamplePcm16 over a stream that arrives in chunks: the concatenated outputs of push() and end() equal
+ * resamplePcm16 of the concatenated input, sample for sample. Output lags input by the filter's half-width
+ * (about 4 ms between 8 and 16 kHz), which end() releases.
+ */
+export class Pcm16StreamResampler {
+  private readonly f: Filter;
+  private readonly scratch?: Float64Array;
+  /** Input samples kept, from absolute index `origin`. */
+  private hist: Int16Array;
+  private origin = 0;
+  private histLen = 0;
+  /** Input samples seen so far. */
+  private seen = 0;
+  /** Next output sample. */
+  private n = 0;
+  private out = new Int16Array(0);
+  private ended = false;
+
+  constructor(readonly fromRate: number, readonly toRate: number) {
+    this.f = designFilter(fromRate, toRate);
+    this.scratch = this.f.table ? undefined : new Float64Array(this.f.taps);
+    this.hist = new Int16Array(4 * this.f.taps);
+  }
+
+  /** Outputs whose taps have all arrived: a view, valid until the next push() or end(). */
+  push(chunk: Int16Array): Int16Array {
+    if (this.ended) throw new Error('push() after end()');
+    if (this.fromRate === this.toRate) return chunk; // as resamplePcm16: a copy of the input, here the input itself
+    this.keep(chunk);
+    this.seen += chunk.length;
+    const f = this.f;
+    // Output n needs inputs up to floor(n * down / up) + w.
+    let last = Math.floor(((this.seen - f.w) * f.up - 1) / f.down); // highest n with base + w < seen
+    if (this.seen - f.w <= 0) last = -1;
+    return this.emit(last + 1, Infinity);
+  }
+
+  /** The rest of the output, as resamplePcm16 ends (inputs past the last count as zero). */
+  end(): Int16Array {
+    if (this.ended) return this.out.subarray(0, 0);
+    this.ended = true;
+    if (this.fromRate === this.toRate) return this.out.subarray(0, 0);
+    return this.emit(Math.ceil((this.seen * this.f.up) / this.f.down), this.seen);
+  }
+
+  private emit(until: number, len: number): Int16Array {
+    const count = Math.max(0, until - this.n);
+    if (this.out.length < count) this.out = new Int16Array(Math.max(count, 2 * this.out.length));
+    const lenAbs = len === Infinity ? this.seen : len;
+    for (let i = 0; i < count; i++) this.out[i] = outputSample(this.f, this.n + i, this.hist, this.origin, lenAbs, this.scratch);
+    this.n += count;
+    this.drop();
+    return this.out.subarray(0, count);
+  }
+
+  private keep(chunk: Int16Array): void {
+    const need = this.histLen + chunk.length;
+    if (need > this.hist.length) {
+      const bigger = new Int16Array(Math.max(need, 2 * this.hist.length));
+      bigger.set(this.hist.subarray(0, this.histLen));
+      this.hist = bigger;
+    }
+    this.hist.set(chunk, this.histLen);
+    this.histLen = need;
+  }
+
+  /** Forgets inputs no future output reads. */
+  private drop(): void {
+    const f = this.f;
+    const firstNeeded = Math.floor((this.n * f.down) / f.up) - f.w + 1;
+    const k = Math.min(this.histLen, firstNeeded - this.origin);
+    if (k <= 0) return;
+    this.hist.copyWithin(0, k, this.histLen);
+    this.histLen -= k;
+    this.origin += k;
+  }
 }

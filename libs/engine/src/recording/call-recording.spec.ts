@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { decodeToPcm16, encodeFromPcm16, MULAW_8K, parseWav, wavToPcm16Mono } from '@app/audio';
 import { RecordingSettings, type Logger } from '@app/config';
 import type { AgentPrompt } from '@app/connectors';
-import { CallRecording, convertRate } from './call-recording';
+import { CallRecording } from './call-recording';
 
 const T = Date.UTC(2024, 0, 2, 3, 4, 5, 678);
 /** Distinct non-zero values whose mu-law round trip is exact. */
@@ -109,15 +109,31 @@ describe('CallRecording', () => {
     expect(caller.subarray(16000)).toEqual(more);
   });
 
-  it('resamples a 16 kHz caller and 16 kHz prompts to the call rate', async () => {
+  it('resamples a 16 kHz caller (filtered, as it streams) and 16 kHz prompts to the call rate', async () => {
     const rec = recording();
     const input = rec.callerInput(16000, false, T)!;
-    input.push(Int16Array.from({ length: 320 }, (_, i) => (i % 2 ? 100 : 300)));
+    // 200 plus a tone at 8 kHz, which an 8 kHz file cannot hold: the filter must take it out, not fold it in.
+    for (let f = 0; f < 50; f++) input.push(Int16Array.from({ length: 320 }, (_, i) => (i % 2 ? 100 : 300)));
     rec.agentPrompts([{ audio: { format: { encoding: 'linear16', sampleRate: 16000 }, data: encodeFromPcm16(new Int16Array(1600).fill(1000), 'linear16') } }], T);
     const [caller, agent] = await Promise.all((await rec.close()).map(read));
-    expect(caller.subarray(0, 160)).toEqual(new Int16Array(160).fill(200));
-    expect(agent.length).toBe(800);
-    expect(convertRate(Int16Array.of(1, 2, 3), 8000, 16000)).toEqual(Int16Array.of(1, 1, 2, 2, 3, 3));
+    expect(caller.length).toBe(8000); // 1 s, the filter's held-back tail included
+    for (const s of caller.subarray(100, 7900)) expect(Math.abs(s - 200)).toBeLessThanOrEqual(2);
+    expect(caller.subarray(7965).every((s) => s > 50)).toBe(true); // the held-back tail, released at close
+    expect(agent.length).toBe(8000);
+    expect(agent.subarray(100, 700).every((s) => Math.abs(s - 1000) <= 2)).toBe(true);
+  });
+
+  it('a new audio RPC first finishes the previous one at another rate', async () => {
+    const rec = recording();
+    const first = rec.callerInput(16000, false, T)!;
+    for (let f = 0; f < 10; f++) first.push(new Int16Array(320).fill(1000)); // 200 ms
+    const second = rec.callerInput(8000, false, T + 200)!; // right after: the tail of the first lands before it
+    for (let f = 0; f < 10; f++) second.push(new Int16Array(160).fill(-1000));
+    const [caller] = await Promise.all((await rec.close()).map(read));
+    expect(caller.length).toBe(3200);
+    expect(caller.subarray(100, 1550).every((s) => Math.abs(s - 1000) <= 2)).toBe(true);
+    expect(caller.subarray(1565, 1600).every((s) => s > 100)).toBe(true); // the first's tail, not silence
+    expect(caller.subarray(1600).every((s) => s === -1000)).toBe(true);
   });
 
   it('logs a write failure once and never throws into the call', async () => {

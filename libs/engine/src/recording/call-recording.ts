@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { decodeToPcm16, encodeFromPcm16, resamplePcm16 } from '@app/audio';
+import { decodeToPcm16, encodeFromPcm16, Pcm16StreamResampler, resamplePcm16 } from '@app/audio';
 import type { Logger, RecordingSettings } from '@app/config';
 import type { AgentPrompt } from '@app/connectors';
 import { recordingFileName, type RecordingSide } from './file-name';
@@ -24,6 +24,9 @@ export interface CallRecordingOptions {
 
 /** Caller audio of one audio RPC, pushed frame by frame. */
 export class CallerInput {
+  /** Caller audio at another rate than the call's (an RPC at 16 kHz in an 8 kHz call): converted as it streams. */
+  private readonly resampler?: Pcm16StreamResampler;
+
   constructor(
     private readonly rec: CallRecording,
     private readonly track: Track,
@@ -31,7 +34,9 @@ export class CallerInput {
     private readonly toRate: number,
     /** PCI turn: only the length is kept, as silence. */
     private readonly sensitive: boolean,
-  ) {}
+  ) {
+    if (fromRate !== toRate && !sensitive) this.resampler = new Pcm16StreamResampler(fromRate, toRate);
+  }
 
   /** Hot path. `pcm` may be reused by the caller after this returns: it is copied. */
   push(pcm: Int16Array): void {
@@ -43,7 +48,16 @@ export class CallerInput {
       t.end += this.fromRate === this.toRate ? pcm.length : Math.floor((pcm.length * this.toRate) / this.fromRate);
       return;
     }
-    t.append(this.fromRate === this.toRate ? pcm : convertRate(pcm, this.fromRate, this.toRate));
+    t.append(this.resampler ? this.resampler.push(pcm) : pcm);
+  }
+
+  /** The RPC's audio is over: the resampler's last few milliseconds go in after the rest. */
+  finish(): void {
+    if (this.resampler === undefined || this.rec.stopped) return;
+    const tail = this.resampler.end();
+    if (tail.length === 0) return;
+    if (this.track.end < this.track.committed) this.track.end = this.track.committed;
+    this.track.append(tail);
   }
 }
 
@@ -62,6 +76,8 @@ export class CallRecording {
   private chain: Promise<void> = Promise.resolve();
   private writesQueued = 0;
   private closed?: Promise<string[]>;
+  /** The latest audio RPC's input (finished when the next one starts or the recording closes). */
+  private input?: CallerInput;
 
   constructor(private readonly o: CallRecordingOptions) {
     this.caller = new Track(o.sampleRate);
@@ -96,9 +112,11 @@ export class CallRecording {
   /** An audio RPC begins now; its frames follow one another from here (or from the previous RPC's end). */
   callerInput(sampleRate: number, sensitive: boolean, now = Date.now()): CallerInput | undefined {
     if (this.stopped) return undefined;
+    this.input?.finish();
     const t = this.caller;
     t.end = Math.max(t.end, t.committed, this.position(now));
-    return new CallerInput(this, t, sampleRate, this.o.sampleRate, sensitive);
+    this.input = new CallerInput(this, t, sampleRate, this.o.sampleRate, sensitive);
+    return this.input;
   }
 
   /** An answer was sent now: its prompts play one after another, replacing any still playing (barge-in). */
@@ -140,6 +158,7 @@ export class CallRecording {
   /** Writes the rest (up to the end of the last audio, so both sides have the same length) and closes the files. */
   close(): Promise<string[]> {
     if (this.closed) return this.closed;
+    this.input?.finish();
     const last = this.failed ? Promise.resolve() : this.write(this.end());
     this.stopped = true;
     this.closed = last
@@ -193,25 +212,6 @@ export function interleave(left: Int16Array, right: Int16Array): Int16Array {
   for (let i = 0, j = 0; i < left.length; i++, j += 2) {
     out[j] = left[i];
     out[j + 1] = right[i];
-  }
-  return out;
-}
-
-/**
- * Caller audio at another rate than the call's (8 kHz vs 16 kHz): averaged down or repeated up per frame.
- * Cheap rather than exact, for a case WxCC does not normally produce.
- */
-export function convertRate(pcm: Int16Array, from: number, to: number): Int16Array {
-  const out = new Int16Array(Math.floor((pcm.length * to) / from));
-  if (from % to === 0) {
-    const k = from / to;
-    for (let i = 0; i < out.length; i++) {
-      let sum = 0;
-      for (let j = 0; j < k; j++) sum += pcm[i * k + j];
-      out[i] = Math.round(sum / k);
-    }
-  } else {
-    for (let i = 0; i < out.length; i++) out[i] = pcm[Math.floor((i * from) / to)];
   }
   return out;
 }
