@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseWav } from '@app/audio';
+import { decodeToPcm16, parseWav } from '@app/audio';
+import { SPEECH_ENDPOINTER_FACTORY } from '@app/engine';
 import { OutputEvent_EventType as EV, VoiceVAResponse_ResponseType as RT } from '@app/proto';
 import { HealthService } from '../../apps/gateway/src/health/health.service';
+import type { BatchScorer } from '../../libs/engine/src/endpointing/silero/batch-scorer';
+import type { SileroEndpointerFactory } from '../../libs/engine/src/endpointing/silero/silero-endpointer';
 import { REPO, startTestGateway, TestGateway } from './harness';
 
 const FIXTURES = join(REPO, 'libs/engine/src/endpointing/silero/test-data');
@@ -39,5 +42,33 @@ describe('the gateway with the neural endpointer', () => {
     const r = await caller.sendAudio({ data: wav.data, format: { encoding: 'mulaw', sampleRate: 8000 } }, { pace: false, trailingSilenceMs: 0 });
     expect(kinds(r.responses)).not.toContain('START_OF_INPUT');
     await caller.endSession();
+  });
+});
+
+describe('the neural endpointer at shutdown', () => {
+  it('stops inference once the gateway is closed, so the process can exit with no run in flight', async () => {
+    const t = await startTestGateway({ voice_activity_detection: { engine: 'silero' } });
+    const factory = t.gw.app.get<SileroEndpointerFactory>(SPEECH_ENDPOINTER_FACTORY);
+    expect(factory.kind).toBe('silero');
+    const scorer = factory.scorer as BatchScorer;
+    const wav = parseWav(readFileSync(join(FIXTURES, 'speech-8k.wav')));
+    const pcm = decodeToPcm16(wav.data, 'mulaw');
+    const feed = () => {
+      const ep = factory.create(8000, () => undefined);
+      // Unpaced: windows queue up, so some are waiting or being scored when the gateway closes.
+      for (let o = 0; o < pcm.length; o += 160) ep.push(pcm.subarray(o, o + 160));
+      return ep;
+    };
+    const during = feed();
+    await t.stop();
+    const settled = await Promise.race([during.flush!().then(() => 'settled'), new Promise((r) => setTimeout(() => r('stuck'), 2000))]);
+    expect(settled).toBe('settled');
+    const runsAtStop = scorer.stats.runs;
+    const after = feed(); // a stream still feeding after shutdown: its windows are judged without the model
+    await after.flush!();
+    expect(after.backlog).toBe(0);
+    expect(scorer.stats.runs).toBe(runsAtStop);
+    during.close();
+    after.close();
   });
 });

@@ -1,10 +1,23 @@
-import { Module } from '@nestjs/common';
+import { Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { GatewayConfig, LOADED_CONFIG, type LoadedConfig, LOGGER, type Logger } from '@app/config';
 import { ConversationEngine } from './conversation-engine.service';
 import { CONVERSATION_STORE, InMemoryConversationStore } from './conversation-store';
 import { createSpeechEndpointerFactory } from './endpointing/silero/select-endpointer';
-import { SPEECH_ENDPOINTER_FACTORY } from './endpointing/speech-endpointer';
+import { SPEECH_ENDPOINTER_FACTORY, type SpeechEndpointerFactory } from './endpointing/speech-endpointer';
 import { CallRecorder } from './recording/call-recorder.service';
+
+/**
+ * Stops the detector's background inference once the server is closed: the process may exit right after, and
+ * onnxruntime aborts the whole process if its thread is torn down in the middle of a run.
+ */
+@Injectable()
+export class SpeechEndpointerShutdown implements OnApplicationShutdown {
+  constructor(@Inject(SPEECH_ENDPOINTER_FACTORY) private readonly factory: SpeechEndpointerFactory) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.factory.shutdown?.();
+  }
+}
 
 @Module({
   providers: [
@@ -16,6 +29,7 @@ import { CallRecorder } from './recording/call-recorder.service';
       useFactory: async (c: GatewayConfig, loaded: LoadedConfig, log: Logger) =>
         createSpeechEndpointerFactory(c.voice_activity_detection, { baseDir: loaded.baseDir, log }),
     },
+    SpeechEndpointerShutdown,
     CallRecorder,
     ConversationEngine,
   ],

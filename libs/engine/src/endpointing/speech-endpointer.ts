@@ -26,6 +26,8 @@ export interface SpeechEndpointerFactory {
   /** Why a preferred detector is not in use (e.g. the model failed to load), for health and logs. */
   readonly degraded?: string;
   create(sampleRate: number, listener: SpeechEventListener): SpeechEndpointer;
+  /** Shutdown: stop background work (after it, windows may be judged more simply) and resolve once none runs. */
+  shutdown?(): Promise<void>;
 }
 
 export const SPEECH_ENDPOINTER_FACTORY = Symbol.for('byova.speech-endpointer-factory');

@@ -143,6 +143,30 @@ describe('BatchScorer', () => {
     });
   });
 
+  it('stop(): the run in flight finishes, waiting and later windows then get NaN without a run', async () => {
+    const model = new FakeModel();
+    const scorer = new BatchScorer(model);
+    const inFlight = new Client(8000, 0.5, 1);
+    scorer.submit(inFlight);
+    await tick();
+    const waiting = new Client(8000, 0.6, 2);
+    scorer.submit(waiting);
+    let stopped = false;
+    void scorer.stop().then(() => (stopped = true));
+    await tick();
+    await tick();
+    expect(stopped).toBe(false); // the first run is still going
+    model.answer(0);
+    for (let i = 0; i < 4; i++) await tick();
+    expect([stopped, inFlight.probs, waiting.probs]).toEqual([true, [expect.closeTo(0.5)], [NaN]]);
+    const later = new Client(8000, 0.7, 3);
+    scorer.submit(later);
+    await tick();
+    expect(later.probs).toEqual([NaN]);
+    expect(model.calls).toHaveLength(1);
+    expect(scorer.failure).toBeUndefined(); // a shutdown, not a failure
+  });
+
   it('bounds the batch size', async () => {
     const model = new FakeModel();
     const scorer = new BatchScorer(model, undefined, { maxBatch: 2 });

@@ -58,6 +58,8 @@ export class BatchScorer implements WindowScorer {
   private timer?: NodeJS.Timeout;
   /** When the oldest waiting window arrived (performance.now()); 0 when none waits. */
   private waitingSince = 0;
+  /** After stop(): windows are answered NaN (judged by energy), no run starts. */
+  private stopped = false;
   private waiting = 0;
   private readonly maxBatch: number;
   private readonly waitMs: number;
@@ -83,6 +85,16 @@ export class BatchScorer implements WindowScorer {
     q.push(client);
     if (this.waiting++ === 0 || behind) this.waitingSince = behind ? -Infinity : performance.now();
     this.schedule();
+  }
+
+  /**
+   * No more inference: windows waiting now and submitted later get NaN (their endpointers judge them by
+   * energy). Resolves once the run in flight, if any, is over.
+   */
+  stop(): Promise<void> {
+    this.stopped = true;
+    this.schedule();
+    return this.idle();
   }
 
   /** Resolves once nothing is waiting or being scored (measurements, tests). */
@@ -128,6 +140,10 @@ export class BatchScorer implements WindowScorer {
     if (this.waiting > 0) this.waitingSince = performance.now() - this.waitMs;
     const batch = taken.filter((c) => !c.closed);
     if (batch.length === 0) return this.schedule();
+    if (this.stopped) {
+      for (const c of batch) this.deliver(c, NaN);
+      return this.schedule();
+    }
     this.running = true;
     this.lastRate = rate;
     const n = batch.length;

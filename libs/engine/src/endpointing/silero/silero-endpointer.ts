@@ -207,6 +207,11 @@ export class SileroEndpointerFactory implements SpeechEndpointerFactory {
     return new SileroEndpointerFactory(new BatchScorer(model, hooks, { waitMs: opts.batchWaitMs }), opts, model.unbatched);
   }
 
+  /** Shutdown: no more inference (windows still arriving are judged by energy); resolves once no run is in flight. */
+  async shutdown(): Promise<void> {
+    await (this.scorer as Partial<BatchScorer>).stop?.();
+  }
+
   get degraded(): string | undefined {
     const f = this.scorer.failure;
     return f === undefined ? undefined : `Silero inference failing, windows judged by energy: ${f}`;

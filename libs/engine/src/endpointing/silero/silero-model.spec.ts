@@ -1,4 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { readOnnxTensors } from './onnx-model';
 import { SileroModel, STATE_SIZE } from './silero-model';
 
@@ -90,6 +93,31 @@ describe('SileroModel worker', () => {
       expect(model.restarts).toBe(1);
     } finally {
       await model.close();
+    }
+  });
+
+  it('close() with runs in flight lets them finish first: the process does not abort', () => {
+    // onnxruntime aborts the process (std::terminate) when its thread is torn down mid-run: a child process shows it.
+    const dir = mkdtempSync(join(tmpdir(), 'silero-close-'));
+    const script = join(dir, 'close-mid-run.ts');
+    writeFileSync(
+      script,
+      `import { SileroModel } from ${JSON.stringify(join(__dirname, 'silero-model'))};
+      (async () => {
+        const m = await SileroModel.load(${JSON.stringify(MODEL)});
+        const runs = Array.from({ length: 20 }, () => m.run(16000, new Float32Array(576 * 128), new Float32Array(256 * 128), 128).then(() => 'ok', (e) => e.message));
+        await new Promise((r) => setTimeout(r, 2));
+        await m.close();
+        console.log(JSON.stringify(await Promise.all(runs)));
+      })();`,
+    );
+    try {
+      const r = spawnSync(process.execPath, ['-r', '@swc-node/register', script], { cwd: process.cwd(), encoding: 'utf8', timeout: 60_000 });
+      expect({ status: r.status, signal: r.signal }).toEqual({ status: 0, signal: null });
+      const outcomes = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as string[];
+      expect(outcomes).toContain('ok'); // the runs in flight completed
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -160,6 +160,8 @@ interface Pending {
 /** First restart delay after the worker dies; doubled per failed attempt, up to RESTART_MAX_MS. */
 const RESTART_MS = 500;
 const RESTART_MAX_MS = 30_000;
+/** close() waits this long at most for runs in flight (a run takes milliseconds). */
+const CLOSE_WAIT_MS = 2000;
 
 export class SileroModel {
   private worker!: Worker;
@@ -279,9 +281,15 @@ export class SileroModel {
     });
   }
 
+  /**
+   * Ends the worker once its runs in flight are over (at most CLOSE_WAIT_MS): onnxruntime aborts the whole
+   * process when its thread is torn down in the middle of a run. New runs fail at once.
+   */
   async close(): Promise<void> {
     this.closed = true;
     this.dead ??= 'Silero model closed';
+    const until = Date.now() + CLOSE_WAIT_MS;
+    while (this.pending.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 1));
     await this.worker.terminate();
   }
 
