@@ -1,5 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { encodeFromPcm16 } from '@app/audio';
+import { CONVERSATION_STORE, type ConversationStore } from '@app/engine';
 import { speechBurst, startTestGateway } from './harness';
 
 describe('logs and transport limits', () => {
@@ -20,6 +21,31 @@ describe('logs and transport limits', () => {
       expect(callLines.map((l) => l.msg)).toEqual(['conversation created', 'conversation ended']);
       for (const l of callLines) expect(l).toMatchObject({ conversationId: caller.conversationId, agentId: 'Local Audio: Local Playback', level: 30 });
       expect(logs.find((l) => l.msg === 'conversation ended')).toMatchObject({ reason: 'caller_hangup' });
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('an unexpected failure inside the engine costs one RPC: INTERNAL without details, logged, the gateway serves on', async () => {
+    const logs: Record<string, unknown>[] = [];
+    const t = await startTestGateway({}, { logs });
+    try {
+      const caller = t.caller();
+      await caller.startSession();
+      // The conversation store is the engine's I/O boundary; a store that fails (as a remote one can) is a bug path.
+      const store = t.gw.app.get<ConversationStore>(CONVERSATION_STORE);
+      const get = store.get.bind(store);
+      store.get = () => {
+        throw new Error('store unreachable at 10.0.0.7');
+      };
+      const r = await caller.sendDtmf('5');
+      expect(r.status.code).toBe(status.INTERNAL);
+      expect(r.status.details).toBe('internal error'); // nothing of the cause reaches the caller
+      const bug = logs.find((l) => l.msg === 'unexpected error in an RPC');
+      expect(bug).toMatchObject({ level: 50, err: { message: 'store unreachable at 10.0.0.7' } });
+      store.get = get;
+      expect((await caller.sendDtmf('6')).status.code).toBe(status.OK);
+      expect((await t.caller().startSession()).status.code).toBe(status.OK);
     } finally {
       await t.stop();
     }
