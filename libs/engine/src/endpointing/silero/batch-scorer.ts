@@ -19,6 +19,8 @@ export interface WindowScorer {
   submit(client: ScoreClient, behind?: boolean): void;
   /** Why inference is failing right now, if it is. */
   readonly failure?: string;
+  /** Shutdown: no more inference; resolves once none is in flight. */
+  stop?(): Promise<void>;
 }
 
 export interface ScoringModel {

@@ -209,7 +209,7 @@ export class SileroEndpointerFactory implements SpeechEndpointerFactory {
 
   /** Shutdown: no more inference (windows still arriving are judged by energy); resolves once no run is in flight. */
   async shutdown(): Promise<void> {
-    await (this.scorer as Partial<BatchScorer>).stop?.();
+    await this.scorer.stop?.();
   }
 
   get degraded(): string | undefined {
