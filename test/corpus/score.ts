@@ -1,7 +1,4 @@
 // Scoring of endpointer decisions against the corpus labels, shared by the e2e test and bench/vad.ts.
-import { existsSync, readdirSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { buildGatewayConfig } from '@app/config';
 import { SpeechEvent, type SpeechEndpointerFactory } from '@app/engine';
 import type { CorpusFile, CorpusLabel } from './corpus';
 
@@ -132,48 +129,9 @@ export async function detectCorpus(factory: SpeechEndpointerFactory, files: Corp
   return decisions;
 }
 
-// ---- which detectors exist in this checkout ----
-
 export type VadEngine = 'energy' | 'silero';
 
-export const SILERO_DIR = resolve(__dirname, '../../libs/engine/src/endpointing/silero');
-
-/** True when the config knows `voice_activity_detection.engine` (the neural detector's work adds it). */
-export function configHasEngineKey(engine: VadEngine = 'energy'): boolean {
-  try {
-    buildGatewayConfig({ voice_activity_detection: { engine } });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The VAD config section selecting `engine` explicitly, if this checkout's config can say so (energy is the default). */
+/** The VAD config section selecting `engine`, with the corpus' end silence. */
 export function vadConfig(engine: VadEngine, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { end_silence_ms: END_SILENCE_MS, ...(configHasEngineKey(engine) ? { engine } : {}), ...extra };
-}
-
-/**
- * Whether the Silero endpointer is in this checkout and loads: a module under SILERO_DIR exporting
- * SileroEndpointerFactory, and a config that accepts `engine: silero`. `reason` says what is missing.
- */
-export function sileroStatus(): { available: boolean; reason: string } {
-  if (!existsSync(SILERO_DIR)) return { available: false, reason: `${SILERO_DIR} does not exist` };
-  const sources = readdirSync(SILERO_DIR).filter((f) => /\.ts$/.test(f) && !/\.(spec|d)\.ts$/.test(f));
-  const ordered = sources.includes('index.ts') ? ['index.ts'] : sources;
-  let found = false;
-  let error = '';
-  for (const f of ordered) {
-    try {
-      // Resolved at run time: the module may not exist in this checkout.
-      const m = require(resolve(SILERO_DIR, f)) as Record<string, unknown>;
-      if (typeof m.SileroEndpointerFactory === 'function') found = true;
-    } catch (e) {
-      error ||= `${f}: ${(e as Error).message.split('\n')[0]}`;
-    }
-    if (found) break;
-  }
-  if (!found) return { available: false, reason: error || `no module in ${SILERO_DIR} exports SileroEndpointerFactory` };
-  if (!configHasEngineKey('silero')) return { available: false, reason: "the config does not accept voice_activity_detection.engine: 'silero'" };
-  return { available: true, reason: '' };
+  return { end_silence_ms: END_SILENCE_MS, engine, ...extra };
 }

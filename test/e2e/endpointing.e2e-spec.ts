@@ -1,7 +1,7 @@
 import { SPEECH_ENDPOINTER_FACTORY, type SpeechEndpointerFactory } from '@app/engine';
 import type { TurnResult } from '@app/simulator';
 import { type CorpusFile, loadCorpus } from '../corpus/corpus';
-import { type Decision, scoreFile, sileroStatus, toDecision, TOLERANCE_MS, type VadEngine, vadConfig } from '../corpus/score';
+import { type Decision, scoreFile, toDecision, TOLERANCE_MS, type VadEngine, vadConfig } from '../corpus/score';
 import { eventually, startTestGateway } from './harness';
 
 // Every corpus file streamed by the caller simulator through the real gateway, paced like WxCC and all at once.
@@ -9,11 +9,7 @@ import { eventually, startTestGateway } from './harness';
 // START/END carries its exact audio position (atSample), free of timer jitter. Tolerances: see TOLERANCE_MS.
 
 const corpus = loadCorpus();
-const silero = sileroStatus();
-const ENGINES: Array<[VadEngine, string]> = [
-  ['energy', ''],
-  ['silero', silero.available ? '' : silero.reason],
-];
+const ENGINES: VadEngine[] = ['energy', 'silero'];
 
 // The energy detector is a level gate (-40 dBFS): line noise louder than that is speech to it, so it starts on
 // the noise and, with noise under the speech, never hears the end. Expected to fail for 'energy' only.
@@ -39,13 +35,12 @@ function title(f: CorpusFile): string {
   return `${f.file}: START_OF_INPUT and END_OF_INPUT on the labels${pauses ? `, the ${pauses} pause does not end the utterance` : ''}`;
 }
 
-describe.each(ENGINES)('endpointing through the gateway: %s', (engine, missing) => {
+describe.each(ENGINES)('endpointing through the gateway: %s', (engine) => {
   const runs = new Map<string, Run>();
   let kind = '';
   let degraded: string | undefined;
 
   beforeAll(async () => {
-    if (missing) return;
     const t = await startTestGateway({ voice_activity_detection: vadConfig(engine) });
     const factory = t.gw.app.get<SpeechEndpointerFactory>(SPEECH_ENDPOINTER_FACTORY);
     ({ kind, degraded } = factory);
@@ -83,13 +78,13 @@ describe.each(ENGINES)('endpointing through the gateway: %s', (engine, missing) 
     }
   }, 60_000);
 
-  (missing ? it.skip : it)(`runs the ${engine} detector${missing ? ` (not available: ${missing})` : ''}`, () => {
+  it(`runs the ${engine} detector`, () => {
     expect({ kind, degraded }).toEqual({ kind: engine, degraded: undefined });
   });
 
   for (const f of corpus) {
     const expectFail = engine === 'energy' && ENERGY_EXPECTED_FAILURES.has(f.file);
-    (missing ? it.skip : expectFail ? it.failing : it)(title(f), () => {
+    (expectFail ? it.failing : it)(title(f), () => {
       if (kind !== engine) throw new Error(`the gateway runs the ${kind} detector, not ${engine}: ${degraded ?? 'no reason given'}`);
       const r = runs.get(f.file)!;
       expect(r.turn.violations).toEqual([]);
