@@ -1,3 +1,4 @@
+import { SILERO_GEOMETRY } from './geometry';
 import { type FloatTensor, type GraphTensors, OnnxGraphBuilder, readOnnxTensors } from './onnx-model';
 
 /*
@@ -32,8 +33,7 @@ type Weights = Record<WeightName, FloatTensor>;
 const HIDDEN = 128;
 
 /** Finds the graph (If branch) holding the weights of the model for `rate`, told apart by the STFT kernel size. */
-function weightsFor(root: GraphTensors, rate: number): Weights {
-  const kernel = rate === 8000 ? 128 : 256;
+function weightsFor(root: GraphTensors, rate: number, kernel: number): Weights {
   const stack = [root];
   while (stack.length > 0) {
     const g = stack.pop()!;
@@ -91,11 +91,12 @@ function convAsDense(w: FloatTensor, tIn: number, stride: number): { m: Float32A
  * that `input` holds 16-bit sample values (it scales them to [-1, 1) itself: callers copy int16 natively).
  */
 export function buildBatchedSilero(model: Uint8Array, rate: 8000 | 16000): Uint8Array {
-  const w = weightsFor(readOnnxTensors(model), rate);
-  const K = rate === 8000 ? 128 : 256; // STFT filter length
+  const { window, context } = SILERO_GEOMETRY[rate];
+  const K = window / 2; // STFT filter length: 128 or 256
+  const w = weightsFor(readOnnxTensors(model), rate, K);
   const hop = K / 2;
   const bins = K / 2 + 1;
-  const width = (9 * K) / 4; // context (K/4) + window (2K): 288 or 576
+  const width = context + window;
   const pad = hop / 2; // reflection padding on the right, as the original
   const frames = (width + pad - K) / hop + 1; // 4
   expectDims(w['stft.forward_basis_buffer'], [2 * bins, 1, K]);

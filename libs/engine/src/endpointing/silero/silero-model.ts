@@ -1,21 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { buildBatchedSilero } from './batched-graph';
+import { MAX_INPUT_WIDTH, SILERO_GEOMETRY, STATE_SIZE } from './geometry';
 
-/** Silero VAD v5 framing: a window of new samples scored with the tail of the previous one before it. */
-export interface SileroGeometry {
-  window: number;
-  context: number;
-}
+export { SILERO_GEOMETRY, STATE_SIZE } from './geometry';
 
-export const SILERO_GEOMETRY: Readonly<Record<number, SileroGeometry>> = {
-  8000: { window: 256, context: 32 },
-  16000: { window: 512, context: 64 },
-};
-
-/** Recurrent state of one stream: [2, 128] (the model takes [2, N, 128] for a batch). */
-export const STATE_SIZE = 256;
-const STATE_HALF = 128;
+const STATE_HALF = STATE_SIZE / 2;
 
 export interface BatchResult {
   /** Speech probability per stream. */
@@ -40,7 +30,8 @@ interface BufferSet {
   next: ArrayBuffer;
 }
 
-const MAX_WIDTH = 576;
+/** Windows a pooled buffer set holds (the scorer's largest batch); larger batches get a set of their own. */
+const SET_WINDOWS = 128;
 /** Sets kept for reuse: one per batch in flight (one per scorer sharing the model) is enough. */
 const POOL_MAX = 4;
 
@@ -258,7 +249,7 @@ export class SileroModel {
   /** Buffers for a batch of `n` windows of `width` samples, reused across batches. */
   acquire(n: number, width: number): BatchBuffers {
     let set = this.pool.pop();
-    if (!set || set.input.byteLength < n * width * 4 || set.states.byteLength < n * STATE_SIZE * 4) set = newSet(Math.max(n, 128), Math.max(width, MAX_WIDTH));
+    if (!set || set.input.byteLength < n * width * 4 || set.states.byteLength < n * STATE_SIZE * 4) set = newSet(Math.max(n, SET_WINDOWS), Math.max(width, MAX_INPUT_WIDTH));
     this.lent.set(set.input, set);
     return { input: new Float32Array(set.input, 0, n * width), states: new Float32Array(set.states, 0, n * STATE_SIZE) };
   }
@@ -300,7 +291,7 @@ export class SileroModel {
     if (this.pending.size === 0) this.worker.unref();
     const set: BufferSet = { input: m.input, states: m.states, probs: m.probs, next: m.next };
     const release = () => {
-      if (this.pool.length < POOL_MAX && set.probs.byteLength >= 128 * 4) this.pool.push(set);
+      if (this.pool.length < POOL_MAX && set.probs.byteLength >= SET_WINDOWS * 4) this.pool.push(set);
     };
     if (m.error !== undefined) {
       release();
