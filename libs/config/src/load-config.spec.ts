@@ -45,7 +45,7 @@ describe('defaults', () => {
       keepalive: { time_ms: 30_000, timeout_ms: 10_000, permit_without_calls: true, min_client_ping_interval_ms: 10_000 },
     });
     expect(config.sessions).toMatchObject({ max_sessions: 1000, timeout: 600 });
-    expect(config.voice_activity_detection).toMatchObject({ end_silence_ms: 1000, fallback_sample_rate_hertz: 8000 });
+    expect(config.voice_activity_detection).toMatchObject({ end_silence_ms: 1000, fallback_sample_rate_hertz: 8000, batch_wait_ms: 20 });
     expect(config.logging.gateway.level).toBe('info');
     expect(config.connectors).toEqual({});
   });
@@ -136,6 +136,8 @@ describe('bad values and shapes', () => {
     ['gateway.port', { gateway: { port: 70000 } }, /^gateway\.port: value must not be greater than 65535$/],
     ['gateway.reflection', { gateway: { reflection: 'yes' } }, /^gateway\.reflection: value must be a boolean/],
     ['voice_activity_detection.threshold', { voice_activity_detection: { threshold: 2 } }, /^voice_activity_detection\.threshold: .*greater than 1/],
+    ['voice_activity_detection.batch_wait_ms', { voice_activity_detection: { batch_wait_ms: 40 } }, /^voice_activity_detection\.batch_wait_ms: .*greater than 30$/],
+    ['connectors.a.defaults.recording.max_pending_seconds', { connectors: { a: { ...local, defaults: { recording: { max_pending_seconds: 1 } } } } }, /^connectors\.a\.defaults\.recording\.max_pending_seconds: .*less than 5$/],
     ['connectors.a.defaults.reply_mode', { connectors: { a: { ...local, defaults: { reply_mode: 'mp3' } } } }, /^connectors\.a\.defaults\.reply_mode: value must be one of/],
     ['connectors.a.defaults.dtmf.terminator', { connectors: { a: { ...local, defaults: { dtmf: { terminator: 'x' } } } } }, /^connectors\.a\.defaults\.dtmf\.terminator: value must be one DTMF key/],
     ['logging.gateway.level', { logging: { gateway: { level: 'loud' } } }, /^logging\.gateway\.level: value must be one of/],
