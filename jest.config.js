@@ -8,7 +8,7 @@ const swc = {
   module: { type: 'commonjs' },
   sourceMaps: 'inline',
 };
-const libs = ['proto', 'audio', 'config', 'connectors', 'engine', 'simulator'];
+const libs = ['proto', 'audio', 'config', 'connector-sdk', 'connectors', 'endpointing', 'recording', 'engine', 'simulator'];
 module.exports = {
   testEnvironment: 'node',
   rootDir: '.',

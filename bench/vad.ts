@@ -6,8 +6,8 @@ import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { resamplePcm16 } from '@app/audio';
 import { buildGatewayConfig, createLogger } from '@app/config';
-import { SpeechEvent, type SpeechEndpointer, type SpeechEndpointerFactory } from '@app/engine';
-import { createSpeechEndpointerFactory } from '../libs/engine/src/endpointing/silero';
+import { SpeechEvent, type SpeechEndpointer, type SpeechEndpointerFactory } from '@app/endpointing';
+import { createSpeechEndpointerFactory } from '@app/endpointing';
 import { loadCorpus, type CorpusFile } from '../test/corpus/corpus';
 import { detectCorpus, END_SILENCE_MS, scoreFile, type FileScore, TOLERANCE_MS, type VadEngine, vadConfig } from '../test/corpus/score';
 

@@ -1,4 +1,4 @@
-import { EnergyEndpointerFactory, type SpeechEndpointerFactory } from '@app/engine';
+import { EnergyEndpointerFactory, type SpeechEndpointerFactory } from '@app/endpointing';
 import { loadCorpus } from './corpus';
 import { detectCorpus, END_SILENCE_MS, scoreFile } from './score';
 

@@ -1,5 +1,5 @@
 // Scoring of endpointer decisions against the corpus labels, shared by the e2e test and bench/vad.ts.
-import { SpeechEvent, type SpeechEndpointerFactory } from '@app/engine';
+import { SpeechEvent, type SpeechEndpointerFactory } from '@app/endpointing';
 import type { CorpusFile, CorpusLabel } from './corpus';
 
 /**

@@ -1,4 +1,4 @@
-import { SPEECH_ENDPOINTER_FACTORY, type SpeechEndpointerFactory } from '@app/engine';
+import { SPEECH_ENDPOINTER_FACTORY, type SpeechEndpointerFactory } from '@app/endpointing';
 import type { TurnResult } from '@app/simulator';
 import { type CorpusFile, loadCorpus } from '../corpus/corpus';
 import { type Decision, scoreFile, toDecision, TOLERANCE_MS, type VadEngine, vadConfig } from '../corpus/score';

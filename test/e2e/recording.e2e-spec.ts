@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { decodeToPcm16, encodeFromPcm16, MULAW_8K, parseWav, wavToPcm16Mono } from '@app/audio';
-import { CallRecorder, fileTimestamp, sanitizeFileComponent } from '@app/engine';
+import { CallRecorder, fileTimestamp, sanitizeFileComponent } from '@app/recording';
 import type { ByovaCaller } from '@app/simulator';
 import { scriptedLog } from '../fixtures/scripted-connector';
 import { LOCAL_AGENT, localConnector, scriptedConnector, sleep, speechBurst, startTestGateway, TestGateway } from './harness';

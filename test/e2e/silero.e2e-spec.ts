@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeToPcm16, parseWav } from '@app/audio';
-import { SPEECH_ENDPOINTER_FACTORY } from '@app/engine';
+import { SPEECH_ENDPOINTER_FACTORY } from '@app/endpointing';
 import { OutputEvent_EventType as EV, VoiceVAResponse_ResponseType as RT } from '@app/proto';
 import { HealthService } from '../../apps/gateway/src/health/health.service';
-import type { BatchScorer } from '../../libs/engine/src/endpointing/silero/batch-scorer';
-import type { SileroEndpointerFactory } from '../../libs/engine/src/endpointing/silero/silero-endpointer';
+import type { BatchScorer } from '../../libs/endpointing/src/silero/batch-scorer';
+import type { SileroEndpointerFactory } from '../../libs/endpointing/src/silero/silero-endpointer';
 import { REPO, startTestGateway, TestGateway } from './harness';
 
-const FIXTURES = join(REPO, 'libs/engine/src/endpointing/silero/test-data');
+const FIXTURES = join(REPO, 'libs/endpointing/src/silero/test-data');
 const kinds = (rs: { responseType: number; outputEvents: { eventType: number }[] }[]) =>
   rs.map((r) => (r.outputEvents[0] ? EV[r.outputEvents[0].eventType] : RT[r.responseType]));
 

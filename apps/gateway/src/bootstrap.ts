@@ -1,7 +1,7 @@
 import { NestFactory } from '@nestjs/core';
 import type { INestMicroservice } from '@nestjs/common';
 import { type LoadedConfig, type Logger, PinoNestLogger } from '@app/config';
-import { loadConnectorPlugins } from '@app/connectors';
+import { loadConnectorPlugins } from '@app/connector-sdk';
 import { ConversationEngine } from '@app/engine';
 import { GatewayModule } from './gateway.module';
 import { grpcOptions } from './grpc/grpc-options';

@@ -1,18 +1,15 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
-import { DiscoveryModule } from '@nestjs/core';
-import { ConnectorRegistry } from './connector-registry.service';
+import { ConnectorRegistryModule } from '@app/connector-sdk';
 import { LocalAudioConnectorFactory } from './local-audio/local-audio.factory';
+
+/** The connectors that ship with the gateway; each lives in a folder of its own. */
+@Module({ providers: [LocalAudioConnectorFactory] })
+export class BuiltInConnectorsModule {}
 
 /** Built-in connector providers plus any plugin modules named in the config. */
 @Module({})
 export class ConnectorsModule {
   static forRoot(plugins: Array<Type<unknown> | DynamicModule> = []): DynamicModule {
-    return {
-      module: ConnectorsModule,
-      global: true,
-      imports: [DiscoveryModule, ...plugins],
-      providers: [LocalAudioConnectorFactory, ConnectorRegistry],
-      exports: [ConnectorRegistry],
-    };
+    return ConnectorRegistryModule.forRoot([BuiltInConnectorsModule, ...plugins]);
   }
 }

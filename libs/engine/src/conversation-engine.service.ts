@@ -1,13 +1,13 @@
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
-import { ConnectorRegistry, type EndReason } from '@app/connectors';
+import { ConnectorRegistry, type EndReason } from '@app/connector-sdk';
 import { GatewayConfig, LOGGER, type Logger } from '@app/config';
 import { EventInput_EventType, type VoiceVARequest } from '@app/proto';
 import { Conversation } from './conversation';
 import { CONVERSATION_STORE, type ConversationStore } from './conversation-store';
-import { SPEECH_ENDPOINTER_FACTORY, type SpeechEndpointer, type SpeechEndpointerFactory, type SpeechEventListener } from './endpointing/speech-endpointer';
+import { SPEECH_ENDPOINTER_FACTORY, type SpeechEndpointer, type SpeechEndpointerFactory, type SpeechEventListener } from '@app/endpointing';
 import { GatewayError } from './gateway-error';
-import { CallRecorder } from './recording/call-recorder.service';
-import type { CallRecording } from './recording/call-recording';
+import { CallRecorder } from '@app/recording';
+import type { CallRecording } from '@app/recording';
 import { Turn, TurnHandle, TurnHost, TurnSink } from './turn';
 
 const MAX_CONVERSATION_ID_LENGTH = 256;
@@ -64,7 +64,7 @@ export class ConversationEngine implements TurnHost, OnModuleInit, OnApplication
   }
 
   recording(conv: Conversation): CallRecording | undefined {
-    return this.recorder?.recording(conv);
+    return conv.recording;
   }
 
   /** Finds or creates the conversation of an RPC's first request; undefined when there is nothing to do. */
@@ -93,7 +93,14 @@ export class ConversationEngine implements TurnHost, OnModuleInit, OnApplication
     if (this.store.size >= limit) throw GatewayError.exhausted(`too many concurrent conversations (limit ${limit})`);
     const conv = new Conversation(id, agent, req.customerOrgId, this.log.child({ conversationId: id, agentId: agent.id }));
     this.store.add(conv);
-    this.recorder?.open(conv);
+    conv.recording = this.recorder?.open({
+      conversationId: id,
+      agentId: agent.id,
+      startedAt: conv.createdAt,
+      sampleRate: agent.promptFormat.sampleRate,
+      settings: agent.defaults.recording,
+      log: conv.log,
+    });
     conv.log.info('conversation created');
     return conv;
   }
@@ -104,7 +111,7 @@ export class ConversationEngine implements TurnHost, OnModuleInit, OnApplication
     conv.markEnded();
     if (this.store.get(conv.id) === conv) this.store.delete(conv.id);
     for (const t of [...conv.turns]) t.conversationEnded();
-    void this.recorder?.close(conv); // finalised in the background; never fails the call
+    if (conv.recording) void this.recorder?.close(conv.recording); // finalised in the background; never fails the call
     conv.log.info({ reason, durationMs: Date.now() - conv.createdAt }, 'conversation ended');
     if (!conv.started) return;
     try {

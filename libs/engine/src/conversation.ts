@@ -1,5 +1,6 @@
-import type { AgentBinding, ConnectorCallContext } from '@app/connectors';
+import type { AgentBinding, ConnectorCallContext } from '@app/connector-sdk';
 import type { Logger } from '@app/config';
+import type { CallRecording } from '@app/recording';
 import { defaultInput, ResolvedInput } from './next-input';
 
 /** An RPC bound to a conversation, as the conversation needs to know it. */
@@ -25,6 +26,8 @@ export class Conversation {
   noBargeInUntil = 0;
   /** Epoch ms when the last answer's prompts have all played. */
   promptsEndAt = 0;
+  /** The call's recording, when its agent records calls. */
+  recording?: CallRecording;
   private tail: Promise<void> = Promise.resolve();
 
   constructor(

@@ -1,5 +1,5 @@
 import type { AgentDefaults } from '@app/config';
-import type { NextInput } from '@app/connectors';
+import type { NextInput } from '@app/connector-sdk';
 import { DTMFDigits, inputHandlingConfig, VoiceVAInputMode, type VoiceVAResponse } from '@app/proto';
 
 /** What the gateway asks WxCC to collect next, with every field decided. */

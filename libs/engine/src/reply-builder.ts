@@ -1,5 +1,5 @@
 import { type AudioFormat, durationMs, writeWav } from '@app/audio';
-import type { AgentPrompt, AgentReply } from '@app/connectors';
+import type { AgentPrompt, AgentReply } from '@app/connector-sdk';
 import {
   outputEvent,
   OutputEvent_EventType,

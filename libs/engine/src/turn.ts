@@ -1,13 +1,13 @@
 import { type AudioEncoding, decodeToPcm16, resamplePcm16 } from '@app/audio';
-import type { AgentReply, CallerInput, ConnectorCallContext } from '@app/connectors';
+import type { AgentReply, CallerInput, ConnectorCallContext } from '@app/connector-sdk';
 import type { Logger } from '@app/config';
 import { EventInput_EventType, VoiceInput, VoiceInput_VoiceEncoding, VoiceVARequest, VoiceVAResponse } from '@app/proto';
 import type { Conversation, LiveTurn } from './conversation';
-import { SpeechEndpointer, SpeechEvent, SpeechEventListener } from './endpointing/speech-endpointer';
+import { SpeechEndpointer, SpeechEvent, SpeechEventListener } from '@app/endpointing';
 import { GatewayError } from './gateway-error';
 import { dtmfEventsToDigits, ResolvedInput, resolveInput } from './next-input';
 import { buildEmptyReply, buildReplyResponses, END_OF_INPUT, errorReply, NO_INPUT, promptPlayback, START_OF_INPUT } from './reply-builder';
-import type { CallerInput as RecordedInput, CallRecording } from './recording/call-recording';
+import type { CallerInput as RecordedInput, CallRecording } from '@app/recording';
 import { UtteranceBuffer } from './utterance-buffer';
 
 /** Where one RPC's responses go; the gRPC controller adapts it to the response stream. */

@@ -1,8 +1,8 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { BehaviorSubject, distinctUntilChanged, map, Observable, ReplaySubject, takeUntil } from 'rxjs';
 import { LOGGER, type Logger } from '@app/config';
-import { ConnectorRegistry } from '@app/connectors';
-import { SPEECH_ENDPOINTER_FACTORY, type SpeechEndpointerFactory } from '@app/engine';
+import { ConnectorRegistry } from '@app/connector-sdk';
+import { SPEECH_ENDPOINTER_FACTORY, type SpeechEndpointerFactory } from '@app/endpointing';
 import { BYOVA_SERVICE, health } from '@app/proto';
 import { DrainService } from '../lifecycle/drain.service';
 

@@ -2,7 +2,7 @@ import { Controller, Inject } from '@nestjs/common';
 import { status } from '@grpc/grpc-js';
 import { LOGGER, type Logger } from '@app/config';
 import { Observable, throwError } from 'rxjs';
-import { ConnectorRegistry } from '@app/connectors';
+import { ConnectorRegistry } from '@app/connector-sdk';
 import { ConversationEngine, GatewayError } from '@app/engine';
 import {
   listVAResponse,

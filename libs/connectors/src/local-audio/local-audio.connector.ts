@@ -6,7 +6,7 @@ import type {
   ConnectorCapabilities,
   ConnectorCallContext,
   VirtualAgentConnector,
-} from '../connector.types';
+} from '@app/connector-sdk';
 import type { DtmfAction, PromptKey } from './local-audio.config';
 
 /**

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type AudioFormat, mulawToLinear, parseWav } from '@app/audio';
 import { AgentDefaults, createLogger } from '@app/config';
-import type { ConnectorCallContext } from '../connector.types';
+import type { ConnectorCallContext } from '@app/connector-sdk';
 import { LocalAudioConnectorFactory } from './local-audio.factory';
 
 const REPO = resolve(__dirname, '../../../..');

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { convertWav } from '@app/audio';
 import { validateSection } from '@app/config';
-import { ConnectorProvider } from '../connector-provider.decorator';
-import type { AgentPrompt, ConnectorDefinition, ConnectorFactory } from '../connector.types';
+import { ConnectorProvider } from '@app/connector-sdk';
+import type { AgentPrompt, ConnectorDefinition, ConnectorFactory } from '@app/connector-sdk';
 import { checkDtmfActions, LocalAudioConfig, PROMPT_KEYS, PromptKey } from './local-audio.config';
 import { LocalAudioConnector } from './local-audio.connector';
 

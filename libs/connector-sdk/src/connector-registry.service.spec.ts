@@ -4,7 +4,7 @@ import { buildGatewayConfig, createLogger, GatewayConfigModule } from '@app/conf
 import { ConnectorProvider } from './connector-provider.decorator';
 import { ConnectorRegistry } from './connector-registry.service';
 import type { ConnectorDefinition, ConnectorFactory } from './connector.types';
-import { ConnectorsModule } from './connectors.module';
+import { ConnectorRegistryModule } from './connector-registry.module';
 
 @ConnectorProvider({ type: 'fixed', aliases: ['connectors.fixed_connector'] })
 class FixedFactory implements ConnectorFactory {
@@ -25,7 +25,7 @@ class FixedModule {}
 async function registry(raw: Record<string, unknown>) {
   const config = buildGatewayConfig(raw);
   const mod = await Test.createTestingModule({
-    imports: [GatewayConfigModule.forRoot({ config, file: '(test)', baseDir: process.cwd(), warnings: [] }, createLogger('silent')), ConnectorsModule.forRoot([FixedModule])],
+    imports: [GatewayConfigModule.forRoot({ config, file: '(test)', baseDir: process.cwd(), warnings: [] }, createLogger('silent')), ConnectorRegistryModule.forRoot([FixedModule])],
   }).compile();
   await mod.init();
   return mod.get(ConnectorRegistry);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeToPcm16, encodeFromPcm16, MULAW_8K, parseWav, wavToPcm16Mono } from '@app/audio';
 import { RecordingSettings, type Logger } from '@app/config';
-import type { AgentPrompt } from '@app/connectors';
+import type { AgentPrompt } from '@app/connector-sdk';
 import { CallRecording } from './call-recording';
 
 const T = Date.UTC(2024, 0, 2, 3, 4, 5, 678);

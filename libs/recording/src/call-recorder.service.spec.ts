@@ -2,9 +2,8 @@ import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AgentDefaults, createLogger, type LoadedConfig } from '@app/config';
-import type { AgentBinding, ConnectorRegistry } from '@app/connectors';
-import { Conversation } from '../conversation';
-import { CallRecorder } from './call-recorder.service';
+import type { AgentBinding, ConnectorRegistry } from '@app/connector-sdk';
+import { CallRecorder, type RecordingTarget } from './call-recorder.service';
 
 const DAY = 86_400_000;
 
@@ -24,19 +23,25 @@ describe('CallRecorder', () => {
     const loaded = { baseDir: base } as LoadedConfig;
     return new CallRecorder(loaded, { agents: () => agents } as unknown as ConnectorRegistry, createLogger('silent'));
   }
-  const conversation = (id: string, a: AgentBinding) => new Conversation(id, a, 'org', createLogger('silent'));
+  const conversation = (id: string, a: AgentBinding): RecordingTarget => ({
+    conversationId: id,
+    agentId: a.id,
+    startedAt: Date.now(),
+    sampleRate: a.promptFormat.sampleRate,
+    settings: a.defaults.recording,
+    log: createLogger('silent'),
+  });
 
   it('records only agents with recording enabled, into folders relative to the config base', async () => {
     const rec = recorder([]);
     const on = conversation('c1', agent('on', { enabled: true, folder: 'rel' }));
     const off = conversation('c2', agent('off', { folder: 'rel' }));
-    rec.open(on);
-    rec.open(off);
-    expect(rec.recording(off)).toBeUndefined();
-    rec.recording(on)!.agentPrompts([{ audio: { format: { encoding: 'mulaw', sampleRate: 8000 }, data: new Uint8Array(800).fill(0x10) } }]);
-    await rec.close(on);
-    await rec.close(off);
-    expect(rec.recording(on)).toBeUndefined();
+    const recOn = rec.open(on)!;
+    expect(rec.open(off)).toBeUndefined();
+    recOn.agentPrompts([{ audio: { format: { encoding: 'mulaw', sampleRate: 8000 }, data: new Uint8Array(800).fill(0x10) } }]);
+    expect(rec.openCount).toBe(1);
+    await rec.close(recOn);
+    expect(rec.openCount).toBe(0);
     expect((await readdir(join(base, 'rel'))).sort()).toEqual([expect.stringMatching(/^c1_.*_agent\.wav$/), expect.stringMatching(/^c1_.*_caller\.wav$/)]);
   });
 
@@ -45,8 +50,7 @@ describe('CallRecorder', () => {
     const a = agent('a', { enabled: true, folder: join(base, 'abs'), layout: 'stereo' });
     for (const id of ['x', 'y']) {
       const conv = conversation(id, a);
-      rec.open(conv);
-      rec.recording(conv)!.callerInput(8000, false)!.push(new Int16Array(160).fill(100));
+      rec.open(conv)!.callerInput(8000, false)!.push(new Int16Array(160).fill(100));
     }
     await rec.onApplicationShutdown();
     expect((await readdir(join(base, 'abs'))).length).toBe(2);

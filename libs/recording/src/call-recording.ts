@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { decodeToPcm16, encodeFromPcm16, Pcm16StreamResampler, resamplePcm16 } from '@app/audio';
 import type { Logger, RecordingSettings } from '@app/config';
-import type { AgentPrompt } from '@app/connectors';
+import type { AgentPrompt } from '@app/connector-sdk';
 import { recordingFileName, type RecordingSide } from './file-name';
 import { Track } from './track';
 import { WavPartWriter } from './wav-part-writer';

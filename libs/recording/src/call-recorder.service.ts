@@ -1,14 +1,25 @@
 import { isAbsolute, resolve } from 'node:path';
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { LOADED_CONFIG, LOGGER, type LoadedConfig, type Logger } from '@app/config';
-import { ConnectorRegistry } from '@app/connectors';
-import type { Conversation } from '../conversation';
+import { LOADED_CONFIG, LOGGER, type LoadedConfig, type Logger, type RecordingSettings } from '@app/config';
+import { ConnectorRegistry } from '@app/connector-sdk';
 import { CallRecording } from './call-recording';
 import { deleteOldRecordings } from './retention';
 
 /** How often recordings in progress are written out. */
 const FLUSH_INTERVAL_MS = 1000;
 const RETENTION_INTERVAL_MS = 3_600_000;
+
+/** The call a recording belongs to. */
+export interface RecordingTarget {
+  conversationId: string;
+  agentId: string;
+  /** Epoch ms: the timeline's origin. */
+  startedAt: number;
+  /** The call's rate (its prompt format). */
+  sampleRate: number;
+  settings: RecordingSettings | undefined;
+  log: Logger;
+}
 
 /**
  * Records the calls of agents with `recording.enabled`: one CallRecording per conversation, written out
@@ -17,7 +28,7 @@ const RETENTION_INTERVAL_MS = 3_600_000;
 @Injectable()
 export class CallRecorder implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log: Logger;
-  private readonly recordings = new Map<Conversation, CallRecording>();
+  private readonly recordings = new Map<CallRecording, Logger>();
   private readonly closing = new Set<Promise<unknown>>();
   private flushTimer?: NodeJS.Timeout;
   private retentionTimer?: NodeJS.Timeout;
@@ -42,42 +53,44 @@ export class CallRecorder implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   /** Starts recording a new conversation if its agent records calls. */
-  open(conv: Conversation): void {
-    const settings = conv.agent.defaults.recording;
-    if (!settings?.enabled) return;
+  open(call: RecordingTarget): CallRecording | undefined {
+    const settings = call.settings;
+    if (!settings?.enabled) return undefined;
+    let rec: CallRecording;
     try {
-      const rec = new CallRecording({
+      rec = new CallRecording({
         settings,
         folder: this.folderOf(settings.folder),
-        conversationId: conv.id,
-        agentId: conv.agent.id,
-        startedAt: conv.createdAt,
-        sampleRate: conv.agent.promptFormat.sampleRate,
-        log: conv.log,
+        conversationId: call.conversationId,
+        agentId: call.agentId,
+        startedAt: call.startedAt,
+        sampleRate: call.sampleRate,
+        log: call.log,
       });
-      this.recordings.set(conv, rec);
     } catch (err) {
-      conv.log.error({ err }, 'call recording could not start: the call goes on unrecorded');
-      return;
+      call.log.error({ err }, 'call recording could not start: the call goes on unrecorded');
+      return undefined;
     }
+    this.recordings.set(rec, call.log);
     if (this.flushTimer === undefined) {
       this.flushTimer = setInterval(() => this.flushAll(), FLUSH_INTERVAL_MS);
       this.flushTimer.unref();
     }
+    return rec;
   }
 
-  recording(conv: Conversation): CallRecording | undefined {
-    return this.recordings.get(conv);
+  get openCount(): number {
+    return this.recordings.size;
   }
 
   /** Finalises a conversation's recording; never rejects. */
-  close(conv: Conversation): Promise<void> {
-    const rec = this.recordings.get(conv);
-    if (rec === undefined) return Promise.resolve();
-    this.recordings.delete(conv);
+  close(rec: CallRecording): Promise<void> {
+    const log = this.recordings.get(rec);
+    if (log === undefined) return Promise.resolve();
+    this.recordings.delete(rec);
     if (this.recordings.size === 0) this.stopFlushing();
     const done = rec.close().then((files) => {
-      if (files.length) conv.log.info({ files }, 'call recording saved');
+      if (files.length) log.info({ files }, 'call recording saved');
     });
     this.closing.add(done);
     void done.finally(() => this.closing.delete(done));
@@ -92,13 +105,13 @@ export class CallRecorder implements OnApplicationBootstrap, OnApplicationShutdo
   async onApplicationShutdown(): Promise<void> {
     this.stopFlushing();
     if (this.retentionTimer) clearInterval(this.retentionTimer);
-    for (const conv of [...this.recordings.keys()]) void this.close(conv);
+    for (const rec of [...this.recordings.keys()]) void this.close(rec);
     await this.whenIdle();
   }
 
   private flushAll(): void {
     const now = Date.now();
-    for (const rec of this.recordings.values()) void rec.flush(now);
+    for (const rec of this.recordings.keys()) void rec.flush(now);
   }
 
   private stopFlushing(): void {
