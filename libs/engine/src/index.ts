@@ -3,7 +3,7 @@ export * from './conversation-store';
 export * from './conversation-engine.service';
 export * from '@app/endpointing';
 export * from './engine.module';
-export * from './gateway-error';
+export * from './engine-error';
 export * from './next-input';
 export * from './reply-builder';
 export * from './turn';

@@ -1,10 +1,10 @@
 import { type AudioEncoding, decodeToPcm16, resamplePcm16 } from '@app/audio';
-import type { AgentReply, CallerInput, ConnectorCallContext } from '@app/connector-sdk';
+import type { AgentReply, CallerInput, ConnectorCallContext, RequestReplyConnector } from '@app/connector-sdk';
 import type { Logger } from '@app/config';
 import { EventInput_EventType, VoiceInput, VoiceInput_VoiceEncoding, VoiceVARequest, VoiceVAResponse } from '@app/proto';
 import type { Conversation, LiveTurn } from './conversation';
 import { SpeechEndpointer, SpeechEvent, SpeechEventListener } from '@app/endpointing';
-import { GatewayError } from './gateway-error';
+import { EngineError } from './engine-error';
 import { dtmfEventsToDigits, ResolvedInput, resolveInput } from './next-input';
 import { buildEmptyReply, buildReplyResponses, END_OF_INPUT, errorReply, NO_INPUT, promptPlayback, START_OF_INPUT } from './reply-builder';
 import type { CallerInput as RecordedInput, CallRecording } from '@app/recording';
@@ -15,7 +15,7 @@ export interface TurnSink {
   send(response: VoiceVAResponse): void;
   /** Completes the RPC with status OK. */
   complete(): void;
-  fail(error: GatewayError): void;
+  fail(error: EngineError): void;
 }
 
 /** What the transport drives: the RPC's requests, its half-close, and its cancellation. */
@@ -149,7 +149,7 @@ export class Turn implements TurnHandle, LiveTurn {
 
   private enqueue(req: VoiceVARequest): void {
     if (this.queue.length >= MAX_QUEUED) {
-      this.fail(GatewayError.exhausted('too many requests queued while an earlier RPC of this conversation is running'));
+      this.fail(EngineError.exhausted('too many requests queued while an earlier RPC of this conversation is running'));
       return;
     }
     this.queue.push(req);
@@ -160,7 +160,7 @@ export class Turn implements TurnHandle, LiveTurn {
     try {
       conv = this.host.bind(first);
     } catch (e) {
-      if (e instanceof GatewayError) return this.fail(e);
+      if (e instanceof EngineError) return this.fail(e);
       throw e;
     }
     if (!conv) return this.finish(); // nothing to do (hang-up of an unknown conversation)
@@ -211,15 +211,15 @@ export class Turn implements TurnHandle, LiveTurn {
     const conv = this.conv!;
     if (req.audioInput !== undefined) return this.onAudio(req.audioInput);
     if (req.conversationId && req.conversationId !== conv.id) {
-      return this.fail(GatewayError.invalidArgument(`conversation_id changed within the RPC (bound to ${conv.id})`));
+      return this.fail(EngineError.invalidArgument(`conversation_id changed within the RPC (bound to ${conv.id})`));
     }
     if (req.dtmfInput !== undefined) {
       const digits = dtmfEventsToDigits(req.dtmfInput.dtmfEvents);
-      if (!digits) return this.fail(GatewayError.invalidArgument('dtmf_input carries no valid DTMF digits'));
+      if (!digits) return this.fail(EngineError.invalidArgument('dtmf_input carries no valid DTMF digits'));
       return this.conclude(() => this.answer({ kind: 'dtmf', digits }));
     }
     const ev = req.eventInput;
-    if (ev === undefined) return this.fail(GatewayError.invalidArgument('request has no input: set audio_input, dtmf_input or event_input'));
+    if (ev === undefined) return this.fail(EngineError.invalidArgument('request has no input: set audio_input, dtmf_input or event_input'));
     switch (ev.eventType) {
       case EventInput_EventType.SESSION_START:
         return this.conclude(() => this.startSession());
@@ -233,7 +233,7 @@ export class Turn implements TurnHandle, LiveTurn {
       case EventInput_EventType.CUSTOM_EVENT:
         return this.conclude(() => this.answer({ kind: 'event', name: ev.name, parameters: ev.parameters }));
       default:
-        return this.fail(GatewayError.invalidArgument(`unsupported event_input type ${ev.eventType}`));
+        return this.fail(EngineError.invalidArgument(`unsupported event_input type ${ev.eventType}`));
     }
   }
 
@@ -245,7 +245,7 @@ export class Turn implements TurnHandle, LiveTurn {
       a = this.openAudio(v);
       if (a === undefined) return;
     } else if ((v.encoding !== 0 && v.encoding !== a.encodingCode) || (v.sampleRateHertz !== 0 && v.sampleRateHertz !== a.sampleRate)) {
-      return this.fail(GatewayError.invalidArgument(
+      return this.fail(EngineError.invalidArgument(
         `audio format changed within the RPC: encoding ${v.encoding} at ${v.sampleRateHertz} Hz after encoding ${a.encodingCode} at ${a.sampleRate} Hz`,
       ));
     }
@@ -291,12 +291,12 @@ export class Turn implements TurnHandle, LiveTurn {
   private openAudio(v: VoiceInput): AudioIntake | undefined {
     const encoding = ENCODINGS[v.encoding];
     if (encoding === undefined) {
-      this.fail(GatewayError.invalidArgument(`unsupported audio encoding ${v.encoding}: use LINEAR16_FORMAT, MULAW_FORMAT or ALAW_FORMAT`));
+      this.fail(EngineError.invalidArgument(`unsupported audio encoding ${v.encoding}: use LINEAR16_FORMAT, MULAW_FORMAT or ALAW_FORMAT`));
       return undefined;
     }
     const sampleRate = v.sampleRateHertz || this.host.audio.fallbackSampleRate;
     if (!SUPPORTED_RATES.has(sampleRate)) {
-      this.fail(GatewayError.invalidArgument(`unsupported sample rate ${sampleRate} Hz: use 8000 or 16000`));
+      this.fail(EngineError.invalidArgument(`unsupported sample rate ${sampleRate} Hz: use 8000 or 16000`));
       return undefined;
     }
     const conv = this.conv!;
@@ -362,7 +362,7 @@ export class Turn implements TurnHandle, LiveTurn {
       return;
     }
     conv.started = true;
-    const reply = await this.callAgent('start', (ctx) => conv.agent.connector.start(ctx, { resumed: false }));
+    const reply = await this.callAgent('start', (ctx) => (conv.agent.connector as RequestReplyConnector).start(ctx, { resumed: false }));
     if (reply === undefined) conv.started = false; // the next input retries the start
     else this.sendReply(reply);
   }
@@ -373,7 +373,7 @@ export class Turn implements TurnHandle, LiveTurn {
     if (conv.started) return true;
     conv.started = true;
     conv.log.info('conversation resumed without SESSION_START');
-    const welcome = await this.callAgent('start', (ctx) => conv.agent.connector.start(ctx, { resumed: true }));
+    const welcome = await this.callAgent('start', (ctx) => (conv.agent.connector as RequestReplyConnector).start(ctx, { resumed: true }));
     if (welcome === undefined) conv.started = false;
     return welcome !== undefined;
   }
@@ -381,7 +381,7 @@ export class Turn implements TurnHandle, LiveTurn {
   private async answer(input: CallerInput): Promise<void> {
     if (!(await this.ensureStarted())) return;
     const conv = this.conv!;
-    const reply = await this.callAgent(input.kind, (ctx) => conv.agent.connector.handleInput(ctx, input));
+    const reply = await this.callAgent(input.kind, (ctx) => (conv.agent.connector as RequestReplyConnector).handleInput(ctx, input));
     if (reply !== undefined) this.sendReply(reply);
   }
 
@@ -445,7 +445,7 @@ export class Turn implements TurnHandle, LiveTurn {
     this.sink.complete();
   }
 
-  private fail(e: GatewayError): void {
+  private fail(e: EngineError): void {
     if (this.phase === 'closed') return;
     this.conv?.log.info({ code: e.code, reason: e.message }, 'rpc rejected');
     this.close();

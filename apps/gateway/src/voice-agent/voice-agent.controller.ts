@@ -1,9 +1,8 @@
 import { Controller, Inject } from '@nestjs/common';
-import { status } from '@grpc/grpc-js';
 import { LOGGER, type Logger } from '@app/config';
 import { Observable, throwError } from 'rxjs';
 import { ConnectorRegistry } from '@app/connector-sdk';
-import { ConversationEngine, GatewayError } from '@app/engine';
+import { ConversationEngine, EngineError } from '@app/engine';
 import {
   listVAResponse,
   ListVARequest,
@@ -16,8 +15,8 @@ import {
 import { rpcException } from '../grpc/grpc-error';
 import { DrainService } from '../lifecycle/drain.service';
 
-const SHUTTING_DOWN = GatewayError.unavailable('gateway is shutting down');
-const INTERNAL = new GatewayError(status.INTERNAL, 'internal error');
+const SHUTTING_DOWN = EngineError.unavailable('gateway is shutting down');
+const INTERNAL = EngineError.internal();
 
 /** BYOVA's VoiceVirtualAgent service: adapts RPC streams to the conversation engine. */
 @Controller()

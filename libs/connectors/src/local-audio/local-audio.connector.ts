@@ -5,7 +5,7 @@ import type {
   CallerInput,
   ConnectorCapabilities,
   ConnectorCallContext,
-  VirtualAgentConnector,
+  RequestReplyConnector,
 } from '@app/connector-sdk';
 import type { DtmfAction, PromptKey } from './local-audio.config';
 
@@ -13,7 +13,7 @@ import type { DtmfAction, PromptKey } from './local-audio.config';
  * Plays prompts from local WAV files: a welcome, a reply to each utterance, DTMF actions
  * (transfer, goodbye) and a no-input prompt. Audio is prepared once at start-up by the factory.
  */
-export class LocalAudioConnector implements VirtualAgentConnector {
+export class LocalAudioConnector implements RequestReplyConnector {
   constructor(
     private readonly agentId: string,
     private readonly prompts: Record<PromptKey, AgentPrompt>,
