@@ -7,3 +7,4 @@ export * from './engine-error';
 export * from './next-input';
 export * from './reply-builder';
 export * from './turn';
+export * from './state';
