@@ -110,6 +110,7 @@ export function describeConversationStateStoreContract(
         ['a Date', new Date(0)],
         ['a Map', new Map([['k', 1]])],
         ['a class instance', new Session()],
+        ['an object with toJSON', { toJSON: () => 'replaced' }],
       ];
 
       it.each(bad)('rejects %s on create (TypeError) and does not store the conversation', async (_, v) => {

@@ -72,7 +72,7 @@ export class InMemoryConversationStateStore implements ConversationStateStore {
     const e = this.live.get(id);
     if (!e) return undefined;
     const now = this.now();
-    if (e.owner !== undefined && e.owner !== owner && now < e.expiresAt) return undefined;
+    if (e.owner !== owner && now < e.expiresAt) return undefined; // a released entry has expired
     e.owner = owner;
     e.expiresAt = now + leaseMs;
     return { conversationId: id, owner, expiresAt: e.expiresAt };
@@ -96,7 +96,7 @@ export class InMemoryConversationStateStore implements ConversationStateStore {
     const e = this.held(lease);
     if (!e) return;
     e.owner = undefined;
-    e.expiresAt = 0;
+    e.expiresAt = 0; // free to acquire at once
   }
 
   async end(lease: Lease, retentionMs: number): Promise<void> {
