@@ -4,13 +4,13 @@ import type { AudioFormat } from '@app/audio';
 import { instanceToPlain } from 'class-transformer';
 import {
   AgentDefaults,
+  ConfigPaths,
   ConnectorEntry,
-  GatewayConfig,
-  LOADED_CONFIG,
+  ConnectorsSection,
+  GatewaySection,
   LOGGER,
   mergeSettings,
   validateSection,
-  type LoadedConfig,
   type Logger,
 } from '@app/config';
 import { CONNECTOR_PROVIDER, ConnectorProviderMeta } from './connector-provider.decorator';
@@ -51,7 +51,9 @@ export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
 
   constructor(
     private readonly discovery: DiscoveryService,
-    @Inject(LOADED_CONFIG) private readonly loaded: LoadedConfig,
+    private readonly connectors: ConnectorsSection,
+    private readonly gateway: GatewaySection,
+    private readonly paths: ConfigPaths,
     @Inject(LOGGER) logger: Logger,
   ) {
     this.log = logger.child({ context: 'ConnectorRegistry' });
@@ -64,7 +66,7 @@ export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
       if (!meta || !wrapper.instance) continue;
       for (const name of [meta.type, ...(meta.aliases ?? [])]) this.factories.set(name, { factory: wrapper.instance, meta });
     }
-    await this.build(this.loaded.config);
+    await this.build();
   }
 
   private findFactory(id: string, entry: ConnectorEntry) {
@@ -77,8 +79,8 @@ export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
     throw new ConnectorSetupError(`connectors.${id}: no connector provider handles "${asked}" (known types: ${known || 'none'})`);
   }
 
-  private async build(config: GatewayConfig): Promise<void> {
-    for (const [id, entry] of Object.entries(config.connectors)) {
+  private async build(): Promise<void> {
+    for (const [id, entry] of Object.entries(this.connectors)) {
       if (!entry.enabled) continue;
       const { factory, meta } = this.findFactory(id, entry);
       const promptFormat: AudioFormat = { encoding: entry.defaults.prompt_encoding, sampleRate: entry.defaults.prompt_sample_rate };
@@ -89,7 +91,7 @@ export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
           config: entry.config ?? {},
           defaults: entry.defaults,
           promptFormat,
-          baseDir: this.loaded.baseDir,
+          baseDir: this.paths.baseDir,
           logger: this.log.child({ connector: id }),
         });
       } catch (e) {
@@ -130,7 +132,7 @@ export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
       }
       this.log.info({ connector: id, type: meta.type, agents: agents.map((a) => a.id) }, 'connector ready');
     }
-    const wanted = config.gateway.default_agent;
+    const wanted = this.gateway.default_agent;
     if (wanted && !this.byId.has(wanted)) {
       throw new ConnectorSetupError(`gateway.default_agent: no agent "${wanted}" (agents: ${this.ordered.map((a) => a.id).join(', ') || 'none'})`);
     }
