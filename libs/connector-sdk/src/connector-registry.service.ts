@@ -14,6 +14,7 @@ import {
   type Logger,
 } from '@app/config';
 import { CONNECTOR_PROVIDER, ConnectorProviderMeta } from './connector-provider.decorator';
+import type { Endpointing } from './agent-session';
 import type { ConnectorFactory, VirtualAgentConnector } from './connector.types';
 
 /** An agent as the engine sees it: which connector serves it and how its calls behave. */
@@ -29,6 +30,8 @@ export interface AgentBinding {
   speechAudio: boolean;
   /** ... at this sample rate (undefined: the caller's). */
   speechAudioRate?: number;
+  /** Who decides where the caller's speech starts and ends. */
+  endpointing: Endpointing;
   isDefault: boolean;
 }
 
@@ -100,6 +103,9 @@ export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
       }
       const caps = connector.capabilities?.();
       const modes = caps?.replyModes;
+      if (caps?.endpointing === 'agent' && typeof connector.openSession !== 'function') {
+        throw new ConnectorSetupError(`connectors.${id}: a connector that endpoints the caller itself must offer openSession() (a streaming session)`);
+      }
       const agents = connector.listAgents();
       const unknown = Object.keys(entry.agent_defaults ?? {}).filter((a) => !agents.some((d) => d.id === a));
       if (unknown.length) {
@@ -125,6 +131,7 @@ export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
           promptFormat,
           speechAudio: caps?.speechAudio ?? true,
           speechAudioRate: caps?.speechAudioRate,
+          endpointing: caps?.endpointing ?? 'gateway',
           isDefault: false,
         };
         this.byId.set(a.id, binding);
