@@ -215,8 +215,14 @@ export class ByovaCaller {
         ended = true;
         const name = grpc.status[s.code] ?? '';
         rec.mark('status', [s.code, name, s.details === name ? '' : s.details].filter((x) => x !== '').join(' '));
-        // Let buffered responses reach the 'data' handler before building the result.
-        const done = () => resolve(rec.finish({ code: s.code, details: s.details }));
+        // Let buffered responses reach the 'data' handler before building the result. Once only: 'end' and
+        // 'close' may both fire, and finish() records the end-of-turn violations.
+        let finished = false;
+        const done = () => {
+          if (finished) return;
+          finished = true;
+          resolve(rec.finish({ code: s.code, details: s.details }));
+        };
         if (call.readableEnded || call.destroyed) return done();
         const timer = setTimeout(done, 100);
         const once = () => {

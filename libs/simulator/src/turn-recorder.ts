@@ -49,6 +49,8 @@ export const MAX_CHUNK_BYTES = 64 * 1024;
 
 const T = OutputEvent_EventType;
 const SIGNALS = new Set<number>([T.START_OF_INPUT, T.END_OF_INPUT]);
+/** Turns the protocol says the gateway answers (labels as set by ByovaCaller). */
+const ANSWERED_LABELS = new Set(['SESSION_START', 'dtmf']);
 
 export function eventName(type: number): string {
   return OutputEvent_EventType[type] ?? `EVENT_${type}`;
@@ -85,7 +87,9 @@ function round(ms: number): number {
  *  7. WAV mode: FINAL/PARTIAL prompt audio is a complete WAV (RIFF header);
  *  8. START_OF_INPUT/END_OF_INPUT at most once each, END_OF_INPUT not before START_OF_INPUT;
  *  9. prompts on a SESSION_END/TRANSFER_TO_AGENT response are not barge-in;
- * 10. no prompts in answer to a SESSION_END input (the caller is gone).
+ * 10. no prompts in answer to a SESSION_END input (the caller is gone);
+ * 11. a turn that owes an answer (SESSION_START, DTMF digits, anything after END_OF_INPUT) has a FINAL before the
+ *     RPC completes OK, in WAV mode as in CHUNK mode. START_OF_DTMF and SESSION_END owe none.
  */
 export class TurnRecorder {
   readonly t0: number;
@@ -204,6 +208,10 @@ export class TurnRecorder {
     }
   }
 
+  private owesAnswer(): boolean {
+    return ANSWERED_LABELS.has(this.label) || this.endOfInputAtMs !== undefined;
+  }
+
   private addChunk(text: string, audio: Uint8Array, bargeIn: boolean): void {
     if (!this.chunkPrompt) {
       this.chunkPrompt = { text: '', audio: new Uint8Array(0), bargeIn, responseType: 'CHUNK', parts: [] };
@@ -214,7 +222,10 @@ export class TurnRecorder {
   }
 
   finish(status: TurnStatus): TurnResult {
-    if (status.code === 0 && this.chunkPrompt && this.finalCount === 0) this.violate('CHUNK responses not closed by a FINAL');
+    if (status.code === 0 && this.finalCount === 0) {
+      if (this.chunkPrompt) this.violate('CHUNK responses not closed by a FINAL');
+      else if (this.owesAnswer()) this.violate('RPC completed without a FINAL answer');
+    }
     const prompts: ReceivedPrompt[] = this.prompts.map(({ parts, ...p }) => (parts ? { ...p, audio: concat(parts) } : p));
     return {
       label: this.label,
