@@ -172,6 +172,22 @@ describe('ByovaCaller', () => {
     expect(end.violations).toEqual([]);
   });
 
+  it('flags a call whose reply mode changes from one turn to the next', async () => {
+    const welcome = await caller.startSession();
+    expect([welcome.replyMode, welcome.violations]).toEqual(['WAV', []]);
+    server.onDtmf = () => [chunkResponse(800, 'chunked'), voiceVAResponse({})];
+    const dtmf = await caller.sendDtmf('1');
+    expect(dtmf.replyMode).toBe('CHUNK');
+    expect(dtmf.violations).toEqual(['CHUNK audio in a call that replied in WAV mode']);
+    // Another call may reply in CHUNK mode.
+    const other = new ByovaCaller({ target: server.target });
+    try {
+      expect((await other.sendDtmf('1')).violations).toEqual([]);
+    } finally {
+      other.close();
+    }
+  });
+
   it('concatenates CHUNK audio into one prompt and flags tiny chunks', async () => {
     server.onSessionStart = () => [chunkResponse(800, 'Hello'), chunkResponse(400, 'there'), voiceVAResponse({})];
     const ok = await caller.startSession();

@@ -14,7 +14,7 @@ import {
   VoiceVirtualAgentService,
 } from '@app/proto';
 import { AudioEncoding, AudioFormat, encodeFromPcm16, parseWav, resamplePcm16, wavToPcm16Mono } from '@app/audio';
-import { TurnRecorder, TurnResult } from './turn-recorder';
+import { ReplyMode, TurnRecorder, TurnResult } from './turn-recorder';
 
 export const DEFAULT_CALL_FORMAT: AudioFormat = { encoding: 'mulaw', sampleRate: 8000 };
 
@@ -152,6 +152,8 @@ export class ByovaCaller {
   readonly conversationId: string;
   readonly agentId: string;
   readonly format: AudioFormat;
+  /** Set by the first turn that carried prompt audio: the mode is fixed for the call. */
+  private replyMode?: ReplyMode;
   private readonly client: GenericClient;
 
   constructor(private readonly opts: ByovaCallerOptions) {
@@ -221,7 +223,9 @@ export class ByovaCaller {
         const done = () => {
           if (finished) return;
           finished = true;
-          resolve(rec.finish({ code: s.code, details: s.details }));
+          const res = rec.finish({ code: s.code, details: s.details }, this.replyMode);
+          this.replyMode ??= res.replyMode;
+          resolve(res);
         };
         if (call.readableEnded || call.destroyed) return done();
         const timer = setTimeout(done, 100);

@@ -101,6 +101,33 @@ describe('TurnRecorder protocol checks', () => {
     });
   });
 
+  describe('reply mode, fixed per call', () => {
+    const finish = (responses: VoiceVAResponse[], callMode?: 'WAV' | 'CHUNK') => {
+      const rec = new TurnRecorder('dtmf');
+      for (const r of responses) rec.onResponse(r);
+      return rec.finish({ code: 0, details: '' }, callMode);
+    };
+
+    it('reports the mode a turn showed, none without audio', () => {
+      expect(finish([final(WAV)]).replyMode).toBe('WAV');
+      expect(finish([chunk(raw(200)), final()]).replyMode).toBe('CHUNK');
+      expect(finish([final()]).replyMode).toBeUndefined();
+    });
+
+    it.each([
+      ['CHUNK audio in a WAV call', [chunk(raw(200)), final()], 'WAV', ['CHUNK audio in a call that replied in WAV mode']],
+      ['WAV audio in a CHUNK call', [final(WAV)], 'CHUNK', ['WAV audio in a call that replied in CHUNK mode']],
+      ['WAV then CHUNK audio in one turn', [voiceVAResponse({ responseType: R.PARTIAL, prompts: [prompt({ audioContent: WAV })] }), chunk(raw(200)), final()], undefined, ['WAV and CHUNK audio in one turn']],
+    ])('flags %s', (_name, responses, callMode, expected) => {
+      expect(finish(responses as VoiceVAResponse[], callMode as 'WAV' | 'CHUNK' | undefined).violations).toEqual(expected);
+    });
+
+    it('accepts an audio-less answer in either mode', () => {
+      expect(finish([final()], 'CHUNK').violations).toEqual([]);
+      expect(finish([final(undefined, [ev(E.SESSION_END)])], 'WAV').violations).toEqual([]);
+    });
+  });
+
   it('takes the first output event of a response as the terminal one', () => {
     const r = run([final(WAV, [ev(E.SESSION_END, 'bye'), ev(E.TRANSFER_TO_AGENT)])]);
     expect(r.terminal).toEqual({ type: 'SESSION_END', name: 'bye' });
