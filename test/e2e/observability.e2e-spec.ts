@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { encodeFromPcm16 } from '@app/audio';
 import { CONVERSATION_STATE_STORE, type ConversationStateStore } from '@app/engine';
-import { speechBurst, startTestGateway } from './harness';
+import { ok, speechBurst, startTestGateway } from './harness';
 
 describe('logs and transport limits', () => {
   it('logs JSON with the conversation id on every call line, and nothing per audio frame', async () => {
@@ -12,7 +12,7 @@ describe('logs and transport limits', () => {
       await caller.startSession();
       const before = logs.length;
       const audio = encodeFromPcm16(speechBurst(1000, 0), 'mulaw');
-      const r = await caller.sendAudio({ data: audio, format: { encoding: 'mulaw', sampleRate: 8000 } }, { pace: false, trailingSilenceMs: 2000 });
+      const r = ok(await caller.sendAudio({ data: audio, format: { encoding: 'mulaw', sampleRate: 8000 } }, { pace: false, trailingSilenceMs: 2000 }));
       expect(r.framesSent).toBeGreaterThan(60);
       const perTurn = logs.length - before;
       expect(perTurn).toBeLessThan(5); // debug level, 65+ frames
