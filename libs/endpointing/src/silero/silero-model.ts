@@ -34,8 +34,9 @@ const POOL_MAX = 4;
 // test sandboxes, whose typed arrays onnxruntime rejects as foreign.
 
 /**
- * Starts the worker: the compiled .js beside this file, or under TypeScript sources (jest, bench) the .ts
- * one, which a fresh thread can only load through the TS loader the scripts use.
+ * Starts the worker: the compiled .js beside this file (inheriting the process's node options), or under
+ * TypeScript sources (jest, bench) the .ts one, which a fresh thread can only load through the TS loader the
+ * scripts use.
  */
 export function startSileroWorker(workerData: SileroWorkerData): Worker {
   const ext = extname(__filename);
