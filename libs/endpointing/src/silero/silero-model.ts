@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { extname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { buildBatchedSilero } from './batched-graph';
 import { MAX_INPUT_WIDTH, SILERO_GEOMETRY, STATE_SIZE } from './geometry';
+import type { BatchedGraph, BufferSet, RunReply, SileroWorkerData, WorkerReady } from './silero-worker-messages';
 
 export { SILERO_GEOMETRY, STATE_SIZE } from './geometry';
 
@@ -22,107 +24,29 @@ export interface BatchBuffers {
   states: Float32Array;
 }
 
-/** What travels to the worker and back. */
-interface BufferSet {
-  input: ArrayBuffer;
-  states: ArrayBuffer;
-  probs: ArrayBuffer;
-  next: ArrayBuffer;
-}
-
 /** Windows a pooled buffer set holds (the scorer's largest batch); larger batches get a set of their own. */
 const SET_WINDOWS = 128;
 /** Sets kept for reuse: one per batch in flight (one per scorer sharing the model) is enough. */
 const POOL_MAX = 4;
 
-// The sessions live in a worker thread: onnxruntime-node's run() computes on the calling JS thread, so in the
-// main thread every batch would stall all calls' gRPC traffic. Plain JS evaluated in the worker (nothing to
-// build or ship next to the compiled code); it also keeps the model out of test sandboxes, whose typed arrays
-// onnxruntime rejects as foreign.
-// The batched graphs (batched-graph.ts) are used only after they score a test signal as the published model
-// does; otherwise the published model serves every rate.
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const ort = require(workerData.ort);
-const OPTIONS = { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all', logSeverityLevel: 3 };
-const TOLERANCE = 1e-3;
-const sessions = new Map(); // rate -> { session, sr (published model only) }
-const srTensor = (rate) => new ort.Tensor('int64', BigInt64Array.from([BigInt(rate)]), []);
+// The sessions live in a worker thread (silero-worker.ts): onnxruntime-node's run() computes on the calling JS
+// thread, so in the main thread every batch would stall all calls' gRPC traffic. It also keeps the model out of
+// test sandboxes, whose typed arrays onnxruntime rejects as foreign.
 
-// A deterministic test signal: tones under a changing envelope plus noise, two streams, several windows.
-function testWindows(width, count) {
-  let seed = 12345;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296) - 0.5;
-  return Array.from({ length: count }, (_, w) => Float32Array.from({ length: 2 * width }, (_, i) => {
-    const t = w * width + (i % width);
-    const env = 0.5 * (1 + Math.sin(t / 700 + (i < width ? 0 : 2)));
-    return env * 0.3 * (Math.sin(t * 0.07) + 0.5 * Math.sin(t * 0.21)) + 0.05 * rnd();
-  }));
+/**
+ * Starts the worker: the compiled .js beside this file (inheriting the process's node options), or under
+ * TypeScript sources (jest, bench) the .ts one, which a fresh thread can only load through the TS loader the
+ * scripts use.
+ */
+export function startSileroWorker(workerData: SileroWorkerData): Worker {
+  const ext = extname(__filename);
+  const file = join(__dirname, `silero-worker${ext}`);
+  const execArgv = ext === '.ts' ? ['-r', require.resolve('@swc-node/register')] : undefined;
+  return new Worker(file, { workerData, execArgv });
 }
-
-async function maxDifference(published, batched, rate, width) {
-  let a = new Float32Array(2 * 2 * 128), b = a, worst = 0;
-  for (const input of testWindows(width, 12)) {
-    const p = await published.run({ input: new ort.Tensor('float32', input, [2, width]), state: new ort.Tensor('float32', a, [2, 2, 128]), sr: srTensor(rate) });
-    const q = await batched.run({ input: new ort.Tensor('float32', input.map((x) => x * 32768), [2, width]), state: new ort.Tensor('float32', b, [2, 2, 128]) });
-    a = Float32Array.from(p.stateN.data);
-    b = Float32Array.from(q.stateN.data);
-    for (let i = 0; i < 2; i++) worst = Math.max(worst, Math.abs(p.output.data[i] - q.output.data[i]));
-    for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
-  }
-  return worst;
-}
-
-async function init() {
-  const published = await ort.InferenceSession.create(workerData.path, OPTIONS);
-  let note = workerData.batchedError;
-  if (note === undefined) {
-    try {
-      for (const { rate, width, model } of workerData.batched) {
-        const session = await ort.InferenceSession.create(model, OPTIONS);
-        const diff = await maxDifference(published, session, rate, width);
-        if (!(diff <= TOLERANCE)) throw new Error('batched graph scores differently at ' + rate + ' Hz (by ' + diff + ')');
-        sessions.set(rate, { session });
-      }
-    } catch (e) {
-      note = String((e && e.message) || e);
-      sessions.clear();
-    }
-  }
-  if (sessions.size === 0) for (const { rate } of workerData.batched) sessions.set(rate, { session: published, sr: srTensor(rate) });
-  else await published.release();
-  return { ready: true, inputs: published.inputNames, outputs: published.outputNames, batched: note === undefined, note };
-}
-
-init().then((m) => parentPort.postMessage(m), (e) => parentPort.postMessage({ ready: false, error: String((e && e.message) || e) }));
-
-// Buffers come and go back transferred, and outputs are written into the caller's: no allocation per batch.
-parentPort.on('message', async ({ id, rate, n, width, input, states, probs, next }) => {
-  const buffers = [input, states, probs, next];
-  try {
-    const { session, sr } = sessions.get(rate);
-    const feeds = {
-      input: new ort.Tensor('float32', new Float32Array(input, 0, n * width), [n, width]),
-      state: new ort.Tensor('float32', new Float32Array(states, 0, n * 256), [2, n, 128]),
-    };
-    if (sr) {
-      feeds.sr = sr;
-      const x = feeds.input.data;
-      for (let i = 0; i < x.length; i++) x[i] *= 1 / 32768; // the published model takes [-1, 1)
-    }
-    await session.run(feeds, {
-      output: new ort.Tensor('float32', new Float32Array(probs, 0, n), [n, 1]),
-      stateN: new ort.Tensor('float32', new Float32Array(next, 0, n * 256), [2, n, 128]),
-    });
-    parentPort.postMessage({ id, input, states, probs, next }, buffers);
-  } catch (e) {
-    parentPort.postMessage({ id, error: String((e && e.message) || e), input, states, probs, next }, buffers);
-  }
-});
-`;
 
 /** The batched graphs to try, or why there are none. */
-function batchedGraphs(path: string, source?: Uint8Array): { batched: Array<{ rate: number; width: number; model: Uint8Array }>; batchedError?: string } {
+function batchedGraphs(path: string, source?: Uint8Array): { batched: BatchedGraph[]; batchedError?: string } {
   const rates = Object.entries(SILERO_GEOMETRY).map(([rate, g]) => ({ rate: Number(rate), width: g.context + g.window }));
   try {
     const file = source ?? readFileSync(path);
@@ -132,14 +56,7 @@ function batchedGraphs(path: string, source?: Uint8Array): { batched: Array<{ ra
   }
 }
 
-interface WorkerReady {
-  ready: boolean;
-  error?: string;
-  inputs: string[];
-  outputs: string[];
-  batched: boolean;
-  note?: string;
-}
+type LoadedWorker = Extract<WorkerReady, { ready: true }>;
 
 interface Pending {
   n: number;
@@ -147,13 +64,13 @@ interface Pending {
   reject(e: Error): void;
 }
 
-/** One Silero v5 ONNX session in a worker thread; shared by every endpointer of the process. */
 /** First restart delay after the worker dies; doubled per failed attempt, up to RESTART_MAX_MS. */
 const RESTART_MS = 500;
 const RESTART_MAX_MS = 30_000;
 /** close() waits this long at most for runs in flight (a run takes milliseconds). */
 const CLOSE_WAIT_MS = 2000;
 
+/** One Silero v5 ONNX session in a worker thread; shared by every endpointer of the process. */
 export class SileroModel {
   private worker!: Worker;
   private readonly pending = new Map<number, Pending>();
@@ -165,8 +82,8 @@ export class SileroModel {
   private dead?: string;
   private closed = false;
   private restartMs = RESTART_MS;
-  private readonly workerData: object;
-  private readonly ready: Promise<WorkerReady>;
+  private readonly workerData: SileroWorkerData;
+  private readonly ready: Promise<LoadedWorker>;
   /** Why the published graph serves instead of the batched one (undefined: batched). */
   unbatched?: string;
   /** Workers started after the first one died (tests, diagnostics). */
@@ -181,8 +98,8 @@ export class SileroModel {
    * Starts a worker. If it dies later (not by close()), runs fail (the scorer judges windows by energy
    * meanwhile) and a new one is started, after a delay that grows while starts keep failing.
    */
-  private spawn(): Promise<WorkerReady> {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: this.workerData });
+  private spawn(): Promise<LoadedWorker> {
+    const worker = startSileroWorker(this.workerData);
     this.worker = worker;
     return new Promise((resolve, reject) => {
       let up = false;
@@ -190,7 +107,7 @@ export class SileroModel {
       const first = (m: WorkerReady) => {
         worker.off('message', first);
         worker.unref(); // idle, it does not keep the process alive (see run())
-        worker.on('message', (r) => this.answer(r));
+        worker.on('message', (r: RunReply) => this.answer(r));
         if (!m.ready) return reject(new Error(m.error));
         up = true;
         this.dead = undefined;
@@ -284,7 +201,7 @@ export class SileroModel {
     await this.worker.terminate();
   }
 
-  private answer(m: BufferSet & { id: number; error?: string }): void {
+  private answer(m: RunReply): void {
     const p = this.pending.get(m.id);
     if (!p) return;
     this.pending.delete(m.id);
