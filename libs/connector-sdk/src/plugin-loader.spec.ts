@@ -73,6 +73,15 @@ describe('connector plugin loader', () => {
     expect(r.agents().map((a) => a.id)).toEqual(['Scripted: bot']);
   });
 
+  it('loads the streaming test connectors as plugins (no-import registration, selected by module alone)', async () => {
+    const r = await registry(
+      { connectors: { c: { module: './test/fixtures/chunked-reply-connector' }, e: { module: './test/fixtures/self-endpointing-connector', type: 'self_endpointing' } } },
+      REPO,
+    );
+    expect(r.agents().map((a) => a.id)).toEqual(['Chunked: stream', 'Self-endpointing: listener']);
+    expect(typeof (r.resolve('Chunked: stream')!.connector as { openSession?: unknown }).openSession).toBe('function');
+  });
+
   it('reads the export forms: connectors array, keyed object, single descriptor, default, connectorModule', () => {
     const create = () => ({});
     const where = 'connectors.x.module: "p"';
