@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { encodeFromPcm16, parseWav } from '@app/audio';
 import { OutputEvent_EventType as EV, VoiceVAResponse_ResponseType as RT } from '@app/proto';
-import { speechBurst, startTestGateway, TestGateway } from './harness';
+import { ByovaCaller } from '@app/simulator';
+import { killAll, removeTempConfigs, runGatewayToExit, spawnGateway, tempConfig } from '../support/child-gateway';
+import { freePort, speechBurst, startTestGateway, TestGateway } from './harness';
 
 // A plugin package as an outside author writes it from the README: plain JavaScript, its own folder with a
 // package.json, and no require of anything of the gateway's.
@@ -115,4 +117,42 @@ describe('a plugin that exports the wrong thing', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe('the same plugin under the real entry point (plain Node require, no test runner)', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'byova-outside-plugin-'));
+    await writeFile(join(dir, 'index.js'), PLUGIN_SOURCE);
+    await writeFile(join(dir, 'bad.js'), `module.exports = function notAPlugin() {};`);
+  });
+  afterAll(async () => {
+    killAll();
+    removeTempConfigs();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('serves a call through the plugin', async () => {
+    const port = await freePort();
+    const g = spawnGateway({
+      GATEWAY_CONFIG: tempConfig({ gateway: { host: '127.0.0.1', port }, voice_activity_detection: { engine: 'energy' }, connectors: { acme: { module: dir } } }),
+      LOG_LEVEL: 'warn',
+    });
+    await g.waitForPort(port, 30_000);
+    const caller = new ByovaCaller({ target: `127.0.0.1:${port}`, agentId: 'Acme: Echo' });
+    try {
+      expect((await caller.listAgents()).virtualAgents.map((a) => a.virtualAgentId)).toEqual(['Acme: Echo']);
+      expect((await caller.startSession()).prompts[0].text).toBe('hello');
+      expect((await caller.sendDtmf('12')).prompts[0].text).toBe('you pressed 12');
+    } finally {
+      caller.close();
+      await g.stop('SIGTERM');
+    }
+  }, 60_000);
+
+  it('fails start-up naming connectors.<id>.module when the plugin exports no connectors', async () => {
+    const o = await runGatewayToExit({ GATEWAY_CONFIG: tempConfig({ gateway: { host: '127.0.0.1', port: 1 }, connectors: { acme: { module: join(dir, 'bad.js') } } }), LOG_LEVEL: 'warn' }, 30_000);
+    expect(o.code).toBe(1);
+    expect(o.stderr).toMatch(/connectors\.acme\.module: ".*bad\.js": exports no connectors/);
+  }, 60_000);
 });
