@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { OutputEvent_EventType as EV, VoiceVAInputMode, VoiceVAResponse_ResponseType as RT } from '@app/proto';
 import { scriptedLog } from '../fixtures/scripted-connector';
-import { scriptedConnector, startTestGateway, TestGateway } from './harness';
+import { ok, scriptedConnector, startTestGateway, TestGateway } from './harness';
 
 const AGENT = 'Scripted: bot';
 
@@ -20,9 +20,9 @@ describe('connector plugin loaded from config, replies and failures', () => {
 
   it('applies per-agent defaults and the agent\'s own wishes for the next input', async () => {
     const caller = t.caller({ agentId: AGENT });
-    const w = (await caller.startSession()).responses[0];
+    const w = ok(await caller.startSession()).responses[0];
     expect(w.inputHandlingConfig?.dtmfConfig?.dtmfInputLength).toBe(4); // reply's next.dtmf.length wins over config's 2
-    const r = (await caller.sendDtmf('55')).responses[0];
+    const r = ok(await caller.sendDtmf('55')).responses[0];
     expect(r.inputMode).toBe(VoiceVAInputMode.INPUT_EVENT_DTMF);
     expect(r.inputSensitive).toBe(true);
     expect(r.inputHandlingConfig?.speechTimers?.noInputTimeoutMsec).toBe(4000);
@@ -42,14 +42,14 @@ describe('connector plugin loaded from config, replies and failures', () => {
     expect(final.prompts[0].text).toBe('scripted apology');
     expect(JSON.stringify(r.responses)).not.toMatch(/secret|hunter2|exploded/);
     // the call goes on
-    expect((await caller.sendDtmf('55')).responses[0].prompts[0].text).toBe('digits 55');
+    expect(ok(await caller.sendDtmf('55')).responses[0].prompts[0].text).toBe('digits 55');
     await caller.endSession();
   });
 
   it('sends one terminal event with its metadata and never lets terminal prompts be barged in', async () => {
     const caller = t.caller({ agentId: AGENT });
     await caller.startSession();
-    const r = (await caller.sendDtmf('4')).responses;
+    const r = ok(await caller.sendDtmf('4')).responses;
     expect(r).toHaveLength(1);
     expect(r[0].outputEvents).toEqual([{ eventType: EV.TRANSFER_TO_AGENT, name: 'transfer_requested', metadata: { queue: 'sales', priority: 2 } }]);
     expect(r[0].prompts[0].isBargeInEnabled).toBe(false);
@@ -57,7 +57,7 @@ describe('connector plugin loaded from config, replies and failures', () => {
 
     const c2 = t.caller({ agentId: AGENT });
     await c2.startSession();
-    const s = (await c2.sendDtmf('3')).responses[0];
+    const s = ok(await c2.sendDtmf('3')).responses[0];
     expect(s.outputEvents).toEqual([{ eventType: EV.SESSION_END, name: 'done', metadata: { reason: 'test' } }]);
     expect(s.prompts[0].isBargeInEnabled).toBe(false);
     expect(scriptedLog.filter((c) => c.op === 'end').map((c) => c.reason)).toEqual(['transferred', 'agent_ended']);
@@ -67,9 +67,9 @@ describe('connector plugin loaded from config, replies and failures', () => {
   it('passes custom events through and answers a null reply with only the next-input settings', async () => {
     const caller = t.caller({ agentId: AGENT });
     await caller.startSession();
-    const custom = (await caller.sendDtmf('7')).responses[0];
+    const custom = ok(await caller.sendDtmf('7')).responses[0];
     expect(custom.outputEvents).toEqual([{ eventType: EV.CUSTOM_EVENT, name: 'flow_action', metadata: { step: 'x' } }]);
-    const empty = (await caller.sendDtmf('8')).responses;
+    const empty = ok(await caller.sendDtmf('8')).responses;
     expect(empty).toHaveLength(1);
     expect(empty[0]).toMatchObject({ prompts: [], outputEvents: [], responseType: RT.FINAL, inputMode: VoiceVAInputMode.INPUT_VOICE_DTMF });
     await caller.endSession();
@@ -103,7 +103,7 @@ describe('connector plugin loaded from config, replies and failures', () => {
   it('hands custom events with their parameters to the agent', async () => {
     const caller = t.caller({ agentId: AGENT });
     await caller.startSession();
-    const r = await caller.sendEvent('CUSTOM_EVENT', 'survey_done', { score: 5, tags: ['a', 'b'] });
+    const r = ok(await caller.sendEvent('CUSTOM_EVENT', 'survey_done', { score: 5, tags: ['a', 'b'] }));
     expect(r.responses[0].prompts[0].text).toBe('heard event');
     expect(scriptedLog.find((c) => c.op === 'input')?.input).toEqual({ kind: 'event', name: 'survey_done', parameters: { score: 5, tags: ['a', 'b'] } });
     await caller.endSession();
@@ -111,7 +111,7 @@ describe('connector plugin loaded from config, replies and failures', () => {
 
   it('starts a conversation that missed SESSION_START silently, then answers the input', async () => {
     const caller = t.caller({ agentId: AGENT });
-    const r = await caller.sendDtmf('55');
+    const r = ok(await caller.sendDtmf('55'));
     expect(r.responses.map((x) => x.prompts[0]?.text)).toEqual(['digits 55']); // no welcome played mid-call
     expect(scriptedLog.map((c) => c.op)).toEqual(['start', 'input']);
     await caller.endSession();
@@ -132,7 +132,7 @@ describe('an agent that fails to start', () => {
     expect(w.status.code).toBe(status.OK);
     expect(w.responses.map((r) => [r.prompts[0]?.text, r.outputEvents[0]?.name])).toEqual([['scripted apology', 'error_occurred']]);
     expect(JSON.stringify(w.responses)).not.toMatch(/exploded/);
-    const again = await caller.sendDtmf('55');
+    const again = ok(await caller.sendDtmf('55'));
     expect(again.responses[0].outputEvents[0]?.name).toBe('error_occurred');
     expect(scriptedLog.filter((c) => c.op === 'start')).toHaveLength(2);
     await caller.endSession();
@@ -149,11 +149,11 @@ describe('CHUNK reply mode', () => {
 
   it('streams raw audio as CHUNKs of 100 B..64 KiB, then one audio-less FINAL', async () => {
     const caller = t.caller({ agentId: AGENT });
-    const welcome = await caller.startSession();
+    const welcome = ok(await caller.startSession());
     expect(welcome.violations).toEqual([]);
     expect(welcome.responses.map((r) => RT[r.responseType])).toEqual(['CHUNK', 'FINAL']);
     expect(welcome.responses[0].prompts[0].audioContent.length).toBe(400); // 50 ms at 8 kHz, no WAV header
-    const long = await caller.sendDtmf('9'); // 10 s = 80,000 bytes
+    const long = ok(await caller.sendDtmf('9')); // 10 s = 80,000 bytes
     expect(long.violations).toEqual([]);
     const chunks = long.responses.filter((r) => r.responseType === RT.CHUNK);
     expect(chunks).toHaveLength(2);

@@ -1,7 +1,7 @@
 import { encodeFromPcm16 } from '@app/audio';
 import { OutputEvent_EventType as EV } from '@app/proto';
 import { scriptedLog } from '../fixtures/scripted-connector';
-import { scriptedConnector, speechBurst, startTestGateway, TestGateway } from './harness';
+import { ok, scriptedConnector, speechBurst, startTestGateway, TestGateway } from './harness';
 
 const AGENT = 'Scripted: bot';
 const MULAW = { encoding: 'mulaw' as const, sampleRate: 8000 };
@@ -25,7 +25,7 @@ describe('barge-in and prompt playback timing', () => {
     try {
       const caller = t.caller({ agentId: AGENT });
       await caller.startSession(); // 1.5 s welcome, not bargeable
-      const r = await caller.sendAudio({ data: twoBursts(), format: MULAW }, { pace: true, trailingSilenceMs: 0 });
+      const r = ok(await caller.sendAudio({ data: twoBursts(), format: MULAW }, { pace: true, trailingSilenceMs: 0 }));
       expect(r.startOfInputAtMs).toBeGreaterThanOrEqual(1900); // the first burst fell inside the prompt
       expect(r.startOfInputAtMs).toBeLessThan(2400);
     } finally {
@@ -38,7 +38,7 @@ describe('barge-in and prompt playback timing', () => {
     try {
       const caller = t.caller({ agentId: AGENT });
       await caller.startSession();
-      const r = await caller.sendAudio({ data: twoBursts(), format: MULAW }, { pace: true, trailingSilenceMs: 0 });
+      const r = ok(await caller.sendAudio({ data: twoBursts(), format: MULAW }, { pace: true, trailingSilenceMs: 0 }));
       expect(r.startOfInputAtMs).toBeLessThan(400);
     } finally {
       await t.stop();
@@ -50,7 +50,7 @@ describe('barge-in and prompt playback timing', () => {
     try {
       const caller = t.caller({ agentId: AGENT });
       await caller.startSession(); // 1.5 s welcome
-      const r = await caller.sendSilence(4000, { pace: true });
+      const r = ok(await caller.sendSilence(4000, { pace: true }));
       const noInput = r.timeline.find((e) => e.kind === EV[EV.NO_INPUT]);
       expect(noInput?.atMs).toBeGreaterThanOrEqual(1900);
       expect(noInput!.atMs).toBeLessThan(2600);
@@ -65,7 +65,7 @@ describe('barge-in and prompt playback timing', () => {
       scriptedLog.splice(0);
       const caller = t.caller({ agentId: AGENT });
       await caller.startSession();
-      const r = await caller.sendAudio({ data: encodeFromPcm16(speechBurst(500, 0), 'mulaw'), format: MULAW }, { pace: false, trailingSilenceMs: 1000 });
+      const r = ok(await caller.sendAudio({ data: encodeFromPcm16(speechBurst(500, 0), 'mulaw'), format: MULAW }, { pace: false, trailingSilenceMs: 1000 }));
       expect(r.endOfInputAtMs).toBeDefined();
       const input = scriptedLog.find((c) => c.op === 'input')!.input!;
       if (input.kind !== 'speech') throw new Error(input.kind);

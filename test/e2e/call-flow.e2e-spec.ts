@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { encodeFromPcm16, parseWav } from '@app/audio';
 import { OutputEvent_EventType as EV, VoiceVAInputMode, VoiceVAResponse_ResponseType as RT } from '@app/proto';
-import { LOCAL_AGENT, scriptedConnector, speechBurst, startTestGateway, TestGateway } from './harness';
+import { LOCAL_AGENT, ok, scriptedConnector, speechBurst, startTestGateway, TestGateway } from './harness';
 
 const mulaw = (pcm: Int16Array) => ({ data: encodeFromPcm16(pcm, 'mulaw'), format: { encoding: 'mulaw' as const, sampleRate: 8000 } });
 const events = (r: { outputEvents: { eventType: number }[] }) => r.outputEvents.map((e) => EV[e.eventType]);
@@ -67,7 +67,7 @@ describe('BYOVA call flow over real gRPC (local audio agent)', () => {
   it('ends the call on DTMF 6 with SESSION_END and asks for no further input', async () => {
     const caller = t.caller();
     await caller.startSession();
-    const r = await caller.sendDtmf('6');
+    const r = ok(await caller.sendDtmf('6'));
     const final = r.responses[0];
     expect(events(final)).toEqual(['SESSION_END']);
     expect(final.outputEvents[0].name).toBe('session_ended');
@@ -79,7 +79,7 @@ describe('BYOVA call flow over real gRPC (local audio agent)', () => {
   it('answers other digits with the default prompt and keeps the call', async () => {
     const caller = t.caller();
     await caller.startSession();
-    const r = await caller.sendDtmf('12#');
+    const r = ok(await caller.sendDtmf('12#'));
     expect(r.responses).toHaveLength(1);
     expect(r.responses[0].prompts[0].text).toMatch(/press 5/i);
     expect(t.gw.engine.conversationCount).toBe(1);
@@ -91,7 +91,7 @@ describe('BYOVA call flow over real gRPC (local audio agent)', () => {
   it('answers a NO_INPUT event from WxCC with the no-input prompt', async () => {
     const caller = t.caller();
     await caller.startSession();
-    const r = await caller.sendEvent('NO_INPUT');
+    const r = ok(await caller.sendEvent('NO_INPUT'));
     expect(r.responses).toHaveLength(1);
     expect(r.responses[0].prompts[0].text).toMatch(/did not hear/i);
     await caller.endSession();
@@ -108,7 +108,7 @@ describe('BYOVA call flow over real gRPC (local audio agent)', () => {
   it('finishes the utterance when the client half-closes mid-speech, instead of dropping it', async () => {
     const caller = t.caller();
     await caller.startSession();
-    const r = await caller.sendAudio(mulaw(speechBurst(500, 0)), { pace: false, trailingSilenceMs: 0 });
+    const r = ok(await caller.sendAudio(mulaw(speechBurst(500, 0)), { pace: false, trailingSilenceMs: 0 }));
     expect(r.responses.map((x) => events(x)[0] ?? RT[x.responseType])).toEqual(['START_OF_INPUT', 'END_OF_INPUT', 'FINAL']);
     await caller.endSession();
   });
@@ -138,8 +138,8 @@ describe('agent binding and bad input', () => {
     const caller = t.caller({ agentId: 'Scripted: one' });
     await caller.startSession();
     const sameAgentImplicit = t.caller({ agentId: '', conversationId: caller.conversationId });
-    const ok = await sameAgentImplicit.sendDtmf('55');
-    expect(ok.responses[0].prompts[0].text).toBe('digits 55'); // scripted agent, not the default local one
+    const same = ok(await sameAgentImplicit.sendDtmf('55'));
+    expect(same.responses[0].prompts[0].text).toBe('digits 55'); // scripted agent, not the default local one
     const other = t.caller({ agentId: LOCAL_AGENT, conversationId: caller.conversationId });
     const refused = await other.sendEvent('NO_INPUT');
     expect(refused.status.code).toBe(status.INVALID_ARGUMENT);
@@ -213,11 +213,11 @@ describe('the call\'s audio format end to end', () => {
       },
     });
     try {
-      const chunked = await t.caller({ agentId: 'Local Audio: Chunked', format: { encoding: 'alaw', sampleRate: 16000 } }).startSession();
+      const chunked = ok(await t.caller({ agentId: 'Local Audio: Chunked', format: { encoding: 'alaw', sampleRate: 16000 } }).startSession());
       expect(chunked.violations).toEqual([]);
       const audio = Buffer.concat(chunked.responses.filter((r) => r.responseType === RT.CHUNK).map((r) => r.prompts[0].audioContent));
       expect(audio.subarray(0, 4).toString('latin1')).not.toBe('RIFF');
-      const wav = (await t.caller({ agentId: 'Local Audio: Wav' }).startSession()).responses[0].prompts[0].audioContent;
+      const wav = ok(await t.caller({ agentId: 'Local Audio: Wav' }).startSession()).responses[0].prompts[0].audioContent;
       const parsed = parseWav(wav);
       expect([parsed.sampleFormat, parsed.sampleRate]).toEqual(['alaw', 16000]);
       expect(Buffer.from(parsed.data)).toEqual(audio); // the same converted prompt, with and without a header

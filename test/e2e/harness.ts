@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
+import { status } from '@grpc/grpc-js';
 import { buildGatewayConfig, createLogger, type LoadedConfig } from '@app/config';
-import { ByovaCaller, type ByovaCallerOptions, freePort } from '@app/simulator';
+import { ByovaCaller, type ByovaCallerOptions, freePort, type TurnResult } from '@app/simulator';
 
 export { freePort };
 import { startGateway, type RunningGateway } from '../../apps/gateway/src/bootstrap';
@@ -90,4 +91,14 @@ export async function eventually(fn: () => boolean, timeoutMs = 3000): Promise<v
     if (Date.now() > end) throw new Error('condition not met in time');
     await sleep(10);
   }
+}
+
+/**
+ * Asserts the turn's RPC completed with status OK (and, for DTMF, its START_OF_DTMF RPC too), so checks on its
+ * responses or timeline cannot pass on a failed RPC. The diff shows the status details. Returns the turn.
+ */
+export function ok<T extends TurnResult & { startOfDtmf?: TurnResult }>(r: T): T {
+  if (r.startOfDtmf) expect({ turn: r.startOfDtmf.label, status: r.startOfDtmf.status }).toMatchObject({ status: { code: status.OK } });
+  expect({ turn: r.label, status: r.status }).toMatchObject({ status: { code: status.OK } });
+  return r;
 }

@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { encodeFromPcm16 } from '@app/audio';
-import { CONVERSATION_STORE, type ConversationStore } from '@app/engine';
-import { speechBurst, startTestGateway } from './harness';
+import { CONVERSATION_STATE_STORE, type ConversationStateStore } from '@app/engine';
+import { ok, speechBurst, startTestGateway } from './harness';
 
 describe('logs and transport limits', () => {
   it('logs JSON with the conversation id on every call line, and nothing per audio frame', async () => {
@@ -12,7 +12,7 @@ describe('logs and transport limits', () => {
       await caller.startSession();
       const before = logs.length;
       const audio = encodeFromPcm16(speechBurst(1000, 0), 'mulaw');
-      const r = await caller.sendAudio({ data: audio, format: { encoding: 'mulaw', sampleRate: 8000 } }, { pace: false, trailingSilenceMs: 2000 });
+      const r = ok(await caller.sendAudio({ data: audio, format: { encoding: 'mulaw', sampleRate: 8000 } }, { pace: false, trailingSilenceMs: 2000 }));
       expect(r.framesSent).toBeGreaterThan(60);
       const perTurn = logs.length - before;
       expect(perTurn).toBeLessThan(5); // debug level, 65+ frames
@@ -30,22 +30,19 @@ describe('logs and transport limits', () => {
     const logs: Record<string, unknown>[] = [];
     const t = await startTestGateway({}, { logs });
     try {
-      const caller = t.caller();
-      await caller.startSession();
-      // The conversation store is the engine's I/O boundary; a store that fails (as a remote one can) is a bug path.
-      const store = t.gw.app.get<ConversationStore>(CONVERSATION_STORE);
-      const get = store.get.bind(store);
-      store.get = () => {
-        throw new Error('store unreachable at 10.0.0.7');
-      };
-      const r = await caller.sendDtmf('5');
+      // The conversation state store is the engine's I/O boundary; a store that fails (as a remote one can) is a bug path.
+      const store = t.gw.app.get<ConversationStateStore>(CONVERSATION_STATE_STORE);
+      const wasEnded = store.wasEnded.bind(store);
+      store.wasEnded = () => Promise.reject(new Error('store unreachable at 10.0.0.7'));
+      const r = await t.caller().startSession();
       expect(r.status.code).toBe(status.INTERNAL);
       expect(r.status.details).toBe('internal error'); // nothing of the cause reaches the caller
       const bug = logs.find((l) => l.msg === 'unexpected error in an RPC');
       expect(bug).toMatchObject({ level: 50, err: { message: 'store unreachable at 10.0.0.7' } });
-      store.get = get;
+      store.wasEnded = wasEnded;
+      const caller = t.caller();
+      expect((await caller.startSession()).status.code).toBe(status.OK);
       expect((await caller.sendDtmf('6')).status.code).toBe(status.OK);
-      expect((await t.caller().startSession()).status.code).toBe(status.OK);
     } finally {
       await t.stop();
     }

@@ -6,7 +6,7 @@ import { decodeToPcm16, encodeFromPcm16, MULAW_8K, parseWav, wavToPcm16Mono } fr
 import { CallRecorder, fileTimestamp, sanitizeFileComponent } from '@app/recording';
 import type { ByovaCaller } from '@app/simulator';
 import { scriptedLog } from '../fixtures/scripted-connector';
-import { LOCAL_AGENT, localConnector, scriptedConnector, sleep, speechBurst, startTestGateway, TestGateway } from './harness';
+import { LOCAL_AGENT, localConnector, ok, scriptedConnector, sleep, speechBurst, startTestGateway, TestGateway } from './harness';
 
 const SCRIPTED = 'Scripted: bot';
 const RATE = 8000;
@@ -83,15 +83,16 @@ describe('call recording (real gateway, simulator)', () => {
     const r1 = await caller.sendAudio({ data: first.data, format: MULAW_8K }, { trailingSilenceMs: TRAILING_MS });
     expect(r1.status.code).toBe(status.OK);
 
-    const dtmf = await caller.sendDtmf('5'); // the scripted agent asks for the next input as sensitive
+    const dtmf = ok(await caller.sendDtmf('5')); // the scripted agent asks for the next input as sensitive
     expect(dtmf.responses.at(-1)!.inputSensitive).toBe(true);
 
     const secret = utterance(600, 6000);
     const at2 = Date.now();
-    const r2 = await caller.sendAudio({ data: secret.data, format: MULAW_8K }, { trailingSilenceMs: TRAILING_MS });
-    expect(r2.framesSent).toBeGreaterThan(30); // the audio was sent all right
+    // Sent all right, or the silence checked below would prove nothing.
+    const r2 = ok(await caller.sendAudio({ data: secret.data, format: MULAW_8K }, { trailingSilenceMs: TRAILING_MS }));
+    expect(r2.framesSent).toBeGreaterThan(30);
     // An answer without `next` asks for ordinary input again, whatever the endpointer made of the audio.
-    expect((await caller.sendDtmf('7')).responses.at(-1)!.inputSensitive).toBe(false);
+    expect(ok(await caller.sendDtmf('7')).responses.at(-1)!.inputSensitive).toBe(false);
 
     const third = utterance(400, 4000);
     const at3 = Date.now();
@@ -123,7 +124,7 @@ describe('call recording (real gateway, simulator)', () => {
   it('records the prompts the agent sent where they were sent, beside the caller (stereo)', async () => {
     const gw = await start({ local: localConnector({ recording: { enabled: true, folder: dir, layout: 'stereo' } }) });
     const caller = gw.caller({ agentId: LOCAL_AGENT });
-    const welcome = await caller.startSession();
+    const welcome = ok(await caller.startSession());
     const welcomeDone = Date.now();
     const t0 = startOf(gw, caller);
     const pos = (ms: number) => Math.round(((ms - t0) * RATE) / 1000);
@@ -132,9 +133,9 @@ describe('call recording (real gateway, simulator)', () => {
     await sleep(1000); // a second of welcome before the caller speaks (and may barge in)
     const said = utterance(600, 8000);
     const at1 = Date.now();
-    await caller.sendAudio({ data: said.data, format: MULAW_8K }, { trailingSilenceMs: TRAILING_MS });
+    ok(await caller.sendAudio({ data: said.data, format: MULAW_8K }, { trailingSilenceMs: TRAILING_MS }));
     const at2 = Date.now();
-    const transfer = await caller.sendDtmf('5'); // transferring prompt, then the call ends
+    const transfer = ok(await caller.sendDtmf('5')); // transferring prompt, then the call ends
     const transferDone = Date.now();
     expect(transfer.terminal?.type).toBe('TRANSFER_TO_AGENT');
     await gw.gw.app.get(CallRecorder).whenIdle();
@@ -217,10 +218,11 @@ describe('call recording (real gateway, simulator)', () => {
   it('writes nothing when recording is off (the default)', async () => {
     const gw = await start({ s: scriptedConnector({}, { recording: { folder: dir } }) });
     const caller = gw.caller({ agentId: SCRIPTED });
-    await caller.startSession();
-    await caller.sendAudio({ data: utterance(600, 8000).data, format: MULAW_8K }, { trailingSilenceMs: TRAILING_MS });
-    await caller.sendDtmf('5');
-    await caller.endSession();
+    // A call that went through: with failed RPCs, no files would prove nothing.
+    ok(await caller.startSession());
+    ok(await caller.sendAudio({ data: utterance(600, 8000).data, format: MULAW_8K }, { trailingSilenceMs: TRAILING_MS }));
+    ok(await caller.sendDtmf('5'));
+    ok(await caller.endSession());
     await gw.gw.app.get(CallRecorder).whenIdle();
     await gw.stop();
     t = undefined;

@@ -2,7 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { encodeFromPcm16 } from '@app/audio';
 import { OutputEvent_EventType as EV, VoiceVAResponse_ResponseType as RT } from '@app/proto';
 import { scriptedLog } from '../fixtures/scripted-connector';
-import { eventually, scriptedConnector, sleep, speechBurst, startTestGateway, TestGateway } from './harness';
+import { eventually, ok, scriptedConnector, sleep, speechBurst, startTestGateway, TestGateway } from './harness';
 
 const AGENT = 'Scripted: bot';
 const kinds = (rs: { responseType: number; outputEvents: { eventType: number }[] }[]) =>
@@ -78,7 +78,7 @@ describe('conversation lifetime: limits, timeouts, vanished callers', () => {
     await b.result;
     // the third simply never comes back
     // the conversation is still usable after a cancelled RPC
-    expect((await callers[0].sendDtmf('55')).responses[0].prompts[0].text).toBe('digits 55');
+    expect(ok(await callers[0].sendDtmf('55')).responses[0].prompts[0].text).toBe('digits 55');
     await eventually(() => t.gw.engine.conversationCount === 0, 3000);
     const ends = scriptedLog.filter((c) => c.op === 'end');
     expect(ends).toHaveLength(3);
@@ -132,7 +132,7 @@ describe('caller audio formats, no-input and max speech', () => {
     const caller = t.caller({ agentId: AGENT, format: { encoding, sampleRate } });
     await caller.startSession();
     const pcm = speechBurst(500, 0, sampleRate);
-    const r = await caller.sendAudio({ data: encodeFromPcm16(pcm, encoding), format: { encoding, sampleRate } }, { pace: false, trailingSilenceMs: 1000 });
+    const r = ok(await caller.sendAudio({ data: encodeFromPcm16(pcm, encoding), format: { encoding, sampleRate } }, { pace: false, trailingSilenceMs: 1000 }));
     expect(r.violations).toEqual([]);
     expect(kinds(r.responses)).toEqual(['START_OF_INPUT', 'END_OF_INPUT', 'FINAL']);
     const input = scriptedLog.find((c) => c.op === 'input')!.input!;
@@ -156,7 +156,7 @@ describe('caller audio formats, no-input and max speech', () => {
       turn.write(caller.request({ audioInput: { callerAudio: speech.subarray(off, off + 160), encoding: 0, sampleRateHertz: 0, audioTimestamp: undefined, languageCode: '', isSingleUtterance: false } }));
     }
     turn.halfClose();
-    const r = await turn.result;
+    const r = ok(await turn.result);
     expect(kinds(r.responses)).toEqual(['START_OF_INPUT', 'END_OF_INPUT', 'FINAL']);
     const input = scriptedLog.find((c) => c.op === 'input')!.input!;
     expect(input.kind === 'speech' && input.sampleRate).toBe(8000);
@@ -182,7 +182,7 @@ describe('caller audio formats, no-input and max speech', () => {
   it('sends NO_INPUT when the caller stays silent past the agent\'s no-input timeout, and lets the agent answer', async () => {
     const caller = t.caller({ agentId: AGENT });
     await caller.startSession();
-    const r = await caller.sendSilence(3000, { pace: true });
+    const r = ok(await caller.sendSilence(3000, { pace: true }));
     expect(kinds(r.responses)).toEqual(['NO_INPUT', 'FINAL']);
     expect(r.responses[1].prompts[0].text).toBe('heard no_input');
     expect(r.durationMs).toBeLessThan(1500);
@@ -193,7 +193,7 @@ describe('caller audio formats, no-input and max speech', () => {
     const caller = t.caller({ agentId: AGENT });
     await caller.startSession();
     const pcm = speechBurst(4000, 0);
-    const r = await caller.sendAudio({ data: encodeFromPcm16(pcm, 'mulaw'), format: { encoding: 'mulaw', sampleRate: 8000 } }, { pace: true, trailingSilenceMs: 0 });
+    const r = ok(await caller.sendAudio({ data: encodeFromPcm16(pcm, 'mulaw'), format: { encoding: 'mulaw', sampleRate: 8000 } }, { pace: true, trailingSilenceMs: 0 }));
     expect(kinds(r.responses)).toEqual(['START_OF_INPUT', 'END_OF_INPUT', 'FINAL']);
     const gap = r.endOfInputAtMs! - r.startOfInputAtMs!;
     expect(gap).toBeGreaterThanOrEqual(900);
@@ -205,7 +205,7 @@ describe('caller audio formats, no-input and max speech', () => {
     const caller = t.caller({ agentId: AGENT });
     await caller.startSession();
     const quiet = speechBurst(1500, 0, 8000, 60); // about -55 dBFS
-    const r = await caller.sendAudio({ data: encodeFromPcm16(quiet, 'mulaw'), format: { encoding: 'mulaw', sampleRate: 8000 } }, { pace: false, trailingSilenceMs: 0 });
+    const r = ok(await caller.sendAudio({ data: encodeFromPcm16(quiet, 'mulaw'), format: { encoding: 'mulaw', sampleRate: 8000 } }, { pace: false, trailingSilenceMs: 0 }));
     expect(kinds(r.responses)).not.toContain('START_OF_INPUT');
     await caller.endSession();
   });

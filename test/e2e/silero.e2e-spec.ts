@@ -6,7 +6,7 @@ import { OutputEvent_EventType as EV, VoiceVAResponse_ResponseType as RT } from 
 import { HealthService } from '../../apps/gateway/src/health/health.service';
 import type { BatchScorer } from '../../libs/endpointing/src/silero/batch-scorer';
 import type { SileroEndpointerFactory } from '../../libs/endpointing/src/silero/silero-endpointer';
-import { REPO, startTestGateway, TestGateway } from './harness';
+import { ok, REPO, startTestGateway, TestGateway } from './harness';
 
 const FIXTURES = join(REPO, 'libs/endpointing/src/silero/test-data');
 const kinds = (rs: { responseType: number; outputEvents: { eventType: number }[] }[]) =>
@@ -29,7 +29,7 @@ describe('the gateway with the neural endpointer', () => {
     await caller.startSession();
     // Unpaced, cut 250 ms into the speech and half-closed straight away: the windows that start the
     // utterance are still in the model when the half-close arrives.
-    const r = await caller.sendAudio({ data: wav.data.subarray(0, 8 * 1250), format: { encoding: 'mulaw', sampleRate: 8000 } }, { pace: false, trailingSilenceMs: 0 });
+    const r = ok(await caller.sendAudio({ data: wav.data.subarray(0, 8 * 1250), format: { encoding: 'mulaw', sampleRate: 8000 } }, { pace: false, trailingSilenceMs: 0 }));
     expect(r.violations).toEqual([]);
     expect(kinds(r.responses)).toEqual(['START_OF_INPUT', 'END_OF_INPUT', 'FINAL']);
     await caller.endSession();
@@ -39,7 +39,7 @@ describe('the gateway with the neural endpointer', () => {
     const wav = parseWav(readFileSync(join(FIXTURES, 'noise-8k.wav')));
     const caller = t.caller();
     await caller.startSession();
-    const r = await caller.sendAudio({ data: wav.data, format: { encoding: 'mulaw', sampleRate: 8000 } }, { pace: false, trailingSilenceMs: 0 });
+    const r = ok(await caller.sendAudio({ data: wav.data, format: { encoding: 'mulaw', sampleRate: 8000 } }, { pace: false, trailingSilenceMs: 0 }));
     expect(kinds(r.responses)).not.toContain('START_OF_INPUT');
     await caller.endSession();
   });

@@ -19,7 +19,7 @@ export interface RunningGateway {
 export async function startGateway(loaded: LoadedConfig, logger: Logger): Promise<RunningGateway> {
   const plugins = loadConnectorPlugins(loaded.config, loaded.baseDir);
   const app = await NestFactory.createMicroservice(GatewayModule.forRoot(loaded, logger, plugins), {
-    ...grpcOptions(loaded.config),
+    ...grpcOptions(loaded.config.gateway),
     logger: new PinoNestLogger(logger.child({ source: 'nest' })),
     abortOnError: false,
   });

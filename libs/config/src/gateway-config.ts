@@ -201,6 +201,11 @@ export class ConnectorEntry {
   @IsOptional() @IsArray() agents?: unknown[];
 }
 
+/** Connector id → entry. A class so that the section can be injected like the others. */
+export class ConnectorsSection {
+  [id: string]: ConnectorEntry;
+}
+
 export class MonitoringSection {
   @IsBoolean() enabled = true;
   @IsString() host = '0.0.0.0';
@@ -230,7 +235,7 @@ export class GatewayConfig {
   @Section() @Type(() => SessionsSection) sessions = new SessionsSection();
   @Section() @Type(() => VadSection) voice_activity_detection = new VadSection();
   /** Connector id → entry; validated entry by entry in the loader (keys are user-chosen). */
-  @IsObject() connectors: Record<string, ConnectorEntry> = {};
+  @IsObject() connectors: ConnectorsSection = new ConnectorsSection();
   @Section() @Type(() => MonitoringSection) monitoring = new MonitoringSection();
   @Section() @Type(() => LoggingSection) logging = new LoggingSection();
   // Python gateway sections not served by this gateway yet: accepted, reported at start-up.

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { ConnectorEntry, GatewayConfig, UNSUPPORTED_SECTIONS } from './gateway-config';
+import { ConnectorEntry, ConnectorsSection, GatewayConfig, UNSUPPORTED_SECTIONS } from './gateway-config';
 import { isLogLevel } from './logger';
 import { validateSection } from './validate-section';
 
@@ -27,7 +27,7 @@ export interface LoadedConfig {
 function validateConfig(raw: Record<string, unknown>): { config: GatewayConfig; problems: string[] } {
   const { connectors, ...rest } = raw;
   const { value: config, problems } = validateSection(GatewayConfig, rest, '');
-  config.connectors = {};
+  config.connectors = new ConnectorsSection();
   if (connectors !== undefined && connectors !== null) {
     if (typeof connectors !== 'object' || Array.isArray(connectors)) {
       problems.push('connectors: must be a map of connector id to settings');
@@ -92,9 +92,9 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
   return { config, file, baseDir: cwd, warnings };
 }
 
-/** Validates an in-memory config (tests, embedding). */
-export function buildGatewayConfig(raw: Record<string, unknown>): GatewayConfig {
+/** Validates an in-memory config (tests, embedding); `file`, when known, is named in the error. */
+export function buildGatewayConfig(raw: Record<string, unknown>, file?: string): GatewayConfig {
   const { config, problems } = validateConfig(raw);
-  if (problems.length) throw new ConfigError(problems);
+  if (problems.length) throw new ConfigError(problems, file);
   return config;
 }

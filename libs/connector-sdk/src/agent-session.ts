@@ -11,11 +11,14 @@ export type AgentOutput =
   | { type: 'start_of_input' }
   /** Agent endpointing: the caller's utterance is over; the reply follows. */
   | { type: 'end_of_input' }
+  /** A whole reply at once: its prompts and how it ends (what request/reply connectors produce). */
+  | { type: 'reply'; reply: AgentReply }
   /** A whole prompt (text and/or complete audio). */
   | { type: 'prompt'; prompt: AgentPrompt }
   /**
    * A piece of the reply's speech, sent on to WxCC as it arrives (CHUNK mode); consecutive pieces form one
-   * prompt. `text` and `bargeIn` are taken from the first piece of a prompt.
+   * prompt. `text` and `bargeIn` are taken from the first piece of a prompt; `bargeIn` defaults to the agent's
+   * configured barge-in (pieces go out before the reply's end is known: set it false on a closing message).
    */
   | { type: 'audio'; audio: PromptAudio; text?: string; bargeIn?: boolean }
   /** The reply is complete: what to collect next, an event for the flow, or the end of the call. */
@@ -49,7 +52,8 @@ export interface AudioStreamInfo {
 /**
  * One conversation with an agent, from its start to its end. Calls get an AbortSignal that fires when the
  * turn's deadline passes, the RPC is cancelled or the conversation ends; the engine never makes two calls of
- * one session at once, and calls `end` once, after every other call has settled (or been abandoned).
+ * one session at once (unless one was abandoned at its deadline: its signal is then aborted), and calls `end`
+ * once, after every other call has settled (or was abandoned).
  */
 export interface AgentSession {
   /** The call starts (`resumed`: the gateway lost the call's state and rebuilt it; play no welcome). The welcome follows as outputs. */

@@ -4,16 +4,17 @@ import type { AudioFormat } from '@app/audio';
 import { instanceToPlain } from 'class-transformer';
 import {
   AgentDefaults,
+  ConfigPaths,
   ConnectorEntry,
-  GatewayConfig,
-  LOADED_CONFIG,
+  ConnectorsSection,
+  GatewaySection,
   LOGGER,
   mergeSettings,
   validateSection,
-  type LoadedConfig,
   type Logger,
 } from '@app/config';
 import { CONNECTOR_PROVIDER, ConnectorProviderMeta } from './connector-provider.decorator';
+import type { Endpointing } from './agent-session';
 import type { ConnectorFactory, VirtualAgentConnector } from './connector.types';
 
 /** An agent as the engine sees it: which connector serves it and how its calls behave. */
@@ -29,6 +30,8 @@ export interface AgentBinding {
   speechAudio: boolean;
   /** ... at this sample rate (undefined: the caller's). */
   speechAudioRate?: number;
+  /** Who decides where the caller's speech starts and ends. */
+  endpointing: Endpointing;
   isDefault: boolean;
 }
 
@@ -64,7 +67,9 @@ export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
 
   constructor(
     private readonly discovery: DiscoveryService,
-    @Inject(LOADED_CONFIG) private readonly loaded: LoadedConfig,
+    private readonly connectors: ConnectorsSection,
+    private readonly gateway: GatewaySection,
+    private readonly paths: ConfigPaths,
     @Inject(LOGGER) logger: Logger,
   ) {
     this.log = logger.child({ context: 'ConnectorRegistry' });
@@ -84,7 +89,7 @@ export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
         this.factories.set(name, { factory: wrapper.instance, meta, metatype: wrapper.metatype });
       }
     }
-    await this.build(this.loaded.config);
+    await this.build();
   }
 
   private findFactory(id: string, entry: ConnectorEntry) {
@@ -97,8 +102,8 @@ export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
     throw new ConnectorSetupError(`connectors.${id}: no connector provider handles "${asked}" (known types: ${known || 'none'})`);
   }
 
-  private async build(config: GatewayConfig): Promise<void> {
-    for (const [id, entry] of Object.entries(config.connectors)) {
+  private async build(): Promise<void> {
+    for (const [id, entry] of Object.entries(this.connectors)) {
       if (!entry.enabled) continue;
       const { factory, meta } = this.findFactory(id, entry);
       const promptFormat: AudioFormat = { encoding: entry.defaults.prompt_encoding, sampleRate: entry.defaults.prompt_sample_rate };
@@ -109,7 +114,7 @@ export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
           config: entry.config ?? {},
           defaults: entry.defaults,
           promptFormat,
-          baseDir: this.loaded.baseDir,
+          baseDir: this.paths.baseDir,
           logger: this.log.child({ connector: id }),
         });
       } catch (e) {
@@ -119,6 +124,9 @@ export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
       checkConnectorShape(id, meta.type, connector);
       const caps = connector.capabilities?.();
       const modes = caps?.replyModes;
+      if (caps?.endpointing === 'agent' && typeof connector.openSession !== 'function') {
+        throw new ConnectorSetupError(`connectors.${id}: a connector that endpoints the caller itself must offer openSession() (a streaming session)`);
+      }
       const agents = connector.listAgents();
       if (!Array.isArray(agents) || agents.some((a) => typeof a?.id !== 'string' || !a.id)) {
         throw new ConnectorSetupError(`connectors.${id}: listAgents() of the "${meta.type}" connector must return an array of { id: string }`);
@@ -147,6 +155,7 @@ export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
           promptFormat,
           speechAudio: caps?.speechAudio ?? true,
           speechAudioRate: caps?.speechAudioRate,
+          endpointing: caps?.endpointing ?? 'gateway',
           isDefault: false,
         };
         this.byId.set(a.id, binding);
@@ -154,7 +163,7 @@ export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
       }
       this.log.info({ connector: id, type: meta.type, agents: agents.map((a) => a.id) }, 'connector ready');
     }
-    const wanted = config.gateway.default_agent;
+    const wanted = this.gateway.default_agent;
     if (wanted && !this.byId.has(wanted)) {
       throw new ConnectorSetupError(`gateway.default_agent: no agent "${wanted}" (agents: ${this.ordered.map((a) => a.id).join(', ') || 'none'})`);
     }

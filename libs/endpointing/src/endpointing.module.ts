@@ -1,5 +1,5 @@
 import { Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { GatewayConfig, LOADED_CONFIG, type LoadedConfig, LOGGER, type Logger } from '@app/config';
+import { ConfigPaths, LOGGER, type Logger, VadSection } from '@app/config';
 import { createSpeechEndpointerFactory } from './silero/select-endpointer';
 import { SPEECH_ENDPOINTER_FACTORY, type SpeechEndpointerFactory } from './speech-endpointer';
 
@@ -21,10 +21,10 @@ export class SpeechEndpointerShutdown implements OnApplicationShutdown {
   providers: [
     {
       provide: SPEECH_ENDPOINTER_FACTORY,
-      inject: [GatewayConfig, LOADED_CONFIG, LOGGER],
+      inject: [VadSection, ConfigPaths, LOGGER],
       // Async: the Silero model is loaded (and checked) before the gateway accepts calls.
-      useFactory: async (c: GatewayConfig, loaded: LoadedConfig, log: Logger) =>
-        createSpeechEndpointerFactory(c.voice_activity_detection, { baseDir: loaded.baseDir, log }),
+      useFactory: async (vad: VadSection, paths: ConfigPaths, log: Logger) =>
+        createSpeechEndpointerFactory(vad, { baseDir: paths.baseDir, log }),
     },
     SpeechEndpointerShutdown,
   ],

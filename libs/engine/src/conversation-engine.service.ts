@@ -1,49 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
-import { ConnectorRegistry, type EndReason, type RequestReplyConnector } from '@app/connector-sdk';
-import { GatewayConfig, LOGGER, type Logger } from '@app/config';
-import { EventInput_EventType, type VoiceVARequest } from '@app/proto';
-import { Conversation } from './conversation';
-import { CONVERSATION_STORE, type ConversationStore } from './conversation-store';
+import { type AgentBinding, type AgentSession, type AgentSessionContext, ConnectorRegistry, type EndReason } from '@app/connector-sdk';
+import { ConnectorsSection, LOGGER, type Logger, SessionsSection, VadSection } from '@app/config';
 import { SPEECH_ENDPOINTER_FACTORY, type SpeechEndpointer, type SpeechEndpointerFactory, type SpeechEventListener } from '@app/endpointing';
-import { EngineError } from './engine-error';
 import { CallRecorder } from '@app/recording';
-import type { CallRecording } from '@app/recording';
-import { Turn, TurnHandle, TurnHost, TurnSink } from './turn';
+import { EventInput_EventType, type VoiceVARequest } from '@app/proto';
+import type { ExchangeServices } from './agent/agent-exchange';
+import type { SentReply } from './agent/reply-stream';
+import { RequestReplySession } from './agent/request-reply-session';
+import { Conversation } from './conversation';
+import { EngineError } from './engine-error';
+import { defaultInput } from './next-input';
+import { CONVERSATION_STATE_STORE, type ConversationState, type ConversationStateStore, LeaseConflictError } from './state/conversation-state';
+import { type EndCause, Turn, type TurnHandle, type TurnHost, type TurnSink } from './turn/turn';
 
 const MAX_CONVERSATION_ID_LENGTH = 256;
-/** How long a connector gets to wind a conversation down. */
-const END_TIMEOUT_MS = 10_000;
+/** Ownership of a conversation lapses this long after its owner stops renewing it (a replica died). */
+export const LEASE_MS = 30_000;
+const LEASE_RENEW_MS = 10_000;
+const DEFAULT_TURN_MS = 10_000;
+const DEFAULT_END_MS = 5_000;
 
 /**
- * The per-turn conversation model of BYOVA: conversations keyed by conversation_id across RPCs,
- * bound to one agent, ended on hang-up, on the agent's terminal answer, when idle or too long,
- * and at shutdown, with the connector told why every time.
+ * The per-turn conversation model of BYOVA: conversations keyed by conversation_id across RPCs, their state in a
+ * shareable store (leased to this process while it runs them), bound to one agent, ended on hang-up, on the agent's
+ * terminal answer, when idle or too long, and at shutdown, with the connector told why every time.
  */
 @Injectable()
 export class ConversationEngine implements TurnHost, OnModuleInit, OnApplicationShutdown {
   readonly log: Logger;
   readonly audio: { fallbackSampleRate: number; preRollMs: number };
+  readonly rpcIdleMs: number;
+  readonly exchange: ExchangeServices;
+  /** Conversations this process runs now. */
+  private readonly live = new Map<string, Conversation>();
+  /** First RPCs of a conversation being looked up or created: later ones wait for the same result. */
+  private readonly binding = new Map<string, Promise<Conversation | undefined>>();
+  /** Conversations being removed from the store: an RPC for one waits until the store knows it ended. */
+  private readonly ending = new Map<string, Promise<void>>();
+  private readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private sweeper?: NodeJS.Timeout;
+  private renewer?: NodeJS.Timeout;
 
   constructor(
     private readonly registry: ConnectorRegistry,
-    @Inject(CONVERSATION_STORE) private readonly store: ConversationStore,
+    @Inject(CONVERSATION_STATE_STORE) private readonly store: ConversationStateStore,
     @Inject(SPEECH_ENDPOINTER_FACTORY) private readonly endpointers: SpeechEndpointerFactory,
-    private readonly config: GatewayConfig,
+    private readonly sessions: SessionsSection,
+    vad: VadSection,
+    private readonly connectors: ConnectorsSection,
     @Inject(LOGGER) logger: Logger,
     @Optional() private readonly recorder?: CallRecorder,
   ) {
     this.log = logger.child({ context: 'ConversationEngine' });
-    const vad = config.voice_activity_detection;
     this.audio = { fallbackSampleRate: vad.fallback_sample_rate_hertz, preRollMs: vad.pre_roll_ms };
+    this.rpcIdleMs = sessions.rpc_idle_timeout_seconds * 1000;
+    this.exchange = {
+      session: (conv) => this.session(conv),
+      replySent: (conv, sent) => this.replySent(conv, sent),
+      turnMs: (conv) => this.connectors[conv.agent.connectorId]?.timeouts?.turn_ms ?? DEFAULT_TURN_MS,
+    };
   }
 
   onModuleInit(): void {
-    const s = this.config.sessions;
+    const s = this.sessions;
     if (s.enable_auto_cleanup) {
-      this.sweeper = setInterval(() => this.sweep(), s.cleanup_interval * 1000);
+      this.sweeper = setInterval(() => void this.sweep(), s.cleanup_interval * 1000);
       this.sweeper.unref();
     }
+    this.renewer = setInterval(() => void this.renewLeases(), LEASE_RENEW_MS);
+    this.renewer.unref();
   }
 
   /** Starts handling one ProcessCallerInput RPC. */
@@ -52,92 +79,251 @@ export class ConversationEngine implements TurnHost, OnModuleInit, OnApplication
   }
 
   get conversationCount(): number {
-    return this.store.size;
+    return this.live.size;
   }
 
   conversations(): IterableIterator<Conversation> {
-    return this.store.values();
+    return this.live.values();
   }
 
   endpointer(sampleRate: number, listener: SpeechEventListener): SpeechEndpointer {
     return this.endpointers.create(sampleRate, listener);
   }
 
-  recording(conv: Conversation): CallRecording | undefined {
-    return conv.recording;
-  }
+  // ---- binding RPCs to conversations ----
 
-  /** Finds or creates the conversation of an RPC's first request; undefined when there is nothing to do. */
-  bind(req: VoiceVARequest): Conversation | undefined {
+  /** Finds, picks up or creates the conversation of an RPC's first request; undefined when there is nothing to do. */
+  async bind(req: VoiceVARequest): Promise<Conversation | undefined> {
     const id = req.conversationId;
     if (!id) throw EngineError.invalidArgument('conversation_id is required');
     if (id.length > MAX_CONVERSATION_ID_LENGTH) throw EngineError.invalidArgument(`conversation_id is longer than ${MAX_CONVERSATION_ID_LENGTH} characters`);
     if (!req.audioInput && !req.dtmfInput && !req.eventInput) {
       throw EngineError.invalidArgument('request has no input: set audio_input, dtmf_input or event_input');
     }
-    const existing = this.store.get(id);
-    if (existing) {
-      if (req.virtualAgentId && req.virtualAgentId !== existing.agent.id) {
-        throw EngineError.invalidArgument(`virtual_agent_id "${req.virtualAgentId}" does not match the agent of conversation ${id}`);
+    let conv = this.live.get(id);
+    if (conv === undefined) {
+      let pending = this.binding.get(id);
+      if (pending === undefined) {
+        pending = this.load(req).finally(() => this.binding.delete(id));
+        this.binding.set(id, pending);
       }
-      existing.lastActivityAt = Date.now();
-      return existing;
+      conv = await pending;
+      if (conv === undefined) return undefined;
     }
+    if (req.virtualAgentId && req.virtualAgentId !== conv.agent.id) {
+      throw EngineError.invalidArgument(`virtual_agent_id "${req.virtualAgentId}" does not match the agent of conversation ${id}`);
+    }
+    conv.state.lastActivityAt = Date.now();
+    return conv;
+  }
+
+  private async load(req: VoiceVARequest): Promise<Conversation | undefined> {
+    const id = req.conversationId;
+    await this.ending.get(id);
+    // A late RPC of a call that already ended (hang-up, transfer, agent end) starts nothing.
+    if (await this.store.wasEnded(id)) {
+      this.log.debug({ conversationId: id }, 'rpc for an ended conversation completed without action');
+      return undefined;
+    }
+    const stored = await this.store.get(id);
+    if (stored !== undefined) return this.pickUp(stored);
     if (req.eventInput?.eventType === EventInput_EventType.SESSION_END) return undefined;
     const agent = this.registry.resolve(req.virtualAgentId);
     if (!agent) {
       if (!req.virtualAgentId) throw EngineError.unavailable('no virtual agent is available');
       throw EngineError.notFound(`unknown virtual_agent_id "${req.virtualAgentId}"`);
     }
-    const limit = this.config.sessions.max_sessions;
-    if (this.store.size >= limit) throw EngineError.exhausted(`too many concurrent conversations (limit ${limit})`);
-    const conv = new Conversation(id, agent, req.customerOrgId, this.log.child({ conversationId: id, agentId: agent.id }));
-    this.store.add(conv);
-    conv.recording = this.recorder?.open({
-      conversationId: id,
+    const limit = this.sessions.max_sessions;
+    if (this.live.size >= limit) throw EngineError.exhausted(`too many concurrent conversations (limit ${limit})`);
+    const now = Date.now();
+    const state: ConversationState = {
+      id,
       agentId: agent.id,
-      startedAt: conv.createdAt,
-      sampleRate: agent.promptFormat.sampleRate,
-      settings: agent.defaults.recording,
-      log: conv.log,
-    });
+      customerOrgId: req.customerOrgId,
+      createdAt: now,
+      lastActivityAt: now,
+      started: false,
+      expect: defaultInput(agent.defaults),
+      noBargeInUntil: 0,
+      promptsEndAt: 0,
+    };
+    let lease;
+    try {
+      lease = await this.store.create(state, this.owner, LEASE_MS);
+    } catch (e) {
+      if (e instanceof LeaseConflictError) throw EngineError.unavailable(`conversation ${id} is being started elsewhere; retry`);
+      throw e;
+    }
+    const conv = this.materialise(state, lease, agent);
     conv.log.info('conversation created');
     return conv;
   }
 
-  /** Ends a conversation once: drops it, completes its other RPCs and tells the connector why. */
-  async endConversation(conv: Conversation, reason: EndReason): Promise<void> {
+  /** A conversation known to the store but not running here (another replica's, or this process restarted). */
+  private async pickUp(state: ConversationState): Promise<Conversation> {
+    const agent = this.registry.resolve(state.agentId);
+    if (!agent) throw EngineError.failedPrecondition(`the agent of conversation ${state.id} is no longer available`);
+    const lease = await this.store.acquire(state.id, this.owner, LEASE_MS);
+    if (!lease) throw EngineError.unavailable(`conversation ${state.id} is handled by another gateway instance`);
+    const conv = this.materialise(state, lease, agent);
+    // Its agent session is not running here: the next input restarts it silently (the resumed path).
+    conv.log.info({ started: state.started }, 'conversation picked up from the store');
+    return conv;
+  }
+
+  private materialise(state: ConversationState, lease: Conversation['lease'], agent: AgentBinding): Conversation {
+    const conv = new Conversation(state, lease, agent, defaultInput(agent.defaults), this.log.child({ conversationId: state.id, agentId: agent.id }));
+    conv.recording = this.recorder?.open({
+      conversationId: state.id,
+      agentId: agent.id,
+      startedAt: state.createdAt,
+      sampleRate: agent.promptFormat.sampleRate,
+      settings: agent.defaults.recording,
+      log: conv.log,
+    });
+    this.live.set(state.id, conv);
+    return conv;
+  }
+
+  async saveState(conv: Conversation): Promise<void> {
+    try {
+      conv.lease = await this.store.save(conv.lease, conv.state, LEASE_MS);
+    } catch (e) {
+      if (!(e instanceof LeaseConflictError)) throw e;
+      // Another instance took the call over: it is theirs now.
+      conv.log.warn('conversation taken over by another gateway instance; dropped here');
+      this.drop(conv);
+    }
+  }
+
+  private async renewLeases(): Promise<void> {
+    for (const conv of [...this.live.values()]) {
+      try {
+        const lease = await this.store.acquire(conv.id, this.owner, LEASE_MS);
+        if (lease) conv.lease = lease;
+        else if (!conv.ended) {
+          conv.log.warn('conversation lease lost to another gateway instance; dropped here');
+          this.drop(conv);
+        }
+      } catch (err) {
+        conv.log.warn({ err }, 'conversation lease could not be renewed');
+      }
+    }
+  }
+
+  /** Forgets a conversation locally without ending it (its state lives on in the store). */
+  private drop(conv: Conversation): void {
+    if (this.live.get(conv.id) === conv) this.live.delete(conv.id);
+    if (conv.recording) void this.recorder?.close(conv.recording);
+  }
+
+  // ---- the agent side ----
+
+  private session(conv: Conversation): Promise<AgentSession> {
+    if (conv.session) return Promise.resolve(conv.session);
+    return (conv.sessionOpening ??= (async () => {
+      const connector = conv.agent.connector;
+      const ctx = this.sessionContext(conv);
+      const session = connector.openSession ? await connector.openSession(ctx) : new RequestReplySession(connector, ctx);
+      conv.session = session;
+      return session;
+    })().finally(() => (conv.sessionOpening = undefined)));
+  }
+
+  private sessionContext(conv: Conversation): AgentSessionContext {
+    const state = conv.state;
+    return {
+      conversationId: conv.id,
+      agentId: conv.agent.id,
+      customerOrgId: state.customerOrgId,
+      logger: conv.log,
+      // Outputs go to the turn waiting for them; with none waiting they are dropped.
+      emit: (o) => conv.outputSink?.(o),
+      get state() {
+        return state.connectorState;
+      },
+      set state(v) {
+        state.connectorState = v;
+      },
+    };
+  }
+
+  private replySent(conv: Conversation, sent: SentReply): void {
+    const s = conv.state;
+    s.expect = sent.input;
+    s.promptsEndAt = sent.startedAt + sent.totalMs;
+    s.noBargeInUntil = sent.startedAt + sent.noBargeInMs;
+    conv.recording?.agentPrompts(sent.reply.prompts, sent.startedAt);
+    const end = sent.reply.end;
+    if (end) {
+      conv.log.info({ outcome: end.kind, name: end.name }, 'agent ended the call');
+      void this.endConversation(conv, end.kind === 'transfer' ? 'transferred' : 'agent_ended');
+    }
+  }
+
+  private endTimeoutMs(conv: Conversation): number {
+    return this.connectors[conv.agent.connectorId]?.timeouts?.end_ms ?? DEFAULT_END_MS;
+  }
+
+  /**
+   * Ends a conversation once: drops it, completes its other RPCs quietly, remembers its id as ended, and tells
+   * the connector why, once none of its calls is running any more. Bounded: at most twice the connector's end_ms.
+   */
+  async endConversation(conv: Conversation, reason: EndReason | EndCause): Promise<void> {
     if (conv.ended) return;
-    conv.markEnded();
-    if (this.store.get(conv.id) === conv) this.store.delete(conv.id);
+    conv.ended = true;
+    if (this.live.get(conv.id) === conv) this.live.delete(conv.id);
     for (const t of [...conv.turns]) t.conversationEnded();
     if (conv.recording) void this.recorder?.close(conv.recording); // finalised in the background; never fails the call
     conv.log.info({ reason, durationMs: Date.now() - conv.createdAt }, 'conversation ended');
-    if (!conv.started) return;
+    const forgotten = this.store
+      .end(conv.lease, this.sessions.ended_retention_seconds * 1000)
+      .catch((err) => conv.log.warn({ err }, 'conversation state could not be removed from the store'))
+      .finally(() => this.ending.delete(conv.id));
+    this.ending.set(conv.id, forgotten);
+    const session = conv.session;
+    if (conv.sessionStarted && session) {
+      const ms = this.endTimeoutMs(conv);
+      // end() never overlaps a call of the same conversation: the aborted ones get a bounded time to settle.
+      if (!(await conv.callsSettled(ms))) conv.log.warn({ timeoutMs: ms }, 'a connector call did not settle after it was aborted; ending the conversation anyway');
+      await this.endSession(conv, session, reason as EndReason, ms);
+    }
+    await forgotten;
+  }
+
+  private async endSession(conv: Conversation, session: AgentSession, reason: EndReason, ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const signal = AbortSignal.timeout(ms);
     try {
-      await (conv.agent.connector as RequestReplyConnector).end(conv.endContext(END_TIMEOUT_MS), reason);
+      const done = Promise.resolve().then(() => session.end(reason, signal));
+      const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), ms)));
+      if ((await Promise.race([done, late])) === 'late') conv.log.warn({ reason, timeoutMs: ms, connector: conv.agent.connectorId }, 'connector end did not finish in time');
+      else await done;
     } catch (err) {
-      conv.log.warn({ err, reason }, 'connector end failed');
+      conv.log.warn({ err, reason, connector: conv.agent.connectorId }, 'connector end failed');
+    } finally {
+      clearTimeout(timer);
     }
   }
 
   /** Ends conversations idle longer than sessions.timeout or older than sessions.max_session_duration. */
   sweep(now = Date.now()): Promise<void> {
-    const s = this.config.sessions;
+    const s = this.sessions;
     const ending: Promise<void>[] = [];
-    for (const conv of [...this.store.values()]) {
+    for (const conv of [...this.live.values()]) {
       if (now - conv.createdAt >= s.max_session_duration * 1000) ending.push(this.endConversation(conv, 'max_duration'));
-      else if (conv.turns.size === 0 && now - conv.lastActivityAt >= s.timeout * 1000) ending.push(this.endConversation(conv, 'idle_timeout'));
+      else if (conv.turns.size === 0 && now - conv.state.lastActivityAt >= s.timeout * 1000) ending.push(this.endConversation(conv, 'idle_timeout'));
     }
     return Promise.all(ending).then(() => undefined);
   }
 
   async endAll(reason: EndReason): Promise<void> {
-    await Promise.all([...this.store.values()].map((c) => this.endConversation(c, reason)));
+    await Promise.all([...this.live.values()].map((c) => this.endConversation(c, reason)));
   }
 
   async onApplicationShutdown(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
+    if (this.renewer) clearInterval(this.renewer);
     await this.endAll('gateway_shutdown');
   }
 }

@@ -1,46 +1,65 @@
-import type { AgentBinding, ConnectorCallContext } from '@app/connector-sdk';
+import type { AgentBinding, AgentOutput, AgentSession } from '@app/connector-sdk';
 import type { Logger } from '@app/config';
 import type { CallRecording } from '@app/recording';
-import { defaultInput, ResolvedInput } from './next-input';
+import type { ResolvedInput } from './next-input';
+import type { ConversationState, Lease } from './state/conversation-state';
 
 /** An RPC bound to a conversation, as the conversation needs to know it. */
 export interface LiveTurn {
-  /** The conversation ended elsewhere: complete the RPC. */
+  /** The conversation ended elsewhere: complete the RPC quietly. */
   conversationEnded(): void;
 }
 
-/** One call's state across its many per-turn RPCs. */
+/** Receives the agent session's outputs while a turn waits for them. */
+export type OutputSink = (output: AgentOutput) => void;
+
+/**
+ * One call as this process runs it: its shareable state (saved to the store after every turn) plus what
+ * only this process has: the lease, open RPCs, the ordering lock, the agent session and the recording.
+ */
 export class Conversation {
-  readonly createdAt = Date.now();
-  lastActivityAt = this.createdAt;
-  /** The connector's start has run (with or without a SESSION_START from WxCC). */
-  started = false;
+  /** Runtime only: the agent session has been started in this process. */
+  sessionStarted = false;
   ended = false;
   /** RPCs bound to this conversation that have not finished. */
   readonly turns = new Set<LiveTurn>();
   /** The agent's configured input defaults. */
   readonly baseInput: ResolvedInput;
-  /** What the agent last asked to collect; the gateway applies the timers it owns. */
-  expect: ResolvedInput;
-  /** Epoch ms until which the last answer's prompts that cannot be barged in are playing. */
-  noBargeInUntil = 0;
-  /** Epoch ms when the last answer's prompts have all played. */
-  promptsEndAt = 0;
-  /** The call's recording, when its agent records calls. */
   recording?: CallRecording;
+  /** Opened on first use; undefined until then. */
+  session?: AgentSession;
+  sessionOpening?: Promise<AgentSession>;
+  /** Where the session's outputs go now (the turn waiting for them); outputs with no sink are dropped. */
+  outputSink?: OutputSink;
+  /** Connector calls not yet settled (including ones abandoned at their deadline): end() waits for them. */
+  readonly pendingCalls = new Set<Promise<unknown>>();
   private tail: Promise<void> = Promise.resolve();
 
   constructor(
-    readonly id: string,
+    readonly state: ConversationState,
+    public lease: Lease,
     readonly agent: AgentBinding,
-    readonly customerOrgId: string,
+    baseInput: ResolvedInput,
     readonly log: Logger,
   ) {
-    this.baseInput = this.expect = defaultInput(agent.defaults);
+    this.baseInput = baseInput;
+  }
+
+  get id(): string {
+    return this.state.id;
+  }
+
+  get createdAt(): number {
+    return this.state.createdAt;
   }
 
   get replyMode() {
     return this.agent.defaults.reply_mode;
+  }
+
+  /** What the agent last asked to collect. */
+  get expect(): ResolvedInput {
+    return this.state.expect;
   }
 
   /** Serialises RPCs of one conversation: resolves with the release function once earlier holders released. */
@@ -52,18 +71,27 @@ export class Conversation {
     return prev.then(() => release);
   }
 
-  /** Context for a connector call within an RPC; the RPC aborts `signal` when it is cancelled or the conversation ends. */
-  context(signal: AbortSignal): ConnectorCallContext {
-    return { conversationId: this.id, agentId: this.agent.id, customerOrgId: this.customerOrgId, signal, logger: this.log };
+  /** Tracks a connector call until it settles, whatever the engine decided about it meanwhile. */
+  track<T>(call: Promise<T>): Promise<T> {
+    this.pendingCalls.add(call);
+    const done = () => this.pendingCalls.delete(call);
+    call.then(done, done);
+    return call;
   }
 
-  /** Context for the connector's end call, which runs after the conversation ended: bounded by time only. */
-  endContext(timeoutMs: number): ConnectorCallContext {
-    return this.context(AbortSignal.timeout(timeoutMs));
-  }
-
-  /** Marks the conversation ended; the engine then completes its RPCs, which aborts their connector calls. */
-  markEnded(): void {
-    this.ended = true;
+  /** Resolves once no connector call is pending, or false after `ms`. */
+  async callsSettled(ms: number): Promise<boolean> {
+    if (this.pendingCalls.size === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
+    try {
+      while (this.pendingCalls.size > 0) {
+        const settled = Promise.allSettled([...this.pendingCalls]).then(() => true as const);
+        if (!(await Promise.race([settled, timeout]))) return false;
+      }
+      return true;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }

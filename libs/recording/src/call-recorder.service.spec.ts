@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AgentDefaults, createLogger, type LoadedConfig } from '@app/config';
+import { AgentDefaults, ConfigPaths, createLogger } from '@app/config';
 import type { AgentBinding, ConnectorRegistry } from '@app/connector-sdk';
 import { CallRecorder, type RecordingTarget } from './call-recorder.service';
 
@@ -20,8 +20,7 @@ describe('CallRecorder', () => {
     return { id, defaults, promptFormat: { encoding: 'mulaw', sampleRate: 8000 } } as AgentBinding;
   }
   function recorder(agents: AgentBinding[]) {
-    const loaded = { baseDir: base } as LoadedConfig;
-    return new CallRecorder(loaded, { agents: () => agents } as unknown as ConnectorRegistry, createLogger('silent'));
+    return new CallRecorder(new ConfigPaths('(test)', base), { agents: () => agents } as unknown as ConnectorRegistry, createLogger('silent'));
   }
   const conversation = (id: string, a: AgentBinding): RecordingTarget => ({
     conversationId: id,

@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { LOADED_CONFIG, LOGGER, type LoadedConfig, type Logger, type RecordingSettings } from '@app/config';
+import { ConfigPaths, LOGGER, type Logger, type RecordingSettings } from '@app/config';
 import { ConnectorRegistry } from '@app/connector-sdk';
 import { CallRecording } from './call-recording';
 import { deleteOldRecordings } from './retention';
@@ -34,7 +34,7 @@ export class CallRecorder implements OnApplicationBootstrap, OnApplicationShutdo
   private retentionTimer?: NodeJS.Timeout;
 
   constructor(
-    @Inject(LOADED_CONFIG) private readonly loaded: LoadedConfig,
+    private readonly paths: ConfigPaths,
     private readonly registry: ConnectorRegistry,
     @Inject(LOGGER) logger: Logger,
   ) {
@@ -42,7 +42,7 @@ export class CallRecorder implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   folderOf(folder: string): string {
-    return isAbsolute(folder) ? folder : resolve(this.loaded.baseDir, folder);
+    return isAbsolute(folder) ? folder : resolve(this.paths.baseDir, folder);
   }
 
   onApplicationBootstrap(): void {

@@ -149,6 +149,45 @@ describe('ByovaCaller', () => {
     expect(r.prompts.map((p) => p.text)).toEqual(['one', 'two']);
   });
 
+  it('flags a turn that owes an answer but completes OK without a FINAL', async () => {
+    server.onSessionStart = () => [];
+    const welcome = await caller.startSession();
+    expect(welcome.status.code).toBe(0);
+    expect(welcome.violations).toEqual(['RPC completed without a FINAL answer']);
+
+    server.eoiAfterFrames = 2;
+    server.onAudio = () => [];
+    const speech = await caller.sendAudio({ data: new Uint8Array(480).fill(0x10), format: MULAW_8K }, { pace: false, trailingSilenceMs: 0 });
+    expect(speech.status.code).toBe(0);
+    expect(speech.endOfInputAtMs).toBeDefined();
+    expect(speech.violations).toEqual(['RPC completed without a FINAL answer']);
+  });
+
+  it('does not ask for a FINAL on START_OF_DTMF or SESSION_END', async () => {
+    const dtmf = await caller.sendDtmf('1');
+    expect([dtmf.startOfDtmf.status.code, dtmf.startOfDtmf.responses]).toEqual([0, []]);
+    expect(dtmf.startOfDtmf.violations).toEqual([]);
+    const end = await caller.endSession();
+    expect([end.status.code, end.responses]).toEqual([0, []]);
+    expect(end.violations).toEqual([]);
+  });
+
+  it('flags a call whose reply mode changes from one turn to the next', async () => {
+    const welcome = await caller.startSession();
+    expect([welcome.replyMode, welcome.violations]).toEqual(['WAV', []]);
+    server.onDtmf = () => [chunkResponse(800, 'chunked'), voiceVAResponse({})];
+    const dtmf = await caller.sendDtmf('1');
+    expect(dtmf.replyMode).toBe('CHUNK');
+    expect(dtmf.violations).toEqual(['CHUNK audio in a call that replied in WAV mode']);
+    // Another call may reply in CHUNK mode.
+    const other = new ByovaCaller({ target: server.target });
+    try {
+      expect((await other.sendDtmf('1')).violations).toEqual([]);
+    } finally {
+      other.close();
+    }
+  });
+
   it('concatenates CHUNK audio into one prompt and flags tiny chunks', async () => {
     server.onSessionStart = () => [chunkResponse(800, 'Hello'), chunkResponse(400, 'there'), voiceVAResponse({})];
     const ok = await caller.startSession();

@@ -14,7 +14,7 @@ import {
   VoiceVirtualAgentService,
 } from '@app/proto';
 import { AudioEncoding, AudioFormat, encodeFromPcm16, parseWav, resamplePcm16, wavToPcm16Mono } from '@app/audio';
-import { TurnRecorder, TurnResult } from './turn-recorder';
+import { ReplyMode, TurnRecorder, TurnResult } from './turn-recorder';
 
 export const DEFAULT_CALL_FORMAT: AudioFormat = { encoding: 'mulaw', sampleRate: 8000 };
 
@@ -152,6 +152,8 @@ export class ByovaCaller {
   readonly conversationId: string;
   readonly agentId: string;
   readonly format: AudioFormat;
+  /** Set by the first turn that carried prompt audio: the mode is fixed for the call. */
+  private replyMode?: ReplyMode;
   private readonly client: GenericClient;
 
   constructor(private readonly opts: ByovaCallerOptions) {
@@ -215,8 +217,16 @@ export class ByovaCaller {
         ended = true;
         const name = grpc.status[s.code] ?? '';
         rec.mark('status', [s.code, name, s.details === name ? '' : s.details].filter((x) => x !== '').join(' '));
-        // Let buffered responses reach the 'data' handler before building the result.
-        const done = () => resolve(rec.finish({ code: s.code, details: s.details }));
+        // Let buffered responses reach the 'data' handler before building the result. Once only: 'end' and
+        // 'close' may both fire, and finish() records the end-of-turn violations.
+        let finished = false;
+        const done = () => {
+          if (finished) return;
+          finished = true;
+          const res = rec.finish({ code: s.code, details: s.details }, this.replyMode);
+          this.replyMode ??= res.replyMode;
+          resolve(res);
+        };
         if (call.readableEnded || call.destroyed) return done();
         const timer = setTimeout(done, 100);
         const once = () => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { encodeFromPcm16, parseWav, writeWav } from '@app/audio';
 import { EventInput_EventType, voiceVAResponse } from '@app/proto';
+import { runCli as runCliInProcess } from './cli';
 import { chunkResponse, FakeByovaServer, wavPrompt } from './testing/fake-byova-server';
 
 const ROOT = resolve(__dirname, '../../..');
@@ -38,7 +39,9 @@ describe('simulate CLI', () => {
 
   it('runs a call end to end and saves prompts as WAV files', async () => {
     server.eoiAfterFrames = 5;
+    // CHUNK mode for the whole call: the mode is fixed per call.
     server.onSessionStart = () => [chunkResponse(800, 'Hi'), chunkResponse(800), voiceVAResponse({})];
+    server.onAudio = (frames) => [chunkResponse(400, `heard ${frames} frames`), voiceVAResponse({})];
     const out = join(dir, 'out');
     const { code, out: stdout } = await runCli(['--target', server.target, '--agent', 'bot', '--conversation', 'conv1', '--wav', join(dir, 'hello.wav'), '--dtmf', '1#', '--silence', '60', '--trailing', '100', '--no-pace', '--out', out]);
     expect(stdout).toContain('#1 SESSION_START  OK');
@@ -60,13 +63,22 @@ describe('simulate CLI', () => {
     expect(server.rpcs[0].requests[0].req.conversationId).toBe('conv1');
 
     expect((await readdir(out)).sort()).toEqual(['conv1-1-1.wav', 'conv1-2-1.wav', 'conv1-5-1.wav']);
-    // Raw CHUNK audio wrapped in the call format; the FINAL's WAV prompt kept as sent.
+    // Raw CHUNK audio wrapped in the call format.
     const chunkWav = parseWav(await readFile(join(out, 'conv1-1-1.wav')));
     expect(chunkWav).toMatchObject({ sampleRate: 8000, sampleFormat: 'mulaw', channels: 1 });
     expect(chunkWav.data.length).toBe(1600);
-    const answer = await readFile(join(out, 'conv1-2-1.wav'));
-    expect(answer).toEqual(Buffer.from(wavPrompt('x').audioContent));
+    expect(parseWav(await readFile(join(out, 'conv1-2-1.wav'))).data.length).toBe(400);
   }, 20000);
+
+  it('keeps a FINAL\'s WAV prompt as sent (WAV-mode call)', async () => {
+    server.onSessionStart = () => [voiceVAResponse({ prompts: [wavPrompt('Welcome')] })];
+    const out = join(dir, 'out-wav');
+    const lines: string[] = [];
+    const code = await runCliInProcess(['--target', server.target, '--agent', 'bot', '--conversation', 'conv2', '--no-pace', '--out', out], (s) => lines.push(s));
+    expect(code).toBe(0);
+    expect(lines.at(-1)).toBe('2 turn(s), 0 not OK, 0 protocol violation(s)');
+    expect(await readFile(join(out, 'conv2-1-1.wav'))).toEqual(Buffer.from(wavPrompt('Welcome').audioContent));
+  });
 
   it('exits 1 when a turn fails and prints the status', async () => {
     const { code, out } = await runCli(['--target', server.target, '--agent', 'fail', '--out', join(dir, 'out2')]);

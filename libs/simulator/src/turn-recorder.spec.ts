@@ -62,6 +62,72 @@ describe('TurnRecorder protocol checks', () => {
     expect(run([chunk(raw(200))], 'audio', 13).violations).toEqual([]);
   });
 
+  describe('a turn that owes an answer and completes without a FINAL', () => {
+    const soi = () => final(undefined, [ev(E.START_OF_INPUT)]);
+    const eoi = () => final(undefined, [ev(E.END_OF_INPUT)]);
+    const partial = voiceVAResponse({ responseType: R.PARTIAL, prompts: [prompt({ text: 'p', audioContent: WAV })] });
+
+    it.each([
+      ['SESSION_START with no response', [], 'SESSION_START'],
+      ['SESSION_START answered by a PARTIAL only', [partial], 'SESSION_START'],
+      ['DTMF digits with no response', [], 'dtmf'],
+      ['caller audio after END_OF_INPUT', [soi(), eoi()], 'audio'],
+      ['any turn after END_OF_INPUT', [soi(), eoi()], 'raw'],
+    ])('flags %s', (_name, responses, label) => {
+      expect(run(responses as VoiceVAResponse[], label).violations).toEqual(['RPC completed without a FINAL answer']);
+    });
+
+    it('reports unclosed CHUNKs once, not also as a missing FINAL', () => {
+      expect(run([chunk(raw(200))], 'SESSION_START').violations).toEqual(['CHUNK responses not closed by a FINAL']);
+    });
+
+    it.each([
+      ['START_OF_DTMF (completed without a prompt)', [], 'START_OF_DTMF'],
+      ['SESSION_END (the caller is gone)', [], 'SESSION_END'],
+      ['caller audio that never ended (no END_OF_INPUT)', [soi()], 'audio'],
+      ['silent caller audio', [], 'audio'],
+    ])('does not flag %s', (_name, responses, label) => {
+      expect(run(responses as VoiceVAResponse[], label).violations).toEqual([]);
+    });
+
+    it('does not flag a failed RPC', () => {
+      expect(run([], 'SESSION_START', 13).violations).toEqual([]);
+      expect(run([soi(), eoi()], 'audio', 1).violations).toEqual([]);
+    });
+
+    it('does not count an endpointing signal typed FINAL as the answer', () => {
+      expect(run([soi(), eoi(), final(WAV)], 'audio').violations).toEqual([]);
+      expect(run([soi(), eoi()], 'audio').violations).toEqual(['RPC completed without a FINAL answer']);
+    });
+  });
+
+  describe('reply mode, fixed per call', () => {
+    const finish = (responses: VoiceVAResponse[], callMode?: 'WAV' | 'CHUNK') => {
+      const rec = new TurnRecorder('dtmf');
+      for (const r of responses) rec.onResponse(r);
+      return rec.finish({ code: 0, details: '' }, callMode);
+    };
+
+    it('reports the mode a turn showed, none without audio', () => {
+      expect(finish([final(WAV)]).replyMode).toBe('WAV');
+      expect(finish([chunk(raw(200)), final()]).replyMode).toBe('CHUNK');
+      expect(finish([final()]).replyMode).toBeUndefined();
+    });
+
+    it.each([
+      ['CHUNK audio in a WAV call', [chunk(raw(200)), final()], 'WAV', ['CHUNK audio in a call that replied in WAV mode']],
+      ['WAV audio in a CHUNK call', [final(WAV)], 'CHUNK', ['WAV audio in a call that replied in CHUNK mode']],
+      ['WAV then CHUNK audio in one turn', [voiceVAResponse({ responseType: R.PARTIAL, prompts: [prompt({ audioContent: WAV })] }), chunk(raw(200)), final()], undefined, ['WAV and CHUNK audio in one turn']],
+    ])('flags %s', (_name, responses, callMode, expected) => {
+      expect(finish(responses as VoiceVAResponse[], callMode as 'WAV' | 'CHUNK' | undefined).violations).toEqual(expected);
+    });
+
+    it('accepts an audio-less answer in either mode', () => {
+      expect(finish([final()], 'CHUNK').violations).toEqual([]);
+      expect(finish([final(undefined, [ev(E.SESSION_END)])], 'WAV').violations).toEqual([]);
+    });
+  });
+
   it('takes the first output event of a response as the terminal one', () => {
     const r = run([final(WAV, [ev(E.SESSION_END, 'bye'), ev(E.TRANSFER_TO_AGENT)])]);
     expect(r.terminal).toEqual({ type: 'SESSION_END', name: 'bye' });

@@ -22,6 +22,9 @@ export interface TurnTerminal {
   metadata?: { [key: string]: unknown };
 }
 
+/** How the server sends prompt audio; fixed for a whole call. */
+export type ReplyMode = 'WAV' | 'CHUNK';
+
 export interface TurnStatus {
   code: number;
   details: string;
@@ -40,6 +43,8 @@ export interface TurnResult {
   framesSent: number;
   prompts: ReceivedPrompt[];
   terminal?: TurnTerminal;
+  /** The reply mode this turn's prompt audio showed; undefined when it carried no audio. */
+  replyMode?: ReplyMode;
   /** Protocol rules the server broke in this turn (see TurnRecorder). Empty when compliant. */
   violations: string[];
 }
@@ -49,6 +54,8 @@ export const MAX_CHUNK_BYTES = 64 * 1024;
 
 const T = OutputEvent_EventType;
 const SIGNALS = new Set<number>([T.START_OF_INPUT, T.END_OF_INPUT]);
+/** Turns the protocol says the gateway answers (labels as set by ByovaCaller). */
+const ANSWERED_LABELS = new Set(['SESSION_START', 'dtmf']);
 
 export function eventName(type: number): string {
   return OutputEvent_EventType[type] ?? `EVENT_${type}`;
@@ -85,7 +92,10 @@ function round(ms: number): number {
  *  7. WAV mode: FINAL/PARTIAL prompt audio is a complete WAV (RIFF header);
  *  8. START_OF_INPUT/END_OF_INPUT at most once each, END_OF_INPUT not before START_OF_INPUT;
  *  9. prompts on a SESSION_END/TRANSFER_TO_AGENT response are not barge-in;
- * 10. no prompts in answer to a SESSION_END input (the caller is gone).
+ * 10. no prompts in answer to a SESSION_END input (the caller is gone);
+ * 11. a turn that owes an answer (SESSION_START, DTMF digits, anything after END_OF_INPUT) has a FINAL before the
+ *     RPC completes OK, in WAV mode as in CHUNK mode. START_OF_DTMF and SESSION_END owe none;
+ * 12. one reply mode (WAV or CHUNK audio) per turn, and the one earlier turns of the call showed (see finish()).
  */
 export class TurnRecorder {
   readonly t0: number;
@@ -96,6 +106,8 @@ export class TurnRecorder {
   private readonly prompts: Array<ReceivedPrompt & { parts?: Uint8Array[] }> = [];
   private chunkPrompt?: ReceivedPrompt & { parts: Uint8Array[] };
   private chunkAudioSeen = false;
+  /** The mode of the turn's first prompt audio. */
+  private replyMode?: ReplyMode;
   private finalCount = 0;
   private startOfInputAtMs?: number;
   private endOfInputAtMs?: number;
@@ -176,7 +188,12 @@ export class TurnRecorder {
         this.violate(`CHUNK #${n} carries ${audioBytes} B of audio (allowed ${MIN_CHUNK_BYTES}..${MAX_CHUNK_BYTES})`);
       }
       if (r.prompts.some((p) => isWav(p.audioContent))) this.violate(`CHUNK #${n} audio has a WAV header`);
-      if (audioBytes > 0) this.chunkAudioSeen = true;
+      // CHUNKs after WAV prompt audio (the other order is rule 5; after a FINAL, rule 2 has it).
+      if (audioBytes > 0 && this.replyMode === 'WAV' && !this.chunkAudioSeen && this.finalCount === 0) this.violate('WAV and CHUNK audio in one turn');
+      if (audioBytes > 0) {
+        this.chunkAudioSeen = true;
+        this.replyMode ??= 'CHUNK';
+      }
       for (const p of r.prompts) this.addChunk(p.text, p.audioContent, p.isBargeInEnabled);
       return;
     }
@@ -190,8 +207,9 @@ export class TurnRecorder {
     }
     const typeName = r.responseType === VoiceVAResponse_ResponseType.PARTIAL ? 'PARTIAL' : 'FINAL';
     for (const p of r.prompts) {
-      if (!this.chunkAudioSeen && p.audioContent.length > 0 && !isWav(p.audioContent)) {
-        this.violate(`${typeName} prompt audio is not a WAV file (no RIFF header)`);
+      if (!this.chunkAudioSeen && p.audioContent.length > 0) {
+        this.replyMode ??= 'WAV';
+        if (!isWav(p.audioContent)) this.violate(`${typeName} prompt audio is not a WAV file (no RIFF header)`);
       }
       if (!p.text && p.audioContent.length === 0 && !p.audioUri) continue;
       this.prompts.push({
@@ -204,6 +222,10 @@ export class TurnRecorder {
     }
   }
 
+  private owesAnswer(): boolean {
+    return ANSWERED_LABELS.has(this.label) || this.endOfInputAtMs !== undefined;
+  }
+
   private addChunk(text: string, audio: Uint8Array, bargeIn: boolean): void {
     if (!this.chunkPrompt) {
       this.chunkPrompt = { text: '', audio: new Uint8Array(0), bargeIn, responseType: 'CHUNK', parts: [] };
@@ -213,8 +235,14 @@ export class TurnRecorder {
     if (audio.length) this.chunkPrompt.parts.push(audio);
   }
 
-  finish(status: TurnStatus): TurnResult {
-    if (status.code === 0 && this.chunkPrompt && this.finalCount === 0) this.violate('CHUNK responses not closed by a FINAL');
+  /** `callMode`: the reply mode earlier turns of the call showed, if any. */
+  finish(status: TurnStatus, callMode?: ReplyMode): TurnResult {
+    if (status.code === 0 && this.finalCount === 0) {
+      if (this.chunkPrompt) this.violate('CHUNK responses not closed by a FINAL');
+      else if (this.owesAnswer()) this.violate('RPC completed without a FINAL answer');
+    }
+    const replyMode = this.replyMode;
+    if (callMode && replyMode && replyMode !== callMode) this.violate(`${replyMode} audio in a call that replied in ${callMode} mode`);
     const prompts: ReceivedPrompt[] = this.prompts.map(({ parts, ...p }) => (parts ? { ...p, audio: concat(parts) } : p));
     return {
       label: this.label,
@@ -228,6 +256,7 @@ export class TurnRecorder {
       framesSent: this.framesSent,
       prompts,
       terminal: this.terminal,
+      replyMode,
       violations: this.violations,
     };
   }

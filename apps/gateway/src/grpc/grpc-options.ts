@@ -5,7 +5,7 @@ import type { Server } from '@grpc/grpc-js';
 import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { BinaryReader } from '@bufbuild/protobuf/wire';
-import type { GatewayConfig } from '@app/config';
+import type { GatewaySection } from '@app/config';
 import { BYOVA_PACKAGE, BYOVA_SERVICE, descriptorSet, health, HEALTH_PACKAGE, HEALTH_SERVICE, VoiceVirtualAgentService } from '@app/proto';
 
 /**
@@ -49,8 +49,7 @@ function boundGracefulClose(server: Server): void {
  * gRPC server options: ts-proto's own codecs (no proto reflection at runtime), limits, keepalive,
  * and server reflection from the embedded descriptor set.
  */
-export function grpcOptions(config: GatewayConfig): GrpcOptions {
-  const g = config.gateway;
+export function grpcOptions(g: GatewaySection): GrpcOptions {
   return {
     transport: Transport.GRPC,
     options: {

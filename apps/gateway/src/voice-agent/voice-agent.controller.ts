@@ -75,13 +75,15 @@ export class VoiceAgentController {
             onBug(err);
           }
         },
-        complete: () => {
-          try {
-            turn.halfClose();
-          } catch (err) {
-            onBug(err);
-          }
-        },
+        // grpc-js delivers a client cancellation as a half-close followed at once by the cancel: let that land first.
+        complete: () =>
+          queueMicrotask(() => {
+            try {
+              turn.halfClose();
+            } catch (err) {
+              onBug(err);
+            }
+          }),
         error: () => turn.cancel(),
       });
       // Unsubscribed without completing: the client cancelled or the server is going away.

@@ -1,0 +1,430 @@
+import type { CallerInput } from '@app/connector-sdk';
+import type { Logger } from '@app/config';
+import type { SpeechEndpointer, SpeechEventListener } from '@app/endpointing';
+import type { CallRecording } from '@app/recording';
+import { EventInput_EventType, type VoiceInput, type VoiceVARequest, type VoiceVAResponse } from '@app/proto';
+import { AgentExchange, type ExchangeResult, type ExchangeServices } from '../agent/agent-exchange';
+import type { Conversation, LiveTurn } from '../conversation';
+import { EngineError } from '../engine-error';
+import { dtmfEventsToDigits } from '../next-input';
+import { END_OF_INPUT, NO_INPUT, START_OF_INPUT } from '../reply-builder';
+import { AudioIntake, type IntakeListener } from './audio-intake';
+
+/** Where one RPC's responses go; the transport adapts it to its stream. */
+export interface TurnSink {
+  send(response: VoiceVAResponse): void;
+  /** Completes the RPC with status OK. */
+  complete(): void;
+  fail(error: EngineError): void;
+}
+
+/** What the transport drives: the RPC's requests, its half-close, and its cancellation. */
+export interface TurnHandle {
+  request(req: VoiceVARequest): void;
+  /** The client will send nothing more. Acted on at once: a transport whose cancel arrives as half-close then cancel orders that itself. */
+  halfClose(): void;
+  cancel(): void;
+}
+
+export type EndCause = 'caller_hangup' | 'agent_ended' | 'transferred';
+
+/** The engine services a turn uses. */
+export interface TurnHost {
+  /** The conversation of an RPC's first request; undefined when there is nothing to do (hang-up of an unknown or ended call). */
+  bind(first: VoiceVARequest): Promise<Conversation | undefined>;
+  endConversation(conversation: Conversation, reason: EndCause): Promise<void>;
+  endpointer(sampleRate: number, listener: SpeechEventListener): SpeechEndpointer;
+  /** Saves what the turn changed (what to collect next, playback times, started) before the RPC completes. */
+  saveState(conversation: Conversation): Promise<void>;
+  readonly exchange: ExchangeServices;
+  readonly audio: { fallbackSampleRate: number; preRollMs: number };
+  /** How long an RPC waiting for its client's next request may wait. */
+  readonly rpcIdleMs: number;
+  readonly log: Logger;
+}
+
+/** Requests held while the RPC waits for the conversation (about 20 s of 20 ms frames). */
+const MAX_QUEUED = 1000;
+
+type Phase = 'unbound' | 'binding' | 'waiting' | 'active' | 'closed';
+
+/**
+ * One ProcessCallerInput RPC, WxCC's unit of a turn: binds to its conversation on the first request, waits
+ * for earlier RPCs of the same conversation (the ordering lock), feeds caller audio to the intake and inputs
+ * to the agent exchange, and completes the RPC itself once the turn's responses are sent.
+ */
+export class Turn implements TurnHandle, LiveTurn, IntakeListener {
+  private phase: Phase = 'unbound';
+  private conv?: Conversation;
+  private release?: () => void;
+  private readonly queue: VoiceVARequest[] = [];
+  /** Async work (binding, starting, asking the agent) in progress; requests queue meanwhile, unless the input concluded. */
+  private busy = false;
+  private halfClosed = false;
+  /** This turn's input is complete: later requests are dropped (audio may still serve barge-in). */
+  private concluded = false;
+  private intake?: AudioIntake;
+  private exchange?: AgentExchange;
+  private lastRequestAt = Date.now();
+  private idleTimer?: NodeJS.Timeout;
+
+  constructor(private readonly host: TurnHost, private readonly sink: TurnSink) {
+    this.armIdle(host.rpcIdleMs);
+  }
+
+  request(req: VoiceVARequest): void {
+    this.lastRequestAt = Date.now();
+    if (this.concluded) {
+      // Frames after the input concluded never queue: an agent that endpoints (or barge-in) may want them, else they are dropped.
+      if (req.audioInput !== undefined && this.intake !== undefined && this.phase === 'active') this.intake.push(req.audioInput.callerAudio);
+      return;
+    }
+    switch (this.phase) {
+      case 'active':
+        if (!this.busy && this.queue.length === 0) this.process(req);
+        else this.enqueue(req);
+        return;
+      case 'binding':
+      case 'waiting':
+        this.enqueue(req);
+        return;
+      case 'unbound':
+        void this.bind(req);
+        return;
+    }
+  }
+
+  halfClose(): void {
+    if (this.phase === 'closed') return;
+    this.halfClosed = true;
+    if (this.phase === 'unbound') this.finish();
+    else if (this.phase === 'active' && !this.busy && this.queue.length === 0) this.settle();
+  }
+
+  cancel(): void {
+    if (this.phase === 'closed') return;
+    this.conv?.log.debug('rpc cancelled by the client');
+    this.exchange?.abort('rpc cancelled');
+    this.close();
+  }
+
+  /** The conversation ended elsewhere (hang-up, sweep, shutdown): the RPC completes quietly. */
+  conversationEnded(): void {
+    this.exchange?.abort('conversation ended');
+    if (!this.busy) this.finish();
+  }
+
+  /** Read after an await: the RPC may have closed meanwhile. */
+  private get closed(): boolean {
+    return this.phase === 'closed';
+  }
+
+  // ---- IntakeListener ----
+
+  get bargeable(): boolean {
+    return this.exchange?.bargeable === true;
+  }
+
+  speechStarted(): void {
+    this.send(START_OF_INPUT);
+  }
+
+  utterance(input: Extract<CallerInput, { kind: 'speech' }>): void {
+    this.send(END_OF_INPUT);
+    this.conclude(() => this.answer(input));
+  }
+
+  noInput(): void {
+    this.send(NO_INPUT);
+    this.conclude(() => this.answer({ kind: 'no_input' }));
+  }
+
+  bargeIn(): void {
+    this.exchange?.bargeIn();
+  }
+
+  // ---- binding and ordering ----
+
+  private enqueue(req: VoiceVARequest): void {
+    if (this.queue.length >= MAX_QUEUED) {
+      this.fail(EngineError.exhausted('too many requests queued while an earlier RPC of this conversation is running'));
+      return;
+    }
+    this.queue.push(req);
+  }
+
+  private async bind(first: VoiceVARequest): Promise<void> {
+    this.phase = 'binding';
+    this.queue.push(first);
+    let conv: Conversation | undefined;
+    try {
+      conv = await this.host.bind(first);
+    } catch (e) {
+      if (e instanceof EngineError) return this.fail(e);
+      // A store that fails (as a remote one can) costs this RPC, never the process.
+      this.host.log.error({ err: e }, 'unexpected error in an RPC');
+      return this.fail(EngineError.internal());
+    }
+    if (this.closed) return; // cancelled meanwhile
+    if (!conv) return this.finish(); // nothing to do (hang-up of an unknown or ended conversation)
+    this.conv = conv;
+    conv.turns.add(this);
+    this.queue.shift();
+    if (first.eventInput?.eventType === EventInput_EventType.SESSION_END) {
+      // A hang-up does not wait behind an RPC still streaming audio: it ends the call, completing that RPC.
+      this.phase = 'active';
+      this.queue.length = 0;
+      return this.conclude(() => this.host.endConversation(conv, 'caller_hangup'));
+    }
+    this.queue.unshift(first);
+    this.phase = 'waiting';
+    const release = await conv.lock();
+    this.release = release;
+    if (this.closed) return this.unlock();
+    if (conv.ended) return this.finish();
+    this.phase = 'active';
+    this.drain();
+  }
+
+  private drain(): void {
+    while (this.phase === 'active' && !this.busy && !this.concluded && this.queue.length > 0) this.process(this.queue.shift()!);
+    if (this.concluded) this.queue.length = 0;
+    if (this.phase === 'active' && !this.busy && this.halfClosed) this.settle();
+  }
+
+  /** Client half-closed with nothing queued: finish what is due. */
+  private settle(): void {
+    if (this.concluded || this.busy) return;
+    const intake = this.intake;
+    if (intake === undefined) return this.finish();
+    if (this.exchange?.active) {
+      // Agent endpointing: the agent decides when the input is over; its reply is due within the deadline.
+      this.exchange.armDeadline();
+      return;
+    }
+    this.busy = true;
+    // Decisions on the last audio may still be on their way (neural inference): wait for them first.
+    void intake.flush().then((speaking) => {
+      this.busy = false;
+      if (this.phase !== 'active' || this.concluded) return;
+      if (speaking) intake.finishUtterance(); // the caller's words are not dropped
+      else this.finish();
+    });
+  }
+
+  private process(req: VoiceVARequest): void {
+    const conv = this.conv!;
+    if (req.audioInput !== undefined) return this.onAudio(req.audioInput);
+    if (req.conversationId && req.conversationId !== conv.id) {
+      return this.fail(EngineError.invalidArgument(`conversation_id changed within the RPC (bound to ${conv.id})`));
+    }
+    if (req.dtmfInput !== undefined) {
+      const digits = dtmfEventsToDigits(req.dtmfInput.dtmfEvents);
+      if (!digits) return this.fail(EngineError.invalidArgument('dtmf_input carries no valid DTMF digits'));
+      return this.conclude(() => this.answer({ kind: 'dtmf', digits }));
+    }
+    const ev = req.eventInput;
+    if (ev === undefined) return this.fail(EngineError.invalidArgument('request has no input: set audio_input, dtmf_input or event_input'));
+    switch (ev.eventType) {
+      case EventInput_EventType.SESSION_START:
+        return this.conclude(() => this.startSession());
+      case EventInput_EventType.SESSION_END:
+        return this.conclude(() => this.host.endConversation(conv, 'caller_hangup'));
+      case EventInput_EventType.START_OF_DTMF:
+        this.concluded = true;
+        return this.finish();
+      case EventInput_EventType.NO_INPUT:
+        return this.conclude(() => this.answer({ kind: 'no_input' }));
+      case EventInput_EventType.CUSTOM_EVENT:
+        return this.conclude(() => this.answer({ kind: 'event', name: ev.name, parameters: ev.parameters }));
+      default:
+        return this.fail(EngineError.invalidArgument(`unsupported event_input type ${ev.eventType}`));
+    }
+  }
+
+  // ---- caller audio (per frame: no logging, no allocation) ----
+
+  private onAudio(v: VoiceInput): void {
+    const intake = this.intake;
+    if (intake === undefined) return this.openAudio(v);
+    const changed = intake.formatChangeError(v);
+    if (changed) return this.fail(changed);
+    intake.push(v.callerAudio);
+  }
+
+  private openAudio(first: VoiceInput): void {
+    const conv = this.conv!;
+    const agentEndpoints = conv.agent.endpointing === 'agent';
+    let intake: AudioIntake;
+    try {
+      intake = new AudioIntake(
+        first,
+        {
+          ...this.host.audio,
+          forward: agentEndpoints ? (pcm) => conv.session?.audio?.(pcm) : undefined,
+          agentRate: conv.agent.speechAudioRate,
+          captureSpeech: conv.agent.speechAudio,
+          expect: conv.expect,
+          noBargeInUntil: conv.state.noBargeInUntil,
+          promptsEndAt: conv.state.promptsEndAt,
+          endpointer: (rate, listener) => this.host.endpointer(rate, listener),
+          record: conv.recording ? (rate, sensitive, now) => (conv.recording as CallRecording).callerInput(rate, sensitive, now) : undefined,
+        },
+        this,
+      );
+    } catch (e) {
+      if (e instanceof EngineError) return this.fail(e);
+      throw e;
+    }
+    this.intake = intake;
+    if (agentEndpoints) {
+      // The agent hears the audio as it comes and says itself when the caller starts and stops.
+      this.busy = true;
+      void this.listen(intake, first).finally(() => this.afterWork());
+      return;
+    }
+    intake.push(first.callerAudio);
+  }
+
+  /** Agent endpointing: the session listens until it has answered the caller's speech. */
+  private async listen(intake: AudioIntake, first: VoiceInput): Promise<void> {
+    if (!(await this.ensureStarted())) return;
+    this.busy = false;
+    const rate = this.conv!.agent.speechAudioRate ?? intake.sampleRate;
+    const listening = this.agent().call(
+      'listen',
+      (s, signal) => (s.listen ? s.listen({ sampleRate: rate, languageCode: first.languageCode }, signal) : Promise.reject(new Error('the session has no listen()'))),
+      { deadlineFromEndOfInput: true },
+    );
+    intake.push(first.callerAudio);
+    // Audio that queued while the session was being started.
+    this.drain();
+    await listening;
+    this.busy = true;
+  }
+
+  // ---- asking the agent ----
+
+  private agent(): AgentExchange {
+    const conv = this.conv!;
+    const host = this;
+    return (this.exchange ??= new AgentExchange(conv, {
+      send: (r) => host.send(r),
+      startOfInput: () => host.send(START_OF_INPUT),
+      endOfInput: () => {
+        host.send(END_OF_INPUT);
+        host.concluded = true;
+        host.exchange?.armDeadline();
+      },
+    }, this.host.exchange));
+  }
+
+  /** Runs the turn's one piece of async work, then saves the conversation and completes the RPC. */
+  private conclude(work: () => Promise<unknown>): void {
+    this.concluded = true;
+    this.queue.length = 0;
+    this.intake?.conclude();
+    this.busy = true;
+    work()
+      .catch((e) => this.conv!.log.error({ err: e }, 'turn failed'))
+      .finally(() => this.afterWork());
+  }
+
+  private afterWork(): void {
+    const conv = this.conv!;
+    const save = conv.ended ? Promise.resolve() : this.host.saveState(conv);
+    save
+      .catch((err) => conv.log.error({ err }, 'conversation state could not be saved'))
+      .finally(() => {
+        this.busy = false;
+        if (this.phase === 'closed') this.unlock();
+        else this.finish();
+      });
+  }
+
+  private async startSession(): Promise<void> {
+    const conv = this.conv!;
+    if (conv.sessionStarted && conv.state.started) {
+      conv.log.warn('repeated SESSION_START ignored');
+      return;
+    }
+    conv.sessionStarted = conv.state.started = true;
+    const r = await this.agent().call('start', (s, signal) => s.start({ resumed: false }, signal));
+    if (r !== 'replied') conv.sessionStarted = conv.state.started = false; // the next input retries the start
+  }
+
+  /** A conversation whose agent session is not running here (state lost in a restart, or taken over) is started silently. */
+  private async ensureStarted(): Promise<boolean> {
+    const conv = this.conv!;
+    if (conv.sessionStarted) return true;
+    conv.sessionStarted = conv.state.started = true;
+    conv.log.info('conversation resumed without SESSION_START');
+    const r: ExchangeResult = await this.agent().call('start', (s, signal) => s.start({ resumed: true }, signal), { silent: true });
+    if (r !== 'replied') conv.sessionStarted = conv.state.started = false;
+    if (r === 'failed') await this.agent().call('apology', () => Promise.reject(new Error('start failed')));
+    return r === 'replied';
+  }
+
+  private async answer(input: CallerInput): Promise<void> {
+    if (!(await this.ensureStarted())) return;
+    await this.agent().call(input.kind, (s, signal) => s.input(input, signal));
+  }
+
+  // ---- completion ----
+
+  private send(r: VoiceVAResponse): void {
+    if (this.phase !== 'closed') this.sink.send(r);
+  }
+
+  private finish(): void {
+    if (this.phase === 'closed') return;
+    this.close();
+    this.sink.complete();
+  }
+
+  private fail(e: EngineError): void {
+    if (this.phase === 'closed') return;
+    (this.conv?.log ?? this.host.log).info({ code: e.code, reason: e.message }, 'rpc rejected');
+    this.exchange?.abort('rpc failed');
+    this.close();
+    this.sink.fail(e);
+  }
+
+  private close(): void {
+    this.phase = 'closed';
+    this.queue.length = 0;
+    this.intake?.close();
+    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
+    const conv = this.conv;
+    if (conv) {
+      conv.turns.delete(this);
+      conv.state.lastActivityAt = Date.now();
+    }
+    if (!this.busy) this.unlock();
+  }
+
+  private unlock(): void {
+    const release = this.release;
+    this.release = undefined;
+    release?.();
+  }
+
+  // ---- a client that goes quiet ----
+
+  private armIdle(ms: number): void {
+    this.idleTimer = setTimeout(() => this.checkIdle(), ms);
+    this.idleTimer.unref();
+  }
+
+  /** Only a turn waiting for its client's next request can be idle; the agent's time is bounded by its deadline. */
+  private checkIdle(): void {
+    if (this.phase === 'closed') return;
+    const idleMs = this.host.rpcIdleMs;
+    const quiet = Date.now() - this.lastRequestAt;
+    if (this.halfClosed || this.busy || this.concluded || this.exchange?.active || quiet < idleMs) {
+      return this.armIdle(Math.max(idleMs - quiet, 100));
+    }
+    if (this.intake?.isSpeaking) return this.intake.finishUtterance();
+    this.fail(EngineError.deadlineExceeded(`no request received for ${Math.round(idleMs / 1000)} s`));
+  }
+}
