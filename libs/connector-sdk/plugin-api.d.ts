@@ -119,7 +119,10 @@ export type VirtualAgentConnector = RequestReplyConnector | StreamingConnector;
 export type AgentOutput =
   | { type: 'start_of_input' }
   | { type: 'end_of_input' }
+  /** A whole reply at once (prompts and how it ends); no reply_end needed after it. */
+  | { type: 'reply'; reply: AgentReply }
   | { type: 'prompt'; prompt: AgentPrompt }
+  /** `bargeIn` defaults to the agent's configured barge-in: set it false on a closing message. */
   | { type: 'audio'; audio: PromptAudio; text?: string; bargeIn?: boolean }
   | ({ type: 'reply_end' } & Omit<AgentReply, 'prompts'>);
 
