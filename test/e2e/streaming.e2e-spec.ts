@@ -4,10 +4,10 @@ import { EventInput_EventType, VoiceVAResponse_ResponseType as RT } from '@app/p
 import type { ByovaCaller, TurnResult } from '@app/simulator';
 import { chunkedLog } from '../fixtures/chunked-reply-connector';
 import { endpointingLog } from '../fixtures/self-endpointing-connector';
-import { chunkedConnector, eventually, selfEndpointingConnector, speechBurst, startTestGateway, type TestGateway } from './harness';
+import { chunkedConnector, selfEndpointingConnector, speechBurst, startTestGateway, type TestGateway } from './harness';
 
-// Streaming agent sessions end to end, written against the AgentSession contract (libs/connector-sdk) before the
-// engine implements it: these fail until it does.
+// Streaming agent sessions end to end, through the two streaming test plugins (test/fixtures): pieces relayed as
+// they come, collected in WAV mode, agent endpointing, and barge-in on a reply still being produced.
 
 const MULAW = { encoding: 'mulaw' as const, sampleRate: 8000 };
 const CHUNKED = 'Chunked: stream';
@@ -44,7 +44,7 @@ describe('streaming agent: reply streamed in pieces (CHUNK mode)', () => {
     const received = chunkTimes(r);
     // Streamed, not collected: the first piece reaches the caller before the last is even produced.
     expect(received[0]).toBeLessThan(emitted[4]);
-    for (let i = 0; i < 5; i++) expect(received[i] - emitted[i]).toBeLessThan(50);
+    for (let i = 0; i < 5; i++) expect(received[i] - emitted[i]).toBeLessThan(100); // loose: shared CI cores
     await caller.endSession();
     expect(chunkedLog[0].ended?.reason).toBe('caller_hangup');
   });
@@ -65,21 +65,20 @@ describe('streaming agent: reply streamed in pieces (CHUNK mode)', () => {
   it('stops the agent when the caller barges in on a streamed reply', async () => {
     const long = await startTestGateway({
       voice_activity_detection: { end_silence_ms: 300 },
-      connectors: { chunked: chunkedConnector({ chunks: 50, chunk_ms: 40, delay_ms: 100, barge_in: true }, { reply_mode: 'chunk', barge_in: true }) },
+      connectors: { chunked: chunkedConnector({ welcome_chunks: 1, chunks: 50, chunk_ms: 40, delay_ms: 100 }, { reply_mode: 'chunk', barge_in: true }) },
     });
     try {
       const caller = long.caller({ agentId: CHUNKED });
-      const welcome = caller.startSession();
-      await eventually(() => (chunkedLog[0]?.replies[0]?.chunks.length ?? 0) >= 3);
-      // As WxCC does during a barge-in prompt: the next RPC streams caller audio while the reply still plays.
-      const speech = await caller.sendAudio({ data: encodeFromPcm16(speechBurst(500, 0), 'mulaw'), format: MULAW }, { pace: true, trailingSilenceMs: 1500 });
-      const w = await welcome;
-      expect(w.status.code).toBe(status.OK);
-      expect(chunkedLog[0].bargeIns.length).toBeGreaterThanOrEqual(1);
-      expect(chunkedLog[0].replies[0]).toMatchObject({ stoppedBy: 'barge_in' });
-      expect(chunkedLog[0].replies[0].chunks.length).toBeLessThan(50);
-      expect(speech.startOfInputAtMs).toBeDefined();
-      expect(speech.prompts[0]?.text).toBe('reply to speech');
+      await caller.startSession();
+      // With barge-in on, WxCC keeps streaming caller audio after END_OF_INPUT while the reply plays.
+      const audio = encodeFromPcm16(Int16Array.from([...speechBurst(500, 1000), ...speechBurst(500, 500)]), 'mulaw');
+      const r = await caller.sendAudio({ data: audio, format: MULAW }, { pace: true, stopOnEndOfInput: false, trailingSilenceMs: 0 });
+      expect(r.status.code).toBe(status.OK);
+      const [, reply] = chunkedLog[0].replies;
+      expect(chunkedLog[0].bargeIns).toHaveLength(1);
+      expect(reply).toMatchObject({ answers: 'speech', stoppedBy: 'barge_in', completed: false });
+      expect(reply.chunks.length).toBeGreaterThan(3); // it played a while...
+      expect(reply.chunks.length).toBeLessThan(15); // ...and stopped at the second burst, not after 5 s
       await caller.endSession();
     } finally {
       await long.stop();
@@ -159,14 +158,14 @@ describe('streaming agent that endpoints the caller itself', () => {
     try {
       const caller = long.caller({ agentId: LISTENER });
       await caller.startSession();
-      const first = caller.sendAudio({ data: silenceThenSpeech(0, 400), format: MULAW }, { pace: true, trailingSilenceMs: 3000 });
-      await eventually(() => (endpointingLog[0]?.replies[0]?.chunks.length ?? 0) >= 3, 5000);
-      const second = await caller.sendAudio({ data: silenceThenSpeech(100, 400), format: MULAW }, { pace: true, trailingSilenceMs: 3000 });
-      expect((await first).status.code).toBe(status.OK);
-      expect(second.startOfInputAtMs).toBeDefined();
-      const [reply1] = endpointingLog[0].replies;
-      expect(['own_start_of_input', 'barge_in']).toContain(reply1.stoppedBy);
-      expect(reply1.chunks.length).toBeLessThan(50);
+      const audio = encodeFromPcm16(Int16Array.from([...speechBurst(400, 1000), ...speechBurst(400, 500)]), 'mulaw');
+      const r = await caller.sendAudio({ data: audio, format: MULAW }, { pace: true, stopOnEndOfInput: false, trailingSilenceMs: 0 });
+      expect(r.status.code).toBe(status.OK);
+      const [l] = endpointingLog[0].listens;
+      expect(l.bargedInAt?.audioMs).toBeGreaterThanOrEqual(1400);
+      expect(l.reply).toMatchObject({ stoppedBy: 'own_start_of_input', completed: false });
+      expect(l.reply!.chunks.length).toBeLessThan(15);
+      expect(endpointingLog[0].bargeIns).toHaveLength(1); // the engine told the session too
       await caller.endSession();
     } finally {
       await long.stop();
