@@ -16,6 +16,19 @@ export function localConnector(defaults: Raw = {}, config: Raw = {}): Raw {
   return { type: 'local_audio', config: { audio_base_path: 'audio', ...config }, defaults };
 }
 
+export const CHUNKED_MODULE = './test/fixtures/chunked-reply-connector';
+export const SELF_ENDPOINTING_MODULE = './test/fixtures/self-endpointing-connector';
+
+/** Streaming test agent `Chunked: <name>` (options in its file); loaded as a plugin by `module:` alone. */
+export function chunkedConnector(config: Raw = {}, defaults: Raw = {}): Raw {
+  return { module: CHUNKED_MODULE, config, defaults };
+}
+
+/** Streaming test agent `Self-endpointing: <name>` that endpoints the caller itself. */
+export function selfEndpointingConnector(config: Raw = {}, defaults: Raw = {}): Raw {
+  return { module: SELF_ENDPOINTING_MODULE, config, defaults };
+}
+
 export function scriptedConnector(config: Raw = {}, defaults: Raw = {}): Raw {
   return { module: SCRIPTED_MODULE, type: 'scripted', config, defaults };
 }

@@ -40,13 +40,26 @@ export class ConnectorSetupError extends Error {
   override name = 'ConnectorSetupError';
 }
 
+/** Plugins may be plain JavaScript: check what a factory built before the engine relies on it. */
+function checkConnectorShape(id: string, type: string, c: unknown): void {
+  const fail = (what: string) => {
+    throw new ConnectorSetupError(`connectors.${id}: the "${type}" connector ${what}`);
+  };
+  if (typeof c !== 'object' || c === null) fail(`factory returned ${c === null ? 'null' : typeof c}, not a connector object`);
+  const has = (name: string) => typeof (c as Record<string, unknown>)[name] === 'function';
+  if (!has('listAgents')) fail('has no listAgents() method');
+  if (has('openSession')) return;
+  const missing = ['start', 'handleInput', 'end'].filter((m) => !has(m));
+  if (missing.length) fail(`needs openSession(ctx) (streaming), or start, handleInput and end (request/reply); missing ${missing.join(', ')}`);
+}
+
 /**
  * Builds every configured connector through the factory that handles its type (built-in or plugin,
  * found by @ConnectorProvider) and routes agent ids to them.
  */
 @Injectable()
 export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
-  private readonly factories = new Map<string, { factory: ConnectorFactory; meta: ConnectorProviderMeta }>();
+  private readonly factories = new Map<string, { factory: ConnectorFactory; meta: ConnectorProviderMeta; metatype: unknown }>();
   private readonly byId = new Map<string, AgentBinding>();
   private ordered: AgentBinding[] = [];
   private defaultBinding?: AgentBinding;
@@ -67,7 +80,14 @@ export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
       const meta: ConnectorProviderMeta | undefined =
         wrapper.metatype && Reflect.getMetadata(CONNECTOR_PROVIDER, wrapper.metatype);
       if (!meta || !wrapper.instance) continue;
-      for (const name of [meta.type, ...(meta.aliases ?? [])]) this.factories.set(name, { factory: wrapper.instance, meta });
+      for (const name of [meta.type, ...(meta.aliases ?? [])]) {
+        const had = this.factories.get(name);
+        // The same factory class seen through two modules is fine; two different ones would silently shadow.
+        if (had && had.metatype !== wrapper.metatype) {
+          throw new ConnectorSetupError(`connector type "${name}" is provided twice (by the "${had.meta.type}" and "${meta.type}" providers): rename one in its plugin`);
+        }
+        this.factories.set(name, { factory: wrapper.instance, meta, metatype: wrapper.metatype });
+      }
     }
     await this.build();
   }
@@ -101,12 +121,16 @@ export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
         const msg = (e as Error).message;
         throw new ConnectorSetupError(msg.startsWith(`connectors.${id}`) ? msg : `connectors.${id}: ${msg}`);
       }
+      checkConnectorShape(id, meta.type, connector);
       const caps = connector.capabilities?.();
       const modes = caps?.replyModes;
       if (caps?.endpointing === 'agent' && typeof connector.openSession !== 'function') {
         throw new ConnectorSetupError(`connectors.${id}: a connector that endpoints the caller itself must offer openSession() (a streaming session)`);
       }
       const agents = connector.listAgents();
+      if (!Array.isArray(agents) || agents.some((a) => typeof a?.id !== 'string' || !a.id)) {
+        throw new ConnectorSetupError(`connectors.${id}: listAgents() of the "${meta.type}" connector must return an array of { id: string }`);
+      }
       const unknown = Object.keys(entry.agent_defaults ?? {}).filter((a) => !agents.some((d) => d.id === a));
       if (unknown.length) {
         throw new ConnectorSetupError(`connectors.${id}.agent_defaults: no agent "${unknown[0]}" in this connector (agents: ${agents.map((a) => a.id).join(', ')})`);
