@@ -39,6 +39,8 @@ export class ConversationEngine implements TurnHost, OnModuleInit, OnApplication
   private readonly binding = new Map<string, Promise<Conversation | undefined>>();
   /** Conversations being removed from the store: an RPC for one waits until the store knows it ended. */
   private readonly ending = new Map<string, Promise<void>>();
+  /** New conversations admitted but not yet created in the store (admission counts them). */
+  private admitting = 0;
   private readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private sweeper?: NodeJS.Timeout;
   private renewer?: NodeJS.Timeout;
@@ -134,7 +136,7 @@ export class ConversationEngine implements TurnHost, OnModuleInit, OnApplication
       throw EngineError.notFound(`unknown virtual_agent_id "${req.virtualAgentId}"`);
     }
     const limit = this.sessions.max_sessions;
-    if (this.live.size >= limit) throw EngineError.exhausted(`too many concurrent conversations (limit ${limit})`);
+    if (this.live.size + this.admitting >= limit) throw EngineError.exhausted(`too many concurrent conversations (limit ${limit})`);
     const now = Date.now();
     const state: ConversationState = {
       id,
@@ -148,11 +150,14 @@ export class ConversationEngine implements TurnHost, OnModuleInit, OnApplication
       promptsEndAt: 0,
     };
     let lease;
+    this.admitting++;
     try {
       lease = await this.store.create(state, this.owner, LEASE_MS);
     } catch (e) {
       if (e instanceof LeaseConflictError) throw EngineError.unavailable(`conversation ${id} is being started elsewhere; retry`);
       throw e;
+    } finally {
+      this.admitting--;
     }
     const conv = this.materialise(state, lease, agent);
     conv.log.info('conversation created');
