@@ -56,6 +56,21 @@ describe('CallRecorder', () => {
     expect((await readdir(join(base, 'abs'))).length).toBe(2);
   });
 
+  it('a recording that never finishes does not hold the shutdown past its deadline, and is named', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const loaded = { baseDir: base, config: { gateway: { shutdown_grace_seconds: 25 } } } as unknown as LoadedConfig;
+    const rec = new CallRecorder(loaded, { agents: () => [] } as unknown as ConnectorRegistry, createLogger('warn', { write: (l: string) => void lines.push(JSON.parse(l)) }));
+    const a = agent('a', { enabled: true, folder: join(base, 'hung') });
+    const hung = rec.open(conversation('hung-call', a))!;
+    hung.close = () => new Promise<string[]>(() => undefined); // a disk that never answers
+    const t0 = Date.now();
+    rec.shutdownBy(t0 + 150);
+    await rec.onApplicationShutdown();
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(rec.pendingConversations()).toEqual(['hung-call']);
+    expect(lines).toContainEqual(expect.objectContaining({ conversations: ['hung-call'], msg: expect.stringMatching(/not finalised/) }));
+  });
+
   it('applies retention at start-up, per folder, the shortest retention when agents share one', async () => {
     const shared = join(base, 'shared');
     const other = join(base, 'other');
