@@ -5,6 +5,7 @@ import { loadConnectorPlugins } from '@app/connector-sdk';
 import { ConversationEngine } from '@app/engine';
 import { GatewayModule } from './gateway.module';
 import { grpcOptions } from './grpc/grpc-options';
+import { GrpcServerHost } from './grpc/grpc-server.host';
 import { DrainService } from './lifecycle/drain.service';
 
 export interface RunningGateway {
@@ -18,11 +19,14 @@ export interface RunningGateway {
 /** Builds and starts the gateway; main.ts and the e2e tests share it. */
 export async function startGateway(loaded: LoadedConfig, logger: Logger): Promise<RunningGateway> {
   const plugins = loadConnectorPlugins(loaded.config, loaded.baseDir);
+  let onServer: Parameters<typeof grpcOptions>[1];
   const app = await NestFactory.createMicroservice(GatewayModule.forRoot(loaded, logger, plugins), {
-    ...grpcOptions(loaded.config),
+    ...grpcOptions(loaded.config, (server, url) => onServer?.(server, url)),
     logger: new PinoNestLogger(logger.child({ source: 'nest' })),
     abortOnError: false,
   });
+  const grpcHost = app.get(GrpcServerHost);
+  onServer = (server, url) => grpcHost.attach(server, url);
   await app.listen();
   const drain = app.get(DrainService);
   const g = loaded.config.gateway;

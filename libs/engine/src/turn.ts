@@ -113,11 +113,8 @@ export class Turn implements TurnHandle, LiveTurn {
   halfClose(): void {
     if (this.phase === 'closed') return;
     this.halfClosed = true;
-    // A cancellation arrives as a half-close followed at once by cancel(); let that land first.
-    queueMicrotask(() => {
-      if (this.phase === 'unbound') this.finish();
-      else if (this.phase === 'active' && !this.busy && this.queue.length === 0) this.settle();
-    });
+    if (this.phase === 'unbound') this.finish();
+    else if (this.phase === 'active' && !this.busy && this.queue.length === 0) this.settle();
   }
 
   cancel(): void {
