@@ -1,5 +1,7 @@
+import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
-import type { INestMicroservice } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { type LoadedConfig, type Logger, PinoNestLogger } from '@app/config';
 import { loadConnectorPlugins } from '@app/connector-sdk';
 import { ConversationEngine } from '@app/engine';
@@ -9,8 +11,12 @@ import { GrpcServerHost } from './grpc/grpc-server.host';
 import { DrainService } from './lifecycle/drain.service';
 
 export interface RunningGateway {
-  app: INestMicroservice;
+  /** One hybrid application: the HTTP server (monitoring) with the gRPC microservice connected to it. */
+  app: INestApplication;
+  /** gRPC host:port. */
   address: string;
+  /** HTTP host:port (the actual port when configured as 0); undefined when monitoring is disabled. */
+  httpAddress?: string;
   engine: ConversationEngine;
   /** Graceful stop: NOT_SERVING, refuse new RPCs, let in-flight ones finish within the grace, then close. */
   shutdown(graceMs?: number): Promise<{ drained: boolean }>;
@@ -19,21 +25,36 @@ export interface RunningGateway {
 /** Builds and starts the gateway; main.ts and the e2e tests share it. */
 export async function startGateway(loaded: LoadedConfig, logger: Logger): Promise<RunningGateway> {
   const plugins = loadConnectorPlugins(loaded.config, loaded.baseDir);
-  let onServer: Parameters<typeof grpcOptions>[1];
-  const app = await NestFactory.createMicroservice(GatewayModule.forRoot(loaded, logger, plugins), {
-    ...grpcOptions(loaded.config, (server, url) => onServer?.(server, url)),
+  const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(loaded, logger, plugins), {
     logger: new PinoNestLogger(logger.child({ source: 'nest' })),
     abortOnError: false,
+    // Keep-alive and streaming HTTP clients must not hold the close open.
+    forceCloseConnections: true,
   });
+  const { gateway: g, monitoring: m } = loaded.config;
   const grpcHost = app.get(GrpcServerHost);
-  onServer = (server, url) => grpcHost.attach(server, url);
-  await app.listen();
+  app.connectMicroservice(grpcOptions(loaded.config, (server, url) => grpcHost.attach(server, url)));
+  let httpAddress: string | undefined;
+  // Connectors and the speech detector are set up (init) before either listener opens.
+  await app.init();
+  try {
+    await app.startAllMicroservices();
+    if (m.enabled) {
+      await app.listen(m.port, m.host);
+      const bound = app.getHttpServer().address() as AddressInfo;
+      httpAddress = `${m.host}:${bound.port}`;
+    }
+  } catch (e) {
+    // Whichever listener failed (a port in use), the other must not stay bound.
+    await app.close().catch(() => undefined);
+    throw e;
+  }
   const drain = app.get(DrainService);
-  const g = loaded.config.gateway;
   let stopping: Promise<{ drained: boolean }> | undefined;
   return {
     app,
     address: `${g.host}:${g.port}`,
+    httpAddress,
     engine: app.get(ConversationEngine),
     shutdown(graceMs = g.shutdown_grace_seconds * 1000) {
       stopping ??= (async () => {

@@ -25,7 +25,7 @@ async function main(): Promise<void> {
     process.stderr.write(`Gateway failed to start: ${(e as Error).message}\n`);
     process.exit(1);
   }
-  logger.info({ address: gateway.address, config: loaded.file }, 'BYOVA gateway listening');
+  logger.info({ address: gateway.address, http: gateway.httpAddress, config: loaded.file }, 'BYOVA gateway listening');
 
   const stop = (signal: string) => {
     logger.info({ signal }, 'shutting down');
