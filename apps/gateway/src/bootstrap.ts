@@ -8,7 +8,7 @@ import { ConversationEngine } from '@app/engine';
 import { GatewayModule } from './gateway.module';
 import { grpcOptions } from './grpc/grpc-options';
 import { GrpcServerHost } from './grpc/grpc-server.host';
-import { DrainService } from './lifecycle/drain.service';
+import { GatewayShutdown, type ShutdownReport } from './lifecycle/gateway-shutdown.service';
 
 export interface RunningGateway {
   /** One hybrid application: the HTTP server (monitoring) with the gRPC microservice connected to it. */
@@ -18,8 +18,12 @@ export interface RunningGateway {
   /** HTTP host:port (the actual port when configured as 0); undefined when monitoring is disabled. */
   httpAddress?: string;
   engine: ConversationEngine;
-  /** Graceful stop: NOT_SERVING, refuse new RPCs, let in-flight ones finish within the grace, then close. */
-  shutdown(graceMs?: number): Promise<{ drained: boolean }>;
+  /**
+   * Graceful stop within `graceMs` (default gateway.shutdown_grace_seconds), everything included: drain,
+   * RPCs still open ended with UNAVAILABLE, conversations ended, application closed. `pending` names what
+   * was left when the grace ran out.
+   */
+  shutdown(graceMs?: number): Promise<ShutdownReport>;
 }
 
 /** Builds and starts the gateway; main.ts and the e2e tests share it. */
@@ -49,22 +53,15 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
     await app.close().catch(() => undefined);
     throw e;
   }
-  const drain = app.get(DrainService);
-  let stopping: Promise<{ drained: boolean }> | undefined;
+  const shutdown = app.get(GatewayShutdown);
+  let stopping: Promise<ShutdownReport> | undefined;
   return {
     app,
     address: `${g.host}:${g.port}`,
     httpAddress,
     engine: app.get(ConversationEngine),
     shutdown(graceMs = g.shutdown_grace_seconds * 1000) {
-      stopping ??= (async () => {
-        drain.startDraining();
-        logger.info({ inflight: drain.inflightCount, graceMs }, 'draining');
-        const drained = await drain.waitIdle(graceMs);
-        if (!drained) logger.warn({ inflight: drain.inflightCount }, 'shutdown grace expired with RPCs in flight');
-        await app.close();
-        return { drained };
-      })();
+      stopping ??= shutdown.run(graceMs, () => app.close());
       return stopping;
     },
   };
