@@ -4,7 +4,6 @@ import { ConversationEngine, EngineError, type TurnHandle, type TurnSink } from 
 import type { VoiceVARequest, VoiceVAResponse } from '@app/proto';
 import { DrainService, SHUTTING_DOWN, type TrackedRpc } from '../lifecycle/drain.service';
 
-
 /** Where a transport delivers one RPC's outcome: responses, then exactly one of complete or fail. */
 export interface RpcSink {
   send(response: VoiceVAResponse): void;
@@ -118,8 +117,9 @@ class Rpc implements RpcHandle, TrackedRpc {
 }
 
 /**
- * The transport-neutral side of ProcessCallerInput: refuses RPCs while draining, tracks the ones in flight,
- * guards the engine so a bug costs one RPC, and lets a shutdown end what is left. A transport (gRPC today,
+ * The transport-neutral side of ProcessCallerInput: refuses RPCs while draining, tracks the ones in flight
+ * (in DrainService, with how to end each: a shutdown ends what is left with UNAVAILABLE), and guards the
+ * engine so a bug costs one RPC. A transport (gRPC today,
  * BYOVA's WebSocket variant later) only adapts its streams to `open(sink)`.
  */
 @Injectable()
