@@ -40,13 +40,15 @@ export interface TestGateway {
   stop(): Promise<void>;
 }
 
-/** Starts the real gateway (NestJS gRPC server) on a loopback port with the given config sections. */
+/** Starts the real gateway (NestJS hybrid app: gRPC + monitoring HTTP) on loopback ports with the given config sections. */
 /** `logs`: collect the gateway's JSON log lines (at debug level) instead of discarding them. */
 export async function startTestGateway(raw: Raw = {}, opts: { logs?: Record<string, unknown>[] } = {}): Promise<TestGateway> {
   const port = await freePort();
   const config = buildGatewayConfig({
     ...raw,
     gateway: { host: '127.0.0.1', ...(raw.gateway ?? {}), port },
+    // Monitoring HTTP on a port of the system's choosing (gw.httpAddress), so parallel test files never clash.
+    monitoring: { host: '127.0.0.1', port: 0, ...raw.monitoring },
     voice_activity_detection: { engine: 'energy', ...raw.voice_activity_detection },
     connectors: raw.connectors ?? { local: localConnector() },
   });

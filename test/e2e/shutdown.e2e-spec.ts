@@ -1,11 +1,13 @@
+import * as grpc from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
-import { BYOVA_SERVICE, DTMFDigits, OutputEvent_EventType as EV, VoiceVAResponse_ResponseType as RT } from '@app/proto';
+import { BYOVA_SERVICE, DTMFDigits, health as healthProto, OutputEvent_EventType as EV, VoiceVAResponse_ResponseType as RT } from '@app/proto';
 import { ByovaCaller } from '@app/simulator';
 import { CLOSE_FLUSH_MS } from '../../apps/gateway/src/grpc/grpc-options';
 import { DrainService } from '../../apps/gateway/src/lifecycle/drain.service';
 import { scriptedLog } from '../fixtures/scripted-connector';
 import { canConnect, killAll, removeTempConfigs, spawnGateway, stackLines, tempConfig } from '../support/child-gateway';
 import { HealthClient, ServingStatus as S, within } from '../support/grpc-clients';
+import { routingProxy } from '../support/routing-proxy';
 import { speechTurn } from '../support/speech-turn';
 import { eventually, freePort, localConnector, scriptedConnector, startTestGateway } from './harness';
 
@@ -20,6 +22,10 @@ let termPort: number;
 let intPort: number;
 let term: ReturnType<typeof spawnGateway>;
 let int: ReturnType<typeof spawnGateway>;
+// A bot whose end() never returns, and a grace of its own.
+const BOUNDED_GRACE_S = 2;
+let boundedPort: number;
+let bounded: ReturnType<typeof spawnGateway>;
 const childConfig = (port: number, grace: number) => ({
   gateway: { host: '127.0.0.1', port, shutdown_grace_seconds: grace },
   // The test's caller speech is a two-tone burst: the level detector hears it, a neural one does not.
@@ -30,6 +36,9 @@ beforeAll(async () => {
   [termPort, intPort] = [await freePort(), await freePort()];
   term = spawnGateway({ GATEWAY_CONFIG: tempConfig(childConfig(termPort, GRACE_S)), LOG_LEVEL: 'warn' });
   int = spawnGateway({ GATEWAY_CONFIG: tempConfig(childConfig(intPort, 0.5)), LOG_LEVEL: 'warn' });
+  boundedPort = await freePort();
+  const hung = { ...childConfig(boundedPort, BOUNDED_GRACE_S), connectors: { scripted: scriptedConnector({ hang_end: true }) } };
+  bounded = spawnGateway({ GATEWAY_CONFIG: tempConfig(hung), LOG_LEVEL: 'warn' });
 });
 afterAll(() => {
   killAll();
@@ -91,7 +100,7 @@ describe('graceful drain, in-process', () => {
     }
   });
 
-  it('with a grace shorter than the in-flight RPC resolves {drained: false} and still closes, cutting the RPC', async () => {
+  it('with a grace shorter than the in-flight RPC: ends it with UNAVAILABLE, closes within the grace, names it as pending', async () => {
     const t = await startTestGateway({ connectors: { local: localConnector() } });
     try {
       const caller = t.caller();
@@ -100,13 +109,15 @@ describe('graceful drain, in-process', () => {
       await speaking.startOfInput;
 
       const t0 = Date.now();
-      expect(await within(t.gw.shutdown(100), 3000, 'shutdown did not resolve')).toEqual({ drained: false });
+      const report = await within(t.gw.shutdown(100), 3000, 'shutdown did not resolve');
       const took = Date.now() - t0;
-      expect(took).toBeGreaterThanOrEqual(90);
-      expect(took).toBeLessThan(100 + CLOSE_FLUSH_MS + 500);
+      expect([report.drained, report.pending?.rpcs]).toEqual([false, [caller.conversationId]]);
+      // RPCs get most of the grace (all but a fifth, kept for ending conversations and closing); the whole stop fits in it.
+      expect(took).toBeGreaterThanOrEqual(75);
+      expect(took).toBeLessThan(100 + 150);
 
       const r = await within(speaking.result, 1000, 'in-flight RPC never ended');
-      expect(r.status.code).not.toBe(status.OK);
+      expect([r.status.code, r.status.details]).toEqual([status.UNAVAILABLE, 'gateway is shutting down']);
       expect(r.responses.some((x) => x.responseType === RT.FINAL)).toBe(false);
       expect(await canConnect(portOf(t.target))).toBe(false);
     } finally {
@@ -114,7 +125,7 @@ describe('graceful drain, in-process', () => {
     }
   });
 
-  it('an RPC finishing just after the grace still gets its answer while the server closes', async () => {
+  it('an RPC whose answer comes just after the grace gets UNAVAILABLE, not a reset', async () => {
     const t = await startTestGateway({ connectors: { scripted: scriptedConnector() } });
     try {
       scriptedLog.splice(0);
@@ -126,9 +137,10 @@ describe('graceful drain, in-process', () => {
       turn.halfClose();
       await eventually(() => scriptedLog.some((c) => c.op === 'input' && c.input?.kind === 'dtmf'));
 
-      expect(await within(t.gw.shutdown(30), 3000, 'shutdown did not resolve')).toEqual({ drained: false });
+      const report = await within(t.gw.shutdown(30), 3000, 'shutdown did not resolve');
+      expect([report.drained, report.pending?.rpcs]).toEqual([false, [caller.conversationId]]);
       const r = await turn.result;
-      expect([r.status.code, r.responses.length, r.responses[0]?.prompts[0]?.text]).toEqual([status.OK, 1, 'slow answer']);
+      expect([r.status.code, r.status.details, r.responses.length]).toEqual([status.UNAVAILABLE, 'gateway is shutting down', 0]);
       expect(await canConnect(portOf(t.target))).toBe(false);
     } finally {
       await t.stop();
@@ -183,9 +195,80 @@ describe('signals to the real entry point (child processes)', () => {
       expect([e.code, e.signal]).toEqual([0, null]);
       expect(e.afterMs).toBeGreaterThanOrEqual(400);
       expect(e.afterMs).toBeLessThan(3000);
-      expect((await speaking.result).status.code).not.toBe(status.OK);
+      expect((await speaking.result).status.code).toBe(status.UNAVAILABLE);
     } finally {
       caller.close();
+    }
+  });
+});
+
+/** A bare grpc-js server answering Health/Check SERVING: "another replica" behind the test's load balancer. */
+async function otherReplica(): Promise<{ port: number; checks: number; close(): void }> {
+  const server = new grpc.Server();
+  const replica = { port: 0, checks: 0, close: () => server.forceShutdown() };
+  server.addService(healthProto.HealthService as unknown as grpc.ServiceDefinition, {
+    check: (_call: unknown, cb: grpc.sendUnaryData<healthProto.HealthCheckResponse>) => {
+      replica.checks++;
+      cb(null, { status: S.SERVING });
+    },
+  });
+  replica.port = await new Promise<number>((res, rej) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? rej(err) : res(port))),
+  );
+  return replica;
+}
+
+describe('a bounded stop (child process)', () => {
+  it('fits in the grace with a bot whose end() never returns: GOAWAY moves clients, the open RPC gets UNAVAILABLE, exit 0 naming what was pending', async () => {
+    await bounded.waitForPort(boundedPort);
+    const replica = await otherReplica();
+    // The first connection goes to the gateway, every later one to the other replica.
+    const lb = await routingProxy((i) => (i === 0 ? boundedPort : replica.port));
+    const health = new HealthClient(`127.0.0.1:${lb.port}`);
+    const caller = new ByovaCaller({ target: `127.0.0.1:${boundedPort}`, agentId: SCRIPTED, deadlineMs: 20_000 });
+    try {
+      expect(await health.check('')).toEqual({ status: S.SERVING });
+      expect(lb.routed).toEqual([boundedPort]);
+      expect((await caller.startSession()).status.code).toBe(status.OK);
+      const speaking = speechTurn(caller, 10_000); // the caller talks far past the grace
+      await speaking.startOfInput;
+      let rpcEndedAt = 0;
+      void speaking.result.then(() => (rpcEndedAt = Date.now()));
+
+      const t0 = Date.now();
+      const exit = bounded.stop('SIGTERM');
+      // GOAWAY: the health client's next checks leave the draining gateway for a new connection, which the
+      // balancer sends to the other replica. Without it they would stay on the old connection (NOT_SERVING).
+      while (lb.routed.length < 2 && Date.now() - t0 < 1000) {
+        await health.check('');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(lb.routed).toEqual([boundedPort, replica.port]);
+      expect(await health.check('')).toEqual({ status: S.SERVING });
+      expect(replica.checks).toBeGreaterThan(0);
+      expect(bounded.hasExited).toBe(false); // the caller's RPC is still being served meanwhile
+
+      const r = await speaking.result;
+      expect([r.status.code, r.status.details]).toEqual([status.UNAVAILABLE, 'gateway is shutting down']);
+      // It had most of the grace (all but a fifth) to finish by itself.
+      expect(rpcEndedAt - t0).toBeGreaterThanOrEqual(BOUNDED_GRACE_S * 1000 * 0.8 - 100);
+
+      const e = await exit;
+      expect([e.code, e.signal]).toEqual([0, null]);
+      // The stop ends at the grace; the margin is signal delivery and process exit on a busy machine.
+      expect(e.afterMs).toBeLessThan(BOUNDED_GRACE_S * 1000 + 400);
+
+      const lines = bounded.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+      const pending = lines.find((l) => /shutdown grace used up/.test(String(l.msg)));
+      expect(pending).toMatchObject({ level: 40, rpcs: 1, conversations: [caller.conversationId], recordings: [] });
+      expect(pending?.msg).toMatch(/1 RPC\(s\) cut with UNAVAILABLE, 1 conversation\(s\) still ending/);
+      expect(lines).toContainEqual(expect.objectContaining({ conversationIds: [caller.conversationId], msg: expect.stringMatching(/UNAVAILABLE/) }));
+      expect(stackLines(bounded.stderr + bounded.stdout)).toEqual([]);
+    } finally {
+      caller.close();
+      health.close();
+      replica.close();
+      await lb.close();
     }
   });
 });

@@ -51,7 +51,9 @@ const running = new Set<GatewayProcess>();
 /** Starts the gateway entry point as a child process with the given environment (cwd: the repository). */
 export function spawnGateway(env: Record<string, string>): GatewayProcess {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !GATEWAY_ENV.includes(k)));
-  const proc = spawn(process.execPath, ['-r', '@swc-node/register', ENTRY], { cwd: REPO, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The monitoring HTTP port defaults to a free one, so children of parallel test files never clash on it.
+  const childEnv = { ...base, MONITORING_PORT: '0', ...env };
+  const proc = spawn(process.execPath, ['-r', '@swc-node/register', ENTRY], { cwd: REPO, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   let hasExited = false;

@@ -2,6 +2,9 @@ import 'reflect-metadata';
 import { ConfigError, createLogger, loadGatewayConfig } from '@app/config';
 import { startGateway } from './bootstrap';
 
+/** How long after the grace the process exits even if the shutdown has not returned. */
+const BACKSTOP_MS = 1000;
+
 async function main(): Promise<void> {
   let loaded;
   try {
@@ -25,11 +28,17 @@ async function main(): Promise<void> {
     process.stderr.write(`Gateway failed to start: ${(e as Error).message}\n`);
     process.exit(1);
   }
-  logger.info({ address: gateway.address, config: loaded.file }, 'BYOVA gateway listening');
+  logger.info({ address: gateway.address, http: gateway.httpAddress, config: loaded.file }, 'BYOVA gateway listening');
 
+  const graceMs = loaded.config.gateway.shutdown_grace_seconds * 1000;
   const stop = (signal: string) => {
     logger.info({ signal }, 'shutting down');
-    void gateway.shutdown().then(
+    // Backstop: the shutdown bounds every step itself; should one still hang, exit anyway just after the grace.
+    setTimeout(() => {
+      logger.warn({ graceMs }, 'shutdown did not return in time: exiting');
+      process.exit(0);
+    }, graceMs + BACKSTOP_MS).unref();
+    void gateway.shutdown(graceMs).then(
       () => process.exit(0),
       (err) => {
         logger.error({ err }, 'shutdown failed');

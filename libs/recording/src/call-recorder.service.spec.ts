@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AgentDefaults, ConfigPaths, createLogger } from '@app/config';
+import { AgentDefaults, ConfigPaths, createLogger, GatewaySection } from '@app/config';
 import type { AgentBinding, ConnectorRegistry } from '@app/connector-sdk';
 import { CallRecorder, type RecordingTarget } from './call-recorder.service';
 
@@ -20,7 +20,7 @@ describe('CallRecorder', () => {
     return { id, defaults, promptFormat: { encoding: 'mulaw', sampleRate: 8000 } } as AgentBinding;
   }
   function recorder(agents: AgentBinding[]) {
-    return new CallRecorder(new ConfigPaths('(test)', base), { agents: () => agents } as unknown as ConnectorRegistry, createLogger('silent'));
+    return new CallRecorder(new ConfigPaths('(test)', base), new GatewaySection(), { agents: () => agents } as unknown as ConnectorRegistry, createLogger('silent'));
   }
   const conversation = (id: string, a: AgentBinding): RecordingTarget => ({
     conversationId: id,
@@ -53,6 +53,20 @@ describe('CallRecorder', () => {
     }
     await rec.onApplicationShutdown();
     expect((await readdir(join(base, 'abs'))).length).toBe(2);
+  });
+
+  it('a recording that never finishes does not hold the shutdown past its deadline, and is named', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const rec = new CallRecorder(new ConfigPaths('(test)', base), new GatewaySection(), { agents: () => [] } as unknown as ConnectorRegistry, createLogger('warn', { write: (l: string) => void lines.push(JSON.parse(l)) }));
+    const a = agent('a', { enabled: true, folder: join(base, 'hung') });
+    const hung = rec.open(conversation('hung-call', a))!;
+    hung.close = () => new Promise<string[]>(() => undefined); // a disk that never answers
+    const t0 = Date.now();
+    rec.shutdownBy(t0 + 150);
+    await rec.onApplicationShutdown();
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(rec.pendingConversations()).toEqual(['hung-call']);
+    expect(lines).toContainEqual(expect.objectContaining({ conversations: ['hung-call'], msg: expect.stringMatching(/not finalised/) }));
   });
 
   it('applies retention at start-up, per folder, the shortest retention when agents share one', async () => {

@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { ConfigPaths, LOGGER, type Logger, type RecordingSettings } from '@app/config';
+import { ConfigPaths, GatewaySection, LOGGER, type Logger, type RecordingSettings } from '@app/config';
 import { ConnectorRegistry } from '@app/connector-sdk';
 import { CallRecording } from './call-recording';
 import { deleteOldRecordings } from './retention';
@@ -8,6 +8,8 @@ import { deleteOldRecordings } from './retention';
 /** How often recordings in progress are written out. */
 const FLUSH_INTERVAL_MS = 1000;
 const RETENTION_INTERVAL_MS = 3_600_000;
+/** The shutdown hook's wait when neither a deadline nor a config says otherwise. */
+const DEFAULT_SHUTDOWN_WAIT_S = 25;
 
 /** The call a recording belongs to. */
 export interface RecordingTarget {
@@ -29,12 +31,16 @@ export interface RecordingTarget {
 export class CallRecorder implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log: Logger;
   private readonly recordings = new Map<CallRecording, Logger>();
-  private readonly closing = new Set<Promise<unknown>>();
+  /** Recordings being finalised → their conversation id. */
+  private readonly closing = new Map<Promise<unknown>, string>();
+  /** Latest moment (epoch ms) the shutdown hook waits for recordings to be finalised. */
+  private shutdownDeadline?: number;
   private flushTimer?: NodeJS.Timeout;
   private retentionTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly paths: ConfigPaths,
+    private readonly gateway: GatewaySection,
     private readonly registry: ConnectorRegistry,
     @Inject(LOGGER) logger: Logger,
   ) {
@@ -92,21 +98,42 @@ export class CallRecorder implements OnApplicationBootstrap, OnApplicationShutdo
     const done = rec.close().then((files) => {
       if (files.length) log.info({ files }, 'call recording saved');
     });
-    this.closing.add(done);
+    this.closing.set(done, rec.conversationId);
     void done.finally(() => this.closing.delete(done));
     return done;
   }
 
   /** Resolves once every recording being finalised is on disk. */
   async whenIdle(): Promise<void> {
-    while (this.closing.size > 0) await Promise.all([...this.closing]);
+    while (this.closing.size > 0) await Promise.all([...this.closing.keys()]);
   }
 
+  /** Conversations whose recording is open or still being finalised. */
+  pendingConversations(): string[] {
+    return [...[...this.recordings.keys()].map((r) => r.conversationId), ...this.closing.values()];
+  }
+
+  /** Bounds the shutdown hook's wait: a hung disk must not hold the process past its grace. */
+  shutdownBy(deadline: number): void {
+    this.shutdownDeadline = deadline;
+  }
+
+  /**
+   * Finalises every recording, waiting until the deadline set by shutdownBy (else the shutdown grace);
+   * what is still being written then is named in a warning and left behind.
+   */
   async onApplicationShutdown(): Promise<void> {
     this.stopFlushing();
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     for (const rec of [...this.recordings.keys()]) void this.close(rec);
-    await this.whenIdle();
+    const grace = (this.gateway.shutdown_grace_seconds ?? DEFAULT_SHUTDOWN_WAIT_S) * 1000;
+    const wait = Math.max(0, (this.shutdownDeadline ?? Date.now() + grace) - Date.now());
+    let timer: NodeJS.Timeout | undefined;
+    const idle = await Promise.race([
+      this.whenIdle().then(() => true),
+      new Promise<boolean>((res) => (timer = setTimeout(() => res(false), wait))),
+    ]).finally(() => clearTimeout(timer));
+    if (!idle) this.log.warn({ conversations: [...this.closing.values()], waitedMs: wait }, 'shutdown: call recordings not finalised in time');
   }
 
   private flushAll(): void {

@@ -94,6 +94,10 @@ export class CallRecording {
     }
   }
 
+  get conversationId(): string {
+    return this.o.conversationId;
+  }
+
   /** Settles when the writes queued so far are done (a failed recording's close() does not wait for them). */
   get writing(): Promise<void> {
     return this.chain;

@@ -26,34 +26,16 @@ function reflectionPackage(): PackageDefinition {
   return Object.assign({}, ...own, { 'byova.descriptor-set': { fileDescriptorProtos: files } }) as PackageDefinition;
 }
 
-/** After the drain: how long finished RPCs get to flush their last responses before open streams are cut. */
-export const CLOSE_FLUSH_MS = 1000;
-
-/**
- * Nest's default close (forceShutdown) destroys connections at once, which loses the final response and status of
- * an RPC that completed just before; so close gracefully, then cut what is still open (health Watch streams, RPCs
- * past the grace) once the flush window ends.
- */
-function boundGracefulClose(server: Server): void {
-  const tryShutdown = server.tryShutdown.bind(server);
-  server.tryShutdown = (callback) => {
-    const timer = setTimeout(() => server.forceShutdown(), CLOSE_FLUSH_MS);
-    tryShutdown((err) => {
-      clearTimeout(timer);
-      callback(err);
-    });
-  };
-}
-
 /**
  * gRPC server options: ts-proto's own codecs (no proto reflection at runtime), limits, keepalive,
- * and server reflection from the embedded descriptor set.
+ * and server reflection from the embedded descriptor set. `onServer` receives the grpc-js server once it exists.
  */
-export function grpcOptions(g: GatewaySection): GrpcOptions {
+export function grpcOptions(g: GatewaySection, onServer?: (server: Server, url: string) => void): GrpcOptions {
+  const url = `${g.host}:${g.port}`;
   return {
     transport: Transport.GRPC,
     options: {
-      url: `${g.host}:${g.port}`,
+      url,
       package: [BYOVA_PACKAGE, HEALTH_PACKAGE],
       packageDefinition: {
         [BYOVA_SERVICE]: VoiceVirtualAgentService,
@@ -70,9 +52,11 @@ export function grpcOptions(g: GatewaySection): GrpcOptions {
       channelOptions: { 'grpc.max_concurrent_streams': g.max_concurrent_streams },
       gracefulShutdown: true,
       onLoadPackageDefinition: (_pkg: unknown, server: Server) => {
-        boundGracefulClose(server);
+        onServer?.(server, url);
         if (g.reflection) new ReflectionService(reflectionPackage()).addToServer(server);
       },
     },
   };
 }
+
+export { CLOSE_FLUSH_MS } from './grpc-server.host';

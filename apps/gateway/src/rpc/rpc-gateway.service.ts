@@ -1,0 +1,163 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { LOGGER, type Logger } from '@app/config';
+import { ConversationEngine, EngineError, type TurnHandle, type TurnSink } from '@app/engine';
+import type { VoiceVARequest, VoiceVAResponse } from '@app/proto';
+import { DrainService, SHUTTING_DOWN, type TrackedRpc } from '../lifecycle/drain.service';
+
+/** Where a transport delivers one RPC's outcome: responses, then exactly one of complete or fail. */
+export interface RpcSink {
+  send(response: VoiceVAResponse): void;
+  complete(): void;
+  fail(error: EngineError): void;
+}
+
+/** What a transport drives for one RPC. Every call is safe at any time: after the RPC ended it does nothing. */
+export interface RpcHandle {
+  request(req: VoiceVARequest): void;
+  /** The client sent its last request. */
+  halfClose(): void;
+  /** The client went away (or the transport gave up on the RPC); no outcome is delivered after this. */
+  cancel(): void;
+  /** Completed, failed or cancelled. */
+  readonly ended: boolean;
+}
+
+class Rpc implements RpcHandle, TrackedRpc {
+  conversationId = '';
+  ended = false;
+  turn?: TurnHandle;
+  /** Set once the RPC is tracked as in flight. */
+  untrack?: () => void;
+
+  constructor(
+    private readonly sink: RpcSink,
+    private readonly log: Logger,
+  ) {}
+
+  /** The sink the engine sees: one outcome, nothing after it, a throwing transport costs this RPC only. */
+  readonly engineSink: TurnSink = {
+    send: (r) => {
+      if (this.ended) return;
+      try {
+        this.sink.send(r);
+      } catch (err) {
+        this.bug(err);
+      }
+    },
+    complete: () => this.settle((s) => s.complete()),
+    fail: (e) => this.settle((s) => s.fail(e)),
+  };
+
+  request(req: VoiceVARequest): void {
+    if (this.ended) return;
+    if (!this.conversationId && req.conversationId) this.conversationId = req.conversationId;
+    this.guard(() => this.turn!.request(req));
+  }
+
+  halfClose(): void {
+    if (!this.ended) this.guard(() => this.turn!.halfClose());
+  }
+
+  cancel(): void {
+    if (this.ended) return;
+    this.end();
+    this.cancelTurn();
+  }
+
+  /** Ends the RPC from the gateway's side with `error` (shutdown): the engine stops working on it. */
+  abort(error: EngineError): void {
+    if (this.ended) return;
+    this.cancelTurn();
+    this.settle((s) => s.fail(error));
+  }
+
+  private settle(deliver: (sink: RpcSink) => void): void {
+    if (this.ended) return;
+    this.end();
+    try {
+      deliver(this.sink);
+    } catch (err) {
+      this.log.error({ err, conversationId: this.conversationId || undefined }, 'transport failed to end an RPC');
+    }
+  }
+
+  private end(): void {
+    this.ended = true;
+    this.untrack?.();
+  }
+
+  private cancelTurn(): void {
+    try {
+      this.turn?.cancel();
+    } catch (err) {
+      this.log.error({ err, conversationId: this.conversationId || undefined }, 'unexpected error cancelling an RPC');
+    }
+  }
+
+  guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.bug(err);
+    }
+  }
+
+  /** A bug costs this RPC (INTERNAL, no detail) and a log line, never the process. */
+  private bug(err: unknown): void {
+    if (err instanceof EngineError) {
+      // Not a bug: a refusal that escaped the engine's own handling.
+      this.cancelTurn();
+      this.settle((s) => s.fail(err));
+      return;
+    }
+    this.log.error({ err, conversationId: this.conversationId || undefined }, 'unexpected error in an RPC');
+    this.cancelTurn();
+    this.settle((s) => s.fail(EngineError.internal()));
+  }
+}
+
+/**
+ * The transport-neutral side of ProcessCallerInput: refuses RPCs while draining, tracks the ones in flight
+ * (in DrainService, with how to end each: a shutdown ends what is left with UNAVAILABLE), and guards the
+ * engine so a bug costs one RPC. A transport (gRPC today,
+ * BYOVA's WebSocket variant later) only adapts its streams to `open(sink)`.
+ */
+@Injectable()
+export class RpcGateway {
+  private readonly log: Logger;
+
+  constructor(
+    private readonly engine: ConversationEngine,
+    private readonly drain: DrainService,
+    @Inject(LOGGER) logger: Logger,
+  ) {
+    this.log = logger.child({ context: 'RpcGateway' });
+  }
+
+  /** Starts one RPC. While draining it is refused at once with UNAVAILABLE and the handle is already ended. */
+  open(sink: RpcSink): RpcHandle {
+    const rpc = new Rpc(sink, this.log);
+    if (this.drain.draining) {
+      rpc.abort(EngineError.unavailable(SHUTTING_DOWN));
+      return rpc;
+    }
+    rpc.untrack = this.drain.track(rpc);
+    rpc.guard(() => (rpc.turn = this.engine.openTurn(rpc.engineSink)));
+    return rpc;
+  }
+
+  /**
+   * A unary call under the same rules: UNAVAILABLE while draining, a bug becomes INTERNAL and a log line.
+   * Throws the EngineError for the transport to map.
+   */
+  unary<T>(fn: () => T): T {
+    if (this.drain.draining) throw EngineError.unavailable(SHUTTING_DOWN);
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof EngineError) throw err;
+      this.log.error({ err }, 'unexpected error in an RPC');
+      throw EngineError.internal();
+    }
+  }
+}
