@@ -4,6 +4,7 @@ import { buildGatewayConfig, createLogger, type LoadedConfig } from '@app/config
 import { ByovaCaller, type ByovaCallerOptions, freePort, type TurnResult } from '@app/simulator';
 
 export { freePort };
+import type { ConversationStateStore } from '@app/engine';
 import { startGateway, type RunningGateway } from '../../apps/gateway/src/bootstrap';
 
 export const REPO = resolve(__dirname, '../..');
@@ -41,8 +42,8 @@ export interface TestGateway {
 }
 
 /** Starts the real gateway (NestJS hybrid app: gRPC + monitoring HTTP) on loopback ports with the given config sections. */
-/** `logs`: collect the gateway's JSON log lines (at debug level) instead of discarding them. */
-export async function startTestGateway(raw: Raw = {}, opts: { logs?: Record<string, unknown>[] } = {}): Promise<TestGateway> {
+/** `logs`: collect the gateway's JSON log lines (at debug level) instead of discarding them. `stateStore`: share one between gateways. */
+export async function startTestGateway(raw: Raw = {}, opts: { logs?: Record<string, unknown>[]; stateStore?: ConversationStateStore } = {}): Promise<TestGateway> {
   const port = await freePort();
   const config = buildGatewayConfig({
     ...raw,
@@ -57,7 +58,7 @@ export async function startTestGateway(raw: Raw = {}, opts: { logs?: Record<stri
   const logger = logs
     ? createLogger('debug', { write: (line: string) => void logs.push(JSON.parse(line)) })
     : createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-  const gw = await startGateway(loaded, logger);
+  const gw = await startGateway(loaded, logger, { stateStore: opts.stateStore });
   const target = `127.0.0.1:${port}`;
   const callers: ByovaCaller[] = [];
   return {

@@ -4,7 +4,7 @@ import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { type LoadedConfig, type Logger, PinoNestLogger } from '@app/config';
 import { loadConnectorPlugins } from '@app/connector-sdk';
-import { ConversationEngine } from '@app/engine';
+import { ConversationEngine, type ConversationStateStore } from '@app/engine';
 import { GatewayModule } from './gateway.module';
 import { grpcOptions } from './grpc/grpc-options';
 import { GrpcServerHost } from './grpc/grpc-server.host';
@@ -27,9 +27,14 @@ export interface RunningGateway {
 }
 
 /** Builds and starts the gateway; main.ts and the e2e tests share it. */
-export async function startGateway(loaded: LoadedConfig, logger: Logger): Promise<RunningGateway> {
+export interface StartOptions {
+  /** Where conversation state lives (default: in this process's memory); replicas sharing calls share one. */
+  stateStore?: ConversationStateStore;
+}
+
+export async function startGateway(loaded: LoadedConfig, logger: Logger, opts: StartOptions = {}): Promise<RunningGateway> {
   const plugins = loadConnectorPlugins(loaded.config, loaded.baseDir);
-  const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(loaded, logger, plugins), {
+  const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(loaded, logger, plugins, opts), {
     logger: new PinoNestLogger(logger.child({ source: 'nest' })),
     abortOnError: false,
     // Keep-alive and streaming HTTP clients must not hold the close open.

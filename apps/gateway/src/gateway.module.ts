@@ -1,6 +1,7 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
 import { GatewayConfigModule, type LoadedConfig, type Logger } from '@app/config';
 import { ConnectorsModule } from '@app/connectors';
+import { ConversationStateStoreModule, type ConversationStateStore } from '@app/engine';
 import { GrpcModule } from './grpc/grpc.module';
 import { HealthModule } from './health/health.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
@@ -10,12 +11,18 @@ import { VoiceAgentModule } from './voice-agent/voice-agent.module';
 /** The gateway process: config and connectors, then one module per feature folder. */
 @Module({})
 export class GatewayModule {
-  static forRoot(loaded: LoadedConfig, logger: Logger, plugins: Array<Type<unknown> | DynamicModule> = []): DynamicModule {
+  static forRoot(
+    loaded: LoadedConfig,
+    logger: Logger,
+    plugins: Array<Type<unknown> | DynamicModule> = [],
+    opts: { stateStore?: ConversationStateStore } = {},
+  ): DynamicModule {
     return {
       module: GatewayModule,
       imports: [
         GatewayConfigModule.forRoot(loaded, logger),
         ConnectorsModule.forRoot(plugins),
+        ConversationStateStoreModule.forRoot(opts.stateStore),
         LifecycleModule,
         GrpcModule,
         RpcModule,

@@ -162,7 +162,8 @@ export class AgentExchange {
 
   private complete(sent: SentReply): void {
     if (this.settle === undefined) return;
-    this.services.replySent(this.conv, sent);
+    // A silent call's reply (the resumed start's welcome) was not played: it changes nothing the caller knows.
+    if (!this.silent) this.services.replySent(this.conv, sent);
     this.finishWith('replied');
   }
 
