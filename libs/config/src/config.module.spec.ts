@@ -66,11 +66,11 @@ describe('GatewayConfigModule with a configuration already loaded', () => {
     await mod.close();
   });
 
-  it('keeps GatewayConfig, LOADED_CONFIG and LOGGER for code that still takes them whole', async () => {
+  it('gives the logger and the config paths, but not the whole config: consumers take the sections they use', async () => {
     const mod = await app(given({ gateway: { port: 1234 } }));
-    expect(mod.get(GatewayConfig).gateway).toBe(mod.get(GatewaySection));
-    expect(mod.get<LoadedConfig>(LOADED_CONFIG)).toMatchObject({ file: '(test)', baseDir: '/base', config: { gateway: { port: 1234 } } });
     expect(mod.get(LOGGER)).toBe(silent);
+    expect(mod.get(ConfigPaths)).toMatchObject({ file: '(test)', baseDir: '/base' });
+    expect(() => mod.get(GatewayConfig)).toThrow();
     await mod.close();
   });
 

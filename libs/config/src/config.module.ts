@@ -89,7 +89,6 @@ export class GatewayConfigModule {
       ],
       providers: [
         { provide: LOADED_CONFIG, inject: [getConfigToken(LOADED_KEY)], useFactory: (l: LoadedConfig) => l },
-        { provide: GatewayConfig, inject: [LOADED_CONFIG], useFactory: (l: LoadedConfig) => l.config },
         { provide: ConfigPaths, inject: [LOADED_CONFIG], useFactory: (l: LoadedConfig) => new ConfigPaths(l.file, l.baseDir) },
         ...sections,
         {
@@ -104,7 +103,8 @@ export class GatewayConfigModule {
           },
         },
       ],
-      exports: [LOADED_CONFIG, GatewayConfig, ConfigPaths, ...keys.map((k) => CONFIG_SECTIONS[k]), LOGGER, ConfigModule],
+      // Consumers ask for the sections they use; the whole config is not injectable.
+      exports: [ConfigPaths, ...keys.map((k) => CONFIG_SECTIONS[k]), LOGGER, ConfigModule],
     };
   }
 }
