@@ -132,6 +132,23 @@ describe('AgentExchange: a call and its reply', () => {
     expect(t.session.last.signal.aborted).toBe(false);
   });
 
+  it('a call of the previous op that rejects late does not fail the call now running', async () => {
+    const t = setup();
+    const started = t.ask('start');
+    await flush();
+    t.session.emit({ type: 'reply', reply: { prompts: [{ text: 'welcome' }] } });
+    await expect(started).resolves.toBe('replied');
+    const answered = t.ask('input');
+    await flush();
+    t.session.calls[0].answer.reject(new Error('start failed after its welcome'));
+    await flush();
+    expect(t.session.calls[1].signal.aborted).toBe(false);
+    t.session.emit({ type: 'reply', reply: { prompts: [{ text: 'answer' }] } });
+    await expect(answered).resolves.toBe('replied');
+    expect(t.sent.map((r) => r.prompts[0]?.text)).toEqual(['welcome', 'answer']);
+    expect(t.eventNames()).not.toContain('error_occurred');
+  });
+
   it('silent (resumed start): nothing is sent, not even an apology', async () => {
     const t = setup();
     const ok = t.ask('start', { silent: true });

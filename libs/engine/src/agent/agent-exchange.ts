@@ -75,7 +75,8 @@ export class AgentExchange {
     const controller = (this.controller = new AbortController());
     this.op = op;
     this.silent = opts.silent === true;
-    const done = new Promise<ExchangeResult>((r) => (this.settle = r));
+    let settle!: (r: ExchangeResult) => void;
+    const done = new Promise<ExchangeResult>((r) => (this.settle = settle = r));
     this.stream = new ReplyStream(conv.replyMode, conv.agent.promptFormat, conv.baseInput, conv.expect, conv.recording !== undefined, this.silent ? NO_SEND : (r) => this.host.send(r));
     const sink = (o: AgentOutput) => this.onOutput(o);
     conv.outputSink = sink;
@@ -87,7 +88,10 @@ export class AgentExchange {
     } catch (err) {
       call = Promise.reject(err);
     }
-    conv.track(call).then(undefined, (err) => this.fail(err));
+    // Only this call's own failure counts: one that settled (or was abandoned) may reject during a later call.
+    conv.track(call).then(undefined, (err) => {
+      if (this.settle === settle) this.fail(err);
+    });
     try {
       return await done;
     } finally {
