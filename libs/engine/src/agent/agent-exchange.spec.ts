@@ -235,6 +235,32 @@ describe('AgentExchange: failures get the apology with error_occurred', () => {
     expect(t.conv.pendingCalls.size).toBe(0);
   });
 
+  it('a session that takes longer than the deadline to open is never called', async () => {
+    jest.useFakeTimers();
+    const t = setup();
+    const opening = deferred<AgentSession>();
+    t.services.session = () => opening.promise;
+    const result = t.ask();
+    jest.advanceTimersByTime(TURN_MS);
+    await expect(result).resolves.toBe('failed');
+    opening.resolve(t.session);
+    await flush();
+    expect(t.session.calls).toEqual([]);
+  });
+
+  it('a cancel while the session is still opening ends the call at once, quietly', async () => {
+    const t = setup();
+    const opening = deferred<AgentSession>();
+    t.services.session = () => opening.promise;
+    const result = t.ask();
+    t.exchange.abort('rpc cancelled');
+    await expect(result).resolves.toBe('quiet');
+    opening.resolve(t.session);
+    await flush();
+    expect(t.session.calls).toEqual([]);
+    expect(t.sent).toEqual([]);
+  });
+
   it('agent endpointing: the deadline starts only when armed (end of input), once', async () => {
     jest.useFakeTimers();
     const t = setup();

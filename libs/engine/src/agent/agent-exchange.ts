@@ -81,13 +81,8 @@ export class AgentExchange {
     const sink = (o: AgentOutput) => this.onOutput(o);
     conv.outputSink = sink;
     if (!opts.deadlineFromEndOfInput) this.armDeadline();
-    let call: Promise<void>;
-    try {
-      const session = await this.services.session(conv);
-      call = this.settle === undefined ? Promise.resolve() : fn(session, controller.signal);
-    } catch (err) {
-      call = Promise.reject(err);
-    }
+    // Not awaited here: the deadline and an abort also bound a session that is slow to open.
+    const call = this.services.session(conv).then((session) => (this.settle === settle ? fn(session, controller.signal) : undefined));
     // Only this call's own failure counts: one that settled (or was abandoned) may reject during a later call.
     conv.track(call).then(undefined, (err) => {
       if (this.settle === settle) this.fail(err);
