@@ -623,6 +623,41 @@ describe('Turn: caller audio, gateway endpointing', () => {
     expect(w.timeline).toEqual(['rpc2 PARTIAL START_OF_INPUT', 'rpc2 PARTIAL END_OF_INPUT']);
   });
 
+  it('cancel while the half-close waits for the endpointer: the conversation is not held', async () => {
+    const w = world();
+    await w.started();
+    const { turn } = w.rpc(audio(true), audio());
+    await settle();
+    const gate = deferred();
+    w.ep().flushGate = gate.promise;
+    turn.halfClose();
+    await settle();
+    turn.cancel();
+    gate.resolve();
+    await settle();
+    w.rpc(dtmf(DTMFDigits.DTMF_DIGIT_ONE));
+    await settle();
+    expect(w.session().last.arg).toEqual({ kind: 'dtmf', digits: '1' });
+  });
+
+  it('conversation ended while the half-close waits for the endpointer: the agent is not asked, the RPC completes', async () => {
+    const w = world();
+    await w.started();
+    const { turn } = w.rpc(audio(true), audio());
+    await settle();
+    w.ep().say(SpeechEvent.Started);
+    const gate = deferred();
+    w.ep().flushGate = gate.promise;
+    turn.halfClose();
+    await settle();
+    w.rpc(HANGUP());
+    await settle();
+    gate.resolve();
+    await settle();
+    expect(w.session().ops).toEqual(['start']);
+    expect(w.timeline).toEqual(['rpc2 PARTIAL START_OF_INPUT', 'rpc3 complete', 'rpc2 complete']);
+  });
+
   it('barge-in while chunks stream: the agent is told, the rest is not sent, the FINAL closes the turn', async () => {
     const w = world({ mode: 'chunk' });
     await w.started();

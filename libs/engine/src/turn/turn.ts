@@ -206,7 +206,11 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
     // Decisions on the last audio may still be on their way (neural inference): wait for them first.
     void intake.flush().then((speaking) => {
       this.busy = false;
-      if (this.phase !== 'active' || this.concluded) return;
+      // Cancelled meanwhile: close() left the lock to this work.
+      if (this.phase === 'closed') return this.unlock();
+      if (this.concluded) return;
+      // Ended elsewhere meanwhile (conversationEnded() waited for this work): nothing is asked of the agent any more.
+      if (this.conv!.ended) return this.finish();
       if (speaking) intake.finishUtterance(); // the caller's words are not dropped
       else this.finish();
     });
