@@ -95,7 +95,8 @@ interface Call {
 /** The agent: every call waits until the test answers it; outputs go through the engine's emit. */
 class ScriptedSession implements AgentSession {
   readonly calls: Call[] = [];
-  readonly audio: number[] = [];
+  /** Lengths of the caller audio it was streamed. */
+  readonly heard: number[] = [];
   readonly log: string[] = [];
   constructor(readonly ctx: AgentSessionContext) {}
   start(info: { resumed: boolean }, signal: AbortSignal) {
@@ -110,9 +111,9 @@ class ScriptedSession implements AgentSession {
   bargeIn() {
     this.log.push('bargeIn');
   }
-  pushAudio(pcm: Int16Array) {
+  audio(pcm: Int16Array) {
     if (this.log[this.log.length - 1] !== 'audio') this.log.push('audio');
-    this.audio.push(pcm.length);
+    this.heard.push(pcm.length);
   }
   end(reason: EndReason, signal: AbortSignal) {
     this.log.push(`end ${reason}${signal.aborted ? ' aborted' : ''}`);
@@ -177,8 +178,6 @@ function world(o: Options = {}) {
     listAgents: () => [{ id: 'agent' }],
     openSession: (ctx) => {
       const s = new ScriptedSession(ctx);
-      // audio() is how the engine streams caller audio; kept apart from the session's own bookkeeping.
-      (s as AgentSession).audio = (pcm) => s.pushAudio(pcm);
       sessions.push(s);
       return s;
     },
@@ -714,5 +713,172 @@ describe('Turn: caller audio, gateway endpointing', () => {
     w.session().reply('one');
     await settle();
     expect(sink.completed).toBe(1);
+  });
+});
+
+describe('Turn: an agent that endpoints', () => {
+  async function listening(w: ReturnType<typeof world>) {
+    await w.started();
+    const rpc = w.rpc(audio(true), audio(), audio());
+    await settle();
+    return rpc;
+  }
+
+  it('the session listens, hears every frame, says where speech starts and ends, answers; the RPC completes', async () => {
+    const w = world({ endpointing: 'agent' });
+    const { turn } = await listening(w);
+    expect(w.session().calls[1].arg).toEqual({ sampleRate: 8000, languageCode: 'en-US' });
+    expect(w.endpointers).toEqual([]);
+    expect(w.session().heard).toEqual([160, 160, 160]);
+    w.session().emit({ type: 'start_of_input' });
+    turn.request(audio());
+    w.session().emit({ type: 'end_of_input' });
+    expect(w.timeline).toEqual(['rpc2 PARTIAL START_OF_INPUT', 'rpc2 PARTIAL END_OF_INPUT']);
+    // After the input concluded frames still reach the agent (barge-in is its call), never the queue.
+    for (let i = 0; i < 1500; i++) turn.request(audio());
+    expect(w.session().heard).toHaveLength(1504);
+    w.session().reply('heard you');
+    await settle();
+    expect(w.timeline.slice(2)).toEqual(['rpc2 FINAL "heard you"', 'rpc2 complete']);
+  });
+
+  it('cancel while the session listens: its listen call is aborted, nothing sent', async () => {
+    const w = world({ endpointing: 'agent' });
+    const { turn } = await listening(w);
+    turn.cancel();
+    expect(w.session().last.op).toBe('listen');
+    expect(w.session().last.signal.reason).toBe('rpc cancelled');
+    w.session().reply('late');
+    await settle();
+    expect(w.timeline).toEqual([]);
+  });
+
+  it('conversation ended while the session listens: aborted, the RPC completes quietly, then end', async () => {
+    const w = world({ endpointing: 'agent' });
+    await listening(w);
+    w.rpc(HANGUP());
+    await settle();
+    expect(w.session().last.signal.reason).toBe('conversation ended');
+    w.session().last.answer.resolve();
+    await settle();
+    expect(w.timeline).toEqual(['rpc2 complete', 'rpc3 complete']);
+    expect(w.session().log.slice(-1)).toEqual(['end caller_hangup']);
+  });
+
+  it('no deadline while the caller may still speak; from end_of_input (or a half-close) the reply is due in time', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
+    const w = world({ endpointing: 'agent' });
+    const { turn, sink } = await listening(w);
+    for (let i = 0; i < 5; i++) {
+      jest.advanceTimersByTime(TURN_MS / 2);
+      turn.request(audio()); // not idle either
+    }
+    expect(sink.failed).toBeUndefined();
+    expect(w.timeline).toEqual([]);
+    turn.halfClose();
+    jest.advanceTimersByTime(TURN_MS);
+    await settle();
+    expect(w.session().last.signal.reason).toBe('deadline');
+    expect(w.timeline).toEqual(['rpc2 FINAL error_occurred "Sorry, something went wrong."', 'rpc2 complete']);
+  });
+
+  it('audio goes at the rate the agent asked for', async () => {
+    const w = world({ endpointing: 'agent' });
+    w.engine['registry'].resolve('agent')!.speechAudioRate = 16000;
+    await listening(w);
+    expect(w.session().calls[1].arg).toEqual({ sampleRate: 16000, languageCode: 'en-US' });
+    expect(w.session().heard.reduce((a, b) => a + b, 0)).toBeGreaterThan(2 * 160 * 2);
+  });
+});
+
+/** A request/reply connector whose calls wait for the test; what each was given is kept. */
+class HeldConnector implements RequestReplyConnector {
+  readonly calls: Array<{ op: string; ctx: ConnectorCallContext; arg: unknown; answer: ReturnType<typeof deferred<unknown>> }> = [];
+  listAgents() {
+    return [{ id: 'agent' }];
+  }
+  start(ctx: ConnectorCallContext, info: { resumed: boolean }) {
+    return this.hold('start', ctx, info) as never;
+  }
+  handleInput(ctx: ConnectorCallContext, input: CallerInput) {
+    return this.hold('input', ctx, input) as never;
+  }
+  end(ctx: ConnectorCallContext, reason: EndReason) {
+    return this.hold('end', ctx, reason) as never;
+  }
+  get last() {
+    return this.calls[this.calls.length - 1];
+  }
+  private hold(op: string, ctx: ConnectorCallContext, arg: unknown) {
+    const answer = deferred<unknown>();
+    this.calls.push({ op, ctx, arg, answer });
+    return answer.promise;
+  }
+}
+
+describe('Turn: a request/reply connector gets a signal on every call', () => {
+  async function startedWith(c: HeldConnector) {
+    const w = world({ requestReply: c });
+    w.rpc(START()).turn.halfClose();
+    await settle();
+    c.last.answer.resolve({ prompts: [{ text: 'welcome' }] });
+    await settle();
+    w.timeline.length = 0;
+    return w;
+  }
+
+  it('start: aborted when the RPC is cancelled; its late welcome is not sent', async () => {
+    const c = new HeldConnector();
+    const w = world({ requestReply: c });
+    const { turn } = w.rpc(START());
+    await settle();
+    expect(c.last.op).toBe('start');
+    turn.cancel();
+    expect(c.last.ctx.signal.reason).toBe('rpc cancelled');
+    c.last.answer.resolve({ prompts: [{ text: 'welcome' }] });
+    await settle();
+    expect(w.timeline).toEqual([]);
+  });
+
+  it('input: aborted at the deadline; the apology went out and the late reply is dropped', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
+    const c = new HeldConnector();
+    const w = await startedWith(c);
+    w.rpc(dtmf(DTMFDigits.DTMF_DIGIT_ONE));
+    await settle();
+    const input = c.last;
+    expect(input.ctx.signal.aborted).toBe(false);
+    jest.advanceTimersByTime(TURN_MS);
+    await settle();
+    expect(input.ctx.signal.reason).toBe('deadline');
+    input.answer.resolve({ prompts: [{ text: 'late' }] });
+    await settle();
+    expect(w.timeline).toEqual(['rpc2 FINAL error_occurred "Sorry, something went wrong."', 'rpc2 complete']);
+    // The next turn gets its own answer, not the late one.
+    w.rpc(dtmf(DTMFDigits.DTMF_DIGIT_TWO));
+    await settle();
+    c.last.answer.resolve({ prompts: [{ text: 'two' }] });
+    await settle();
+    expect(w.timeline.slice(2)).toEqual(['rpc3 FINAL "two"', 'rpc3 complete']);
+  });
+
+  it('input: aborted when the conversation ends; end follows once it settled, with its own live signal', async () => {
+    const c = new HeldConnector();
+    const w = await startedWith(c);
+    w.rpc(dtmf(DTMFDigits.DTMF_DIGIT_ONE));
+    await settle();
+    const input = c.last;
+    w.rpc(HANGUP());
+    await settle();
+    expect(input.ctx.signal.reason).toBe('conversation ended');
+    expect(c.calls.map((x) => x.op)).toEqual(['start', 'input']);
+    input.answer.reject(new Error('aborted'));
+    await settle();
+    expect(c.last.op).toBe('end');
+    expect(c.last.arg).toBe('caller_hangup');
+    expect(c.last.ctx.signal.aborted).toBe(false);
+    c.last.answer.resolve(undefined);
+    await settle();
+    expect(w.timeline).toEqual(['rpc2 complete', 'rpc3 complete']);
   });
 });
