@@ -742,6 +742,12 @@ describe('Turn: an agent that endpoints', () => {
     expect(w.timeline.slice(2)).toEqual(['rpc2 FINAL "heard you"', 'rpc2 complete']);
   });
 
+  it('the session is told a stream begins before it gets the stream\'s audio', async () => {
+    const w = world({ endpointing: 'agent' });
+    await listening(w);
+    expect(w.session().log).toEqual(['start', 'listen', 'audio']);
+  });
+
   it('cancel while the session listens: its listen call is aborted, nothing sent', async () => {
     const w = world({ endpointing: 'agent' });
     const { turn } = await listening(w);

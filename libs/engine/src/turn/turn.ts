@@ -293,16 +293,20 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
   /** Agent endpointing: the session listens until it has answered the caller's speech. */
   private async listen(intake: AudioIntake, first: VoiceInput): Promise<void> {
     if (!(await this.ensureStarted())) return;
-    this.busy = false;
     const rate = this.conv!.agent.speechAudioRate ?? intake.sampleRate;
     const listening = this.agent().call(
       'listen',
-      (s, signal) => (s.listen ? s.listen({ sampleRate: rate, languageCode: first.languageCode }, signal) : Promise.reject(new Error('the session has no listen()'))),
+      (s, signal) => {
+        if (!s.listen) return Promise.reject(new Error('the session has no listen()'));
+        const call = s.listen({ sampleRate: rate, languageCode: first.languageCode }, signal);
+        // The stream's audio follows its start: the first frame, then what queued while the session was started.
+        this.busy = false;
+        intake.push(first.callerAudio);
+        this.drain();
+        return call;
+      },
       { deadlineFromEndOfInput: true },
     );
-    intake.push(first.callerAudio);
-    // Audio that queued while the session was being started.
-    this.drain();
     await listening;
     this.busy = true;
   }
