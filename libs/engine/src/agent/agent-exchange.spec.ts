@@ -23,7 +23,7 @@ function deferred<T = void>() {
 interface HeldCall {
   op: string;
   signal: AbortSignal;
-  answer: ReturnType<typeof deferred>;
+  answer: ReturnType<typeof deferred<void>>;
 }
 
 /** A session that emits, resolves, rejects or hangs as each test says; every call waits for `answer`. */

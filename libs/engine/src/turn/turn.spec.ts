@@ -89,7 +89,7 @@ interface Call {
   op: 'start' | 'input' | 'listen';
   arg: unknown;
   signal: AbortSignal;
-  answer: ReturnType<typeof deferred>;
+  answer: ReturnType<typeof deferred<void>>;
 }
 
 /** The agent: every call waits until the test answers it; outputs go through the engine's emit. */
@@ -886,5 +886,127 @@ describe('Turn: a request/reply connector gets a signal on every call', () => {
     c.last.answer.resolve(undefined);
     await settle();
     expect(w.timeline).toEqual(['rpc2 complete', 'rpc3 complete']);
+  });
+});
+
+describe('Turn: more orderings', () => {
+  it('agent endpointing: end_of_input starts the reply\'s deadline', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
+    const w = world({ endpointing: 'agent' });
+    await w.started();
+    w.rpc(audio(true));
+    await settle();
+    w.session().emit({ type: 'end_of_input' });
+    jest.advanceTimersByTime(TURN_MS);
+    await settle();
+    expect(w.timeline).toEqual(['rpc2 PARTIAL END_OF_INPUT', 'rpc2 FINAL error_occurred "Sorry, something went wrong."', 'rpc2 complete']);
+  });
+
+  it('agent endpointing with a session that cannot listen: the apology', async () => {
+    const w = world({ endpointing: 'agent' });
+    await w.started();
+    (w.session() as { listen?: unknown }).listen = undefined;
+    w.rpc(audio(true));
+    await settle();
+    expect(w.timeline).toEqual(['rpc2 FINAL error_occurred "Sorry, something went wrong."', 'rpc2 complete']);
+  });
+
+  it('gateway no-input: NO_INPUT, then the agent is told', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
+    const w = world();
+    await w.started();
+    w.conv().state.expect.speech.noInputTimeoutMs = 100;
+    w.rpc(audio(true));
+    await settle();
+    jest.advanceTimersByTime(100 + 250);
+    await settle();
+    expect(w.timeline).toEqual(['rpc2 PARTIAL NO_INPUT']);
+    expect(w.session().last.arg).toEqual({ kind: 'no_input' });
+  });
+
+  it('a repeated SESSION_START is ignored: the RPC completes, the agent is not started twice', async () => {
+    const w = world();
+    await w.started();
+    w.rpc(START()).turn.halfClose();
+    await settle();
+    expect(w.timeline).toEqual(['rpc2 complete']);
+    expect(w.session().ops).toEqual(['start']);
+  });
+
+  it('a failed start: the apology; the next input starts the agent again, silently', async () => {
+    const w = world();
+    w.rpc(START());
+    await settle();
+    w.session().last.answer.reject(new Error('no'));
+    await settle();
+    expect(w.timeline).toEqual(['rpc1 FINAL error_occurred "Sorry, something went wrong."', 'rpc1 complete']);
+    w.rpc(dtmf(DTMFDigits.DTMF_DIGIT_ONE));
+    await settle();
+    expect(w.session().calls.map((c) => [c.op, c.arg])).toEqual([['start', { resumed: false }], ['start', { resumed: true }]]);
+    w.session().last.answer.reject(new Error('still no'));
+    await settle();
+    expect(w.session().ops).toEqual(['start', 'start']); // the input is not asked of an agent that did not start
+    expect(w.timeline.slice(2)).toEqual(['rpc2 FINAL error_occurred "Sorry, something went wrong."', 'rpc2 complete']);
+  });
+
+  it('conversation ended elsewhere (shutdown) while an RPC streams audio: it completes at once', async () => {
+    const w = world();
+    await w.started();
+    w.rpc(audio(true), audio());
+    await settle();
+    await w.engine.endAll('gateway_shutdown');
+    expect(w.timeline).toEqual(['rpc2 complete']);
+    expect(w.session().log.slice(-1)).toEqual(['end gateway_shutdown']);
+  });
+
+  it('a store that fails costs the RPC (INTERNAL), not the process', async () => {
+    const w = world();
+    (w.engine as unknown as { store: { get(): Promise<never> } }).store.get = () => Promise.reject(new Error('store down'));
+    const { sink } = w.rpc(START());
+    await settle();
+    expect(sink.failed?.code).toBe('internal');
+  });
+
+  it('an unknown agent: NOT_FOUND; a hang-up for an unknown call: completes without action', async () => {
+    const w = world();
+    const unknown = w.rpc(base({ virtualAgentId: 'nobody', eventInput: { eventType: IN.SESSION_START, name: '', parameters: undefined } }));
+    w.rpc(base({ conversationId: 'c2', eventInput: { eventType: IN.SESSION_END, name: '', parameters: undefined } }));
+    await settle();
+    expect(unknown.sink.failed?.code).toBe('not_found');
+    expect(w.timeline).toEqual(['rpc1 fail not_found', 'rpc2 complete']);
+    expect(w.sessions).toEqual([]);
+  });
+
+  it('after the RPC closed, the client\'s half-close, cancel and requests change nothing', async () => {
+    const w = world();
+    await w.started();
+    const { turn, sink } = w.rpc(event(IN.START_OF_DTMF));
+    await settle();
+    turn.halfClose();
+    turn.cancel();
+    turn.request(dtmf(DTMFDigits.DTMF_DIGIT_ONE));
+    await settle();
+    expect(sink.completed).toBe(1);
+    expect(w.session().ops).toEqual(['start']);
+  });
+
+  it('what the reply asks to collect next is saved before the RPC completes', async () => {
+    const w = world();
+    await w.started();
+    w.rpc(dtmf(DTMFDigits.DTMF_DIGIT_ONE));
+    await settle();
+    // A store that takes its time, as a remote one does.
+    const store = (w.engine as unknown as { store: InMemoryConversationStateStore }).store;
+    const save = store.save.bind(store);
+    store.save = async (lease, state, ms) => {
+      await macrotask();
+      const saved = await save(lease, state, ms);
+      w.timeline.push(`saved ${state.expect.mode}`);
+      return saved;
+    };
+    w.session().emit({ type: 'reply', reply: { prompts: [{ text: 'your PIN?' }], next: { mode: 'dtmf' } } });
+    w.session().last.answer.resolve();
+    await settle();
+    expect(w.timeline).toEqual(['rpc2 FINAL "your PIN?"', 'saved dtmf', 'rpc2 complete']);
   });
 });
