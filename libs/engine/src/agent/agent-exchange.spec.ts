@@ -331,6 +331,22 @@ describe('AgentExchange: barge-in and agent endpointing', () => {
     expect(t.replies).toHaveLength(1);
   });
 
+  it('nothing plays before a chunk went out: speech then is no barge-in (WAV mode, or a first piece under 100 bytes)', async () => {
+    for (const [mode, first] of [['wav', 400], ['chunk', 50]] as const) {
+      const t = setup({ mode });
+      const result = t.ask();
+      await flush();
+      t.session.emit({ type: 'audio', audio: piece(first), text: 'whole' });
+      expect(t.exchange.bargeable).toBe(false);
+      t.exchange.bargeIn();
+      expect(t.session.bargeIns).toEqual([]);
+      t.session.emit({ type: 'audio', audio: piece(400) });
+      t.session.emit({ type: 'reply_end' });
+      await expect(result).resolves.toBe('replied');
+      expect(t.replies[0].totalMs).toBe((first + 400) / 8);
+    }
+  });
+
   it('no barge-in on a prompt that does not allow it', async () => {
     const t = setup();
     const result = t.ask();

@@ -65,7 +65,8 @@ export class AgentExchange {
 
   /** Barge-in is possible now: part of the reply has gone out and what plays may be interrupted. */
   get bargeable(): boolean {
-    return this.settle !== undefined && this.stream !== undefined && this.stream.started && this.stream.bargeable;
+    // Not merely started: in WAV mode, or before a first chunk, nothing plays yet and cutting the reply short would send a fragment.
+    return this.settle !== undefined && this.stream !== undefined && this.stream.playing && this.stream.bargeable;
   }
 
   /** Calls the session and resolves once its reply is complete, it failed, or the turn was abandoned. */

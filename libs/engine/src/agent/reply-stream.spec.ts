@@ -122,6 +122,18 @@ describe('ReplyStream, what was sent', () => {
     expect(s.bargeable).toBe(true);
   });
 
+  it('playing: only once audio of the reply went out', () => {
+    const wav = stream('wav').s;
+    wav.audio(piece(400), undefined, undefined);
+    expect([wav.started, wav.playing]).toEqual([true, false]);
+    const chunk = stream('chunk').s;
+    chunk.prompt({ text: 'text only' });
+    chunk.audio(piece(50), undefined, undefined);
+    expect([chunk.started, chunk.playing]).toEqual([true, false]);
+    chunk.audio(piece(50), undefined, undefined);
+    expect(chunk.playing).toBe(true);
+  });
+
   it('playback: total length, and up to the end of the last prompt that cannot be barged in', () => {
     const { s } = stream('chunk');
     s.audio(piece(800), undefined, false); // 100 ms, no barge-in
