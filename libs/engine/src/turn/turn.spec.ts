@@ -657,6 +657,37 @@ describe('Turn: caller audio, gateway endpointing', () => {
     expect(w.timeline).toEqual(['rpc2 PARTIAL START_OF_INPUT', 'rpc3 complete', 'rpc2 complete']);
   });
 
+  it('the utterance the half-close flush decided keeps the conversation held until its turn is saved', async () => {
+    const w = world();
+    await w.started();
+    const first = w.rpc(audio(true), audio());
+    await settle();
+    w.ep().say(SpeechEvent.Started);
+    const gate = deferred();
+    w.ep().flushGate = gate.promise;
+    first.turn.halfClose();
+    await settle();
+    w.ep().say(SpeechEvent.Ended); // the decision the flush was waiting for: the agent is asked
+    await settle();
+    expect(w.session().ops).toEqual(['start', 'input']);
+    gate.resolve();
+    await settle();
+    // A store that takes its time, as a remote one does.
+    const store = (w.engine as unknown as { store: InMemoryConversationStateStore }).store;
+    const save = store.save.bind(store);
+    store.save = async (lease, state, ms) => {
+      await macrotask();
+      const saved = await save(lease, state, ms);
+      w.timeline.push(`saved after ${w.session().ops.length} calls`);
+      return saved;
+    };
+    first.turn.cancel();
+    w.rpc(dtmf(DTMFDigits.DTMF_DIGIT_ONE));
+    await settle();
+    expect(w.session().ops).toEqual(['start', 'input', 'input']);
+    expect(w.timeline).toContain('saved after 2 calls');
+  });
+
   it('barge-in while chunks stream: the agent is told, the rest is not sent, the FINAL closes the turn', async () => {
     const w = world({ mode: 'chunk' });
     await w.started();

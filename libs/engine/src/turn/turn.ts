@@ -205,10 +205,11 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
     this.busy = true;
     // Decisions on the last audio may still be on their way (neural inference): wait for them first.
     void intake.flush().then((speaking) => {
+      // Decided meanwhile (the flush's own decisions, a timer): that work holds the turn now and ends it.
+      if (this.concluded) return;
       this.busy = false;
       // Cancelled meanwhile: close() left the lock to this work.
       if (this.phase === 'closed') return this.unlock();
-      if (this.concluded) return;
       // Ended elsewhere meanwhile (conversationEnded() waited for this work): nothing is asked of the agent any more.
       if (this.conv!.ended) return this.finish();
       if (speaking) intake.finishUtterance(); // the caller's words are not dropped
