@@ -1041,3 +1041,25 @@ describe('Turn: more orderings', () => {
     expect(w.timeline).toEqual(['rpc2 FINAL "your PIN?"', 'saved dtmf', 'rpc2 complete']);
   });
 });
+
+describe('Turn: ending a call whose connector hangs', () => {
+  it('an aborted call that never settles, and an end that hangs: both bounded, end\'s signal aborted at end_ms', async () => {
+    const c = new HeldConnector();
+    const w = world({ requestReply: c });
+    w.rpc(START()).turn.halfClose();
+    await settle();
+    c.last.answer.resolve({ prompts: [{ text: 'welcome' }] });
+    await settle();
+    w.rpc(dtmf(DTMFDigits.DTMF_DIGIT_ONE));
+    await settle();
+    const t0 = Date.now();
+    const hangup = w.rpc(HANGUP());
+    while (c.last.op !== 'end') await macrotask();
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(END_MS - 20); // waited for the aborted input call, in vain
+    const end = c.last;
+    expect(end.ctx.signal.aborted).toBe(false);
+    while (hangup.sink.completed === 0) await macrotask();
+    expect(end.ctx.signal.aborted).toBe(true);
+    expect(Date.now() - t0).toBeLessThan(2 * END_MS + 300);
+  });
+});
