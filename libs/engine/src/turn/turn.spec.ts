@@ -779,6 +779,22 @@ describe('Turn: an agent that endpoints', () => {
     expect(w.session().log).toEqual(['start', 'listen', 'audio']);
   });
 
+  it('START_OF_DTMF while the session listens: the RPC completes and the listen call ends with it', async () => {
+    const w = world({ endpointing: 'agent' });
+    const { turn } = await listening(w);
+    const listen = w.session().last;
+    turn.request(event(IN.START_OF_DTMF));
+    await settle();
+    expect(w.timeline).toEqual(['rpc2 complete']);
+    expect(listen.signal.aborted).toBe(true);
+    w.rpc(dtmf(DTMFDigits.DTMF_DIGIT_ONE));
+    await settle();
+    expect(w.session().ops).toEqual(['start', 'listen', 'input']);
+    w.session().reply('one');
+    await settle();
+    expect(w.timeline).toEqual(['rpc2 complete', 'rpc3 FINAL "one"', 'rpc3 complete']);
+  });
+
   it('cancel while the session listens: its listen call is aborted, nothing sent', async () => {
     const w = world({ endpointing: 'agent' });
     const { turn } = await listening(w);

@@ -387,6 +387,8 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
 
   private finish(): void {
     if (this.phase === 'closed') return;
+    // A call still running (an agent listening when START_OF_DTMF completes the RPC) ends with the RPC.
+    if (this.exchange?.active) this.exchange.abort('rpc completed');
     this.close();
     this.sink.complete();
   }
