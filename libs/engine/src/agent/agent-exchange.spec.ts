@@ -305,6 +305,20 @@ describe('AgentExchange: quiet endings (RPC cancelled, conversation ended)', () 
     expect(t.sent).toEqual([]);
   });
 
+  it('endCall: the call in progress ends quietly, its signal aborted, and the next call goes ahead', async () => {
+    const t = setup();
+    const listening = t.ask('listen', { deadlineFromEndOfInput: true });
+    await flush();
+    t.exchange.endCall('caller input');
+    await expect(listening).resolves.toBe('quiet');
+    expect(t.session.last.signal.reason).toBe('caller input');
+    const answered = t.ask('input');
+    await flush();
+    t.session.emit({ type: 'reply', reply: { prompts: [{ text: 'digits' }] } });
+    await expect(answered).resolves.toBe('replied');
+    expect(t.session.calls.map((c) => c.op)).toEqual(['listen', 'input']);
+  });
+
   it('after an abort no further call reaches the session', async () => {
     const t = setup();
     t.exchange.abort('rpc cancelled');

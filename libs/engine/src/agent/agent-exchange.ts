@@ -106,6 +106,13 @@ export class AgentExchange {
     }, ms);
   }
 
+  /** Ends the call in progress quietly (its signal aborted, nothing more sent); later calls go ahead. */
+  endCall(reason: string): void {
+    if (this.settle === undefined) return;
+    this.controller?.abort(reason);
+    this.finishWith('quiet');
+  }
+
   /** The RPC was cancelled or the conversation ended: abort the call, send nothing more. */
   abort(reason: string): void {
     this.quietReason ??= reason;

@@ -795,6 +795,23 @@ describe('Turn: an agent that endpoints', () => {
     expect(w.timeline).toEqual(['rpc2 complete', 'rpc3 FINAL "one"', 'rpc3 complete']);
   });
 
+  it('DTMF digits while the session listens: listening ends, the digits are answered, the RPC completes once', async () => {
+    const w = world({ endpointing: 'agent' });
+    const { turn, sink } = await listening(w);
+    const listen = w.session().last;
+    turn.request(dtmf(DTMFDigits.DTMF_DIGIT_ONE));
+    await settle();
+    expect(listen.signal.aborted).toBe(true);
+    expect(w.session().ops).toEqual(['start', 'listen', 'input']);
+    listen.answer.resolve();
+    await settle();
+    expect(w.timeline).toEqual([]);
+    w.session().reply('one');
+    await settle();
+    expect(w.timeline).toEqual(['rpc2 FINAL "one"', 'rpc2 complete']);
+    expect(sink.completed).toBe(1);
+  });
+
   it('cancel while the session listens: its listen call is aborted, nothing sent', async () => {
     const w = world({ endpointing: 'agent' });
     const { turn } = await listening(w);

@@ -65,6 +65,8 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
   private concluded = false;
   private intake?: AudioIntake;
   private exchange?: AgentExchange;
+  /** Agent endpointing: an input other than audio ended the listening; it is taken once the listen call returned. */
+  private listenEnded = false;
   private lastRequestAt = Date.now();
   private idleTimer?: NodeJS.Timeout;
 
@@ -220,6 +222,14 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
   private process(req: VoiceVARequest): void {
     const conv = this.conv!;
     if (req.audioInput !== undefined) return this.onAudio(req.audioInput);
+    if (this.exchange?.active) {
+      // The agent is listening (nothing else runs while the turn is not busy): that stops for this input.
+      this.busy = true;
+      this.listenEnded = true;
+      this.queue.push(req);
+      this.exchange.endCall('caller input');
+      return;
+    }
     if (req.conversationId && req.conversationId !== conv.id) {
       return this.fail(EngineError.invalidArgument(`conversation_id changed within the RPC (bound to ${conv.id})`));
     }
@@ -285,7 +295,12 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
     if (agentEndpoints) {
       // The agent hears the audio as it comes and says itself when the caller starts and stops.
       this.busy = true;
-      void this.listen(intake, first).finally(() => this.afterWork());
+      void this.listen(intake, first).finally(() => {
+        if (this.listenEnded && this.phase === 'active') {
+          this.busy = false;
+          this.drain();
+        } else this.afterWork();
+      });
       return;
     }
     intake.push(first.callerAudio);
