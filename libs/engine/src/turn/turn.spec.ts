@@ -897,6 +897,27 @@ describe('Turn: a request/reply connector gets a signal on every call', () => {
     return w;
   }
 
+  describe.each(['start', 'input'] as const)('%s', (op) => {
+    it.each([
+      ['deadline', 'deadline'],
+      ['cancel', 'rpc cancelled'],
+      ['conversation end', 'conversation ended'],
+    ])('aborted on %s', async (cause, reason) => {
+      jest.useFakeTimers({ doNotFake: ['setImmediate'] });
+      const c = new HeldConnector();
+      const w = op === 'start' ? world({ requestReply: c }) : await startedWith(c);
+      const { turn } = w.rpc(op === 'start' ? START() : dtmf(DTMFDigits.DTMF_DIGIT_ONE));
+      await settle();
+      const call = c.last;
+      expect([call.op, call.ctx.signal.aborted]).toEqual([op, false]);
+      if (cause === 'deadline') jest.advanceTimersByTime(TURN_MS);
+      else if (cause === 'cancel') turn.cancel();
+      else w.rpc(HANGUP());
+      await settle();
+      expect(call.ctx.signal.reason).toBe(reason);
+    });
+  });
+
   it('start: aborted when the RPC is cancelled; its late welcome is not sent', async () => {
     const c = new HeldConnector();
     const w = world({ requestReply: c });
