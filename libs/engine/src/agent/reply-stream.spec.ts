@@ -91,6 +91,16 @@ describe('ReplyStream, CHUNK mode', () => {
     expect(out.input).toBe(base);
     expect(out.totalMs).toBe(27.5); // what was produced, 220 bytes
   });
+
+  it('barge-in: text-only prompts still waiting for the FINAL are not sent either', () => {
+    const { s, sent, types } = stream('chunk');
+    s.prompt({ text: 'before' });
+    s.audio(piece(160), 'spoken', undefined);
+    s.prompt({ text: 'after' });
+    s.interrupt();
+    expect(types()).toEqual(['CHUNK', 'FINAL']);
+    expect(sent[1].prompts).toEqual([]);
+  });
 });
 
 describe('ReplyStream, WAV mode', () => {

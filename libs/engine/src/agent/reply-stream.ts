@@ -158,6 +158,8 @@ export class ReplyStream {
   /** Barge-in: nothing more of this reply is sent; the FINAL closes the turn with what to collect next. */
   interrupt(): SentReply {
     if (this.current) this.current.pending = undefined;
+    // Text-only prompts wait for the FINAL: not sent either once the caller spoke.
+    this.finalPrompts.length = 0;
     return this.finish({});
   }
 
