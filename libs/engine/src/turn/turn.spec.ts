@@ -512,6 +512,22 @@ describe('Turn: while the agent answers', () => {
     expect(w.session().log.slice(-1)).toEqual(['end caller_hangup']);
   });
 
+  it('conversation ended while one RPC answers and another waits for the lock: both complete quietly', async () => {
+    const w = world();
+    await w.started();
+    w.rpc(dtmf(DTMFDigits.DTMF_DIGIT_ONE));
+    await settle();
+    const waiting = w.rpc(dtmf(DTMFDigits.DTMF_DIGIT_TWO));
+    await settle();
+    w.rpc(HANGUP());
+    await settle();
+    expect(waiting.sink.completed).toBe(1);
+    w.session().calls[1].answer.resolve();
+    await settle();
+    expect(w.session().ops).toEqual(['start', 'input']);
+    expect([...w.timeline].sort()).toEqual(['rpc2 complete', 'rpc3 complete', 'rpc4 complete']);
+  });
+
   it('a reply after the deadline is dropped: the apology was sent and the RPC completed', async () => {
     jest.useFakeTimers({ doNotFake: ['setImmediate'] });
     const w = world();
