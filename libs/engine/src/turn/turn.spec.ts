@@ -375,6 +375,7 @@ describe('Turn: binding, the ordering lock and the queue', () => {
     first.turn.halfClose();
     await settle();
     const second = w.rpc(dtmf(DTMFDigits.DTMF_DIGIT_FIVE));
+    await settle(); // bound, waiting for the lock
     second.turn.halfClose();
     await settle();
     expect(w.session().ops).toEqual(['start']);
@@ -1081,14 +1082,18 @@ describe('Turn: more orderings', () => {
   it('after the RPC closed, the client\'s half-close, cancel and requests change nothing', async () => {
     const w = world();
     await w.started();
-    const { turn, sink } = w.rpc(event(IN.START_OF_DTMF));
+    const { turn, sink } = w.rpc(dtmf(DTMFDigits.DTMF_DIGIT_ONE));
     await settle();
-    turn.halfClose();
-    turn.cancel();
-    turn.request(dtmf(DTMFDigits.DTMF_DIGIT_ONE));
+    w.session().emit({ type: 'reply_end' });
     await settle();
     expect(sink.completed).toBe(1);
-    expect(w.session().ops).toEqual(['start']);
+    turn.halfClose();
+    turn.cancel();
+    turn.request(dtmf(DTMFDigits.DTMF_DIGIT_TWO));
+    await settle();
+    expect(sink.completed).toBe(1);
+    expect(w.session().ops).toEqual(['start', 'input']);
+    expect(w.session().last.signal.aborted).toBe(false); // the finished call is left alone
   });
 
   it('what the reply asks to collect next is saved before the RPC completes', async () => {
