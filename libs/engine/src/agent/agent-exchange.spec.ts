@@ -361,6 +361,19 @@ describe('AgentExchange: barge-in and agent endpointing', () => {
     }
   });
 
+  it('no barge-in on a silent call (the resumed start): nothing of it plays', async () => {
+    const t = setup();
+    const result = t.ask('start', { silent: true });
+    await flush();
+    t.session.emit({ type: 'audio', audio: piece(400) });
+    expect(t.exchange.bargeable).toBe(false);
+    t.exchange.bargeIn();
+    expect(t.session.bargeIns).toEqual([]);
+    expect(t.exchange.active).toBe(true);
+    t.session.emit({ type: 'reply_end' });
+    await expect(result).resolves.toBe('replied');
+  });
+
   it('no barge-in on a prompt that does not allow it', async () => {
     const t = setup();
     const result = t.ask();

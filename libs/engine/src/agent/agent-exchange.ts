@@ -65,8 +65,8 @@ export class AgentExchange {
 
   /** Barge-in is possible now: part of the reply has gone out and what plays may be interrupted. */
   get bargeable(): boolean {
-    // Not merely started: in WAV mode, or before a first chunk, nothing plays yet and cutting the reply short would send a fragment.
-    return this.settle !== undefined && this.stream !== undefined && this.stream.playing && this.stream.bargeable;
+    // Not merely started: in WAV mode, before a first chunk, or in a silent call, nothing plays yet.
+    return this.settle !== undefined && !this.silent && this.stream !== undefined && this.stream.playing && this.stream.bargeable;
   }
 
   /** Calls the session and resolves once its reply is complete, it failed, or the turn was abandoned. */
