@@ -345,6 +345,33 @@ describe('Turn: binding, the ordering lock and the queue', () => {
     expect(w.conv().turns.size).toBe(1);
   });
 
+  it('cancel before a failing bind settles: the client is not sent the failure', async () => {
+    const w = world();
+    const release = w.holdBind();
+    const { turn, sink } = w.rpc(base({ virtualAgentId: 'nobody', eventInput: { eventType: IN.SESSION_START, name: '', parameters: undefined } }));
+    turn.cancel();
+    release();
+    await settle();
+    expect(sink.failed).toBeUndefined();
+    expect(w.timeline).toEqual([]);
+  });
+
+  it('two first RPCs of a new conversation at once: one conversation, the second waits for the first', async () => {
+    const w = world();
+    const first = w.rpc(START());
+    const second = w.rpc(dtmf(DTMFDigits.DTMF_DIGIT_ONE));
+    first.turn.halfClose();
+    second.turn.halfClose();
+    await settle();
+    expect(w.sessions).toHaveLength(1);
+    expect(w.session().ops).toEqual(['start']);
+    w.session().reply('welcome');
+    await settle();
+    w.session().reply('one');
+    await settle();
+    expect(w.timeline).toEqual(['rpc1 FINAL "welcome"', 'rpc1 complete', 'rpc2 FINAL "one"', 'rpc2 complete']);
+  });
+
   it('half-close before bind resolves: the queued request is still answered', async () => {
     const w = world();
     const release = w.holdBind();
