@@ -65,7 +65,8 @@ export class AgentExchange {
 
   /** Barge-in is possible now: part of the reply has gone out and what plays may be interrupted. */
   get bargeable(): boolean {
-    return this.settle !== undefined && this.stream !== undefined && this.stream.started && this.stream.bargeable;
+    // Not merely started: in WAV mode, before a first chunk, or in a silent call, nothing plays yet.
+    return this.settle !== undefined && !this.silent && this.stream !== undefined && this.stream.playing && this.stream.bargeable;
   }
 
   /** Calls the session and resolves once its reply is complete, it failed, or the turn was abandoned. */
@@ -75,19 +76,18 @@ export class AgentExchange {
     const controller = (this.controller = new AbortController());
     this.op = op;
     this.silent = opts.silent === true;
-    const done = new Promise<ExchangeResult>((r) => (this.settle = r));
+    let settle!: (r: ExchangeResult) => void;
+    const done = new Promise<ExchangeResult>((r) => (this.settle = settle = r));
     this.stream = new ReplyStream(conv.replyMode, conv.agent.promptFormat, conv.baseInput, conv.expect, conv.recording !== undefined, this.silent ? NO_SEND : (r) => this.host.send(r));
     const sink = (o: AgentOutput) => this.onOutput(o);
     conv.outputSink = sink;
     if (!opts.deadlineFromEndOfInput) this.armDeadline();
-    let call: Promise<void>;
-    try {
-      const session = await this.services.session(conv);
-      call = this.settle === undefined ? Promise.resolve() : fn(session, controller.signal);
-    } catch (err) {
-      call = Promise.reject(err);
-    }
-    conv.track(call).then(undefined, (err) => this.fail(err));
+    // Not awaited here: the deadline and an abort also bound a session that is slow to open.
+    const call = this.services.session(conv).then((session) => (this.settle === settle ? fn(session, controller.signal) : undefined));
+    // Only this call's own failure counts: one that settled (or was abandoned) may reject during a later call.
+    conv.track(call).then(undefined, (err) => {
+      if (this.settle === settle) this.fail(err);
+    });
     try {
       return await done;
     } finally {
@@ -104,6 +104,13 @@ export class AgentExchange {
       this.deadline = undefined;
       this.fail(new DeadlineError(`no complete reply within ${ms} ms`));
     }, ms);
+  }
+
+  /** Ends the call in progress quietly (its signal aborted, nothing more sent); later calls go ahead. */
+  endCall(reason: string): void {
+    if (this.settle === undefined) return;
+    this.controller?.abort(reason);
+    this.finishWith('quiet');
   }
 
   /** The RPC was cancelled or the conversation ended: abort the call, send nothing more. */

@@ -49,6 +49,7 @@ export class ReplyStream {
   private readonly segments: Array<{ ms: number; bargeIn: boolean | undefined }> = [];
   private current?: StreamedPrompt;
   private startedAt = 0;
+  private chunkSent = false;
 
   constructor(
     private readonly mode: ReplyMode,
@@ -66,6 +67,11 @@ export class ReplyStream {
   /** Anything of the reply has been sent or taken in. */
   get started(): boolean {
     return this.segments.length > 0 || this.current !== undefined;
+  }
+
+  /** Audio of the reply has gone out (a CHUNK): something plays that the caller may talk over. */
+  get playing(): boolean {
+    return this.chunkSent;
   }
 
   /** The prompt being sent now may be barged in on. */
@@ -152,6 +158,8 @@ export class ReplyStream {
   /** Barge-in: nothing more of this reply is sent; the FINAL closes the turn with what to collect next. */
   interrupt(): SentReply {
     if (this.current) this.current.pending = undefined;
+    // Text-only prompts wait for the FINAL: not sent either once the caller spoke.
+    this.finalPrompts.length = 0;
     return this.finish({});
   }
 
@@ -160,6 +168,7 @@ export class ReplyStream {
   }
 
   private sendChunk(data: Uint8Array, text: string | undefined, bargeIn: boolean): void {
+    this.chunkSent = true;
     this.send(voiceVAResponse({ prompts: [protoPrompt({ text: text ?? '', audioContent: data, isBargeInEnabled: bargeIn })], responseType: RT.CHUNK }));
   }
 

@@ -65,6 +65,8 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
   private concluded = false;
   private intake?: AudioIntake;
   private exchange?: AgentExchange;
+  /** Agent endpointing: an input other than audio ended the listening; it is taken once the listen call returned. */
+  private listenEnded = false;
   private lastRequestAt = Date.now();
   private idleTimer?: NodeJS.Timeout;
 
@@ -205,8 +207,13 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
     this.busy = true;
     // Decisions on the last audio may still be on their way (neural inference): wait for them first.
     void intake.flush().then((speaking) => {
+      // Decided meanwhile (the flush's own decisions, a timer): that work holds the turn now and ends it.
+      if (this.concluded) return;
       this.busy = false;
-      if (this.phase !== 'active' || this.concluded) return;
+      // Cancelled meanwhile: close() left the lock to this work.
+      if (this.phase === 'closed') return this.unlock();
+      // Ended elsewhere meanwhile (conversationEnded() waited for this work): nothing is asked of the agent any more.
+      if (this.conv!.ended) return this.finish();
       if (speaking) intake.finishUtterance(); // the caller's words are not dropped
       else this.finish();
     });
@@ -215,6 +222,14 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
   private process(req: VoiceVARequest): void {
     const conv = this.conv!;
     if (req.audioInput !== undefined) return this.onAudio(req.audioInput);
+    if (this.exchange?.active) {
+      // The agent is listening (nothing else runs while the turn is not busy): that stops for this input.
+      this.busy = true;
+      this.listenEnded = true;
+      this.queue.push(req);
+      this.exchange.endCall('caller input');
+      return;
+    }
     if (req.conversationId && req.conversationId !== conv.id) {
       return this.fail(EngineError.invalidArgument(`conversation_id changed within the RPC (bound to ${conv.id})`));
     }
@@ -280,7 +295,12 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
     if (agentEndpoints) {
       // The agent hears the audio as it comes and says itself when the caller starts and stops.
       this.busy = true;
-      void this.listen(intake, first).finally(() => this.afterWork());
+      void this.listen(intake, first).finally(() => {
+        if (this.listenEnded && this.phase === 'active') {
+          this.busy = false;
+          this.drain();
+        } else this.afterWork();
+      });
       return;
     }
     intake.push(first.callerAudio);
@@ -289,16 +309,20 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
   /** Agent endpointing: the session listens until it has answered the caller's speech. */
   private async listen(intake: AudioIntake, first: VoiceInput): Promise<void> {
     if (!(await this.ensureStarted())) return;
-    this.busy = false;
     const rate = this.conv!.agent.speechAudioRate ?? intake.sampleRate;
     const listening = this.agent().call(
       'listen',
-      (s, signal) => (s.listen ? s.listen({ sampleRate: rate, languageCode: first.languageCode }, signal) : Promise.reject(new Error('the session has no listen()'))),
+      (s, signal) => {
+        if (!s.listen) return Promise.reject(new Error('the session has no listen()'));
+        const call = s.listen({ sampleRate: rate, languageCode: first.languageCode }, signal);
+        // The stream's audio follows its start: the first frame, then what queued while the session was started.
+        this.busy = false;
+        intake.push(first.callerAudio);
+        this.drain();
+        return call;
+      },
       { deadlineFromEndOfInput: true },
     );
-    intake.push(first.callerAudio);
-    // Audio that queued while the session was being started.
-    this.drain();
     await listening;
     this.busy = true;
   }
@@ -378,6 +402,8 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
 
   private finish(): void {
     if (this.phase === 'closed') return;
+    // A call still running (an agent listening when START_OF_DTMF completes the RPC) ends with the RPC.
+    if (this.exchange?.active) this.exchange.abort('rpc completed');
     this.close();
     this.sink.complete();
   }
