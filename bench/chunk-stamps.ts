@@ -1,0 +1,52 @@
+// Chunk section (bench/chunks.ts): each CHUNK's audio starts with the time its agent emitted it, a float64 LE
+// epoch ms (performance.timeOrigin + performance.now(): the same clock in every process on the machine).
+// Server children install a hook on the response serializer to time the in-process part as well.
+import { VoiceVirtualAgentService, type VoiceVAResponse } from '@app/proto';
+
+export const STAMP_BYTES = 8;
+export const CHUNK = 2; // VoiceVAResponse_ResponseType.CHUNK
+
+export const epochNow = (): number => performance.timeOrigin + performance.now();
+
+export function writeStamp(data: Uint8Array, at = epochNow()): void {
+  new DataView(data.buffer, data.byteOffset, STAMP_BYTES).setFloat64(0, at, true);
+}
+
+/** The emit time a CHUNK carries, or undefined if it is not one or too short. */
+export function readStamp(r: VoiceVAResponse): number | undefined {
+  if (r.responseType !== CHUNK) return undefined;
+  const a = r.prompts[0]?.audioContent;
+  if (!a || a.length < STAMP_BYTES) return undefined;
+  return new DataView(a.buffer, a.byteOffset, STAMP_BYTES).getFloat64(0, true);
+}
+
+/**
+ * In a server child, before the server starts: wraps processCallerInput's response serializer (grpc-js
+ * serializes a message and hands it to its HTTP/2 stream in one synchronous step) to record, per CHUNK, its
+ * emit stamp and the time it was serialized. Bench children only: the production path is untouched. The
+ * parent collects the pairs over IPC ('chunk-times'), and asks for this process's clock ('clock') to check
+ * that the stamps compare across processes.
+ */
+export function installServerChunkTimes(): void {
+  const def = VoiceVirtualAgentService.processCallerInput as { responseSerialize: (r: VoiceVAResponse) => Buffer };
+  const serialize = def.responseSerialize;
+  let stamps: number[] = [];
+  let serialized: number[] = [];
+  def.responseSerialize = (r: VoiceVAResponse) => {
+    const out = serialize(r);
+    const stamp = readStamp(r);
+    if (stamp !== undefined) {
+      serialized.push(epochNow());
+      stamps.push(stamp);
+    }
+    return out;
+  };
+  process.on('message', (m: { type?: string }) => {
+    if (m?.type === 'clock') process.send?.({ type: 'clock-reply', at: epochNow() });
+    if (m?.type === 'chunk-times') {
+      process.send?.({ type: 'chunk-times-reply', stamps, serialized });
+      stamps = [];
+      serialized = [];
+    }
+  });
+}
