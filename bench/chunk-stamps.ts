@@ -23,30 +23,46 @@ export function readStamp(r: VoiceVAResponse): number | undefined {
 /**
  * In a server child, before the server starts: wraps processCallerInput's response serializer (grpc-js
  * serializes a message and hands it to its HTTP/2 stream in one synchronous step) to record, per CHUNK, its
- * emit stamp and the time it was serialized. Bench children only: the production path is untouched. The
- * parent collects the pairs over IPC ('chunk-times'), and asks for this process's clock ('clock') to check
- * that the stamps compare across processes.
+ * emit stamp, the time it was serialized, and the time it was flushed: Node's HTTP/2 session writes pending
+ * frames to the socket from a native immediate, which runs at the start of the loop's check phase, just before
+ * JS setImmediate callbacks, so an immediate queued here runs right after the write (one per loop turn, for all
+ * the chunks of that turn). Bench children only: the production path is untouched. The parent collects the
+ * times over IPC ('chunk-times'), and asks for this process's clock ('clock') to check that the stamps compare
+ * across processes.
  */
 export function installServerChunkTimes(): void {
   const def = VoiceVirtualAgentService.processCallerInput as { responseSerialize: (r: VoiceVAResponse) => Buffer };
   const serialize = def.responseSerialize;
   let stamps: number[] = [];
   let serialized: number[] = [];
+  let flushed: number[] = [];
+  let flushPending = false;
+  const onFlush = () => {
+    flushPending = false;
+    const at = epochNow();
+    while (flushed.length < stamps.length) flushed.push(at);
+  };
   def.responseSerialize = (r: VoiceVAResponse) => {
     const out = serialize(r);
     const stamp = readStamp(r);
     if (stamp !== undefined) {
       serialized.push(epochNow());
       stamps.push(stamp);
+      if (!flushPending) {
+        flushPending = true;
+        setImmediate(onFlush);
+      }
     }
     return out;
   };
   process.on('message', (m: { type?: string }) => {
     if (m?.type === 'clock') process.send?.({ type: 'clock-reply', at: epochNow() });
     if (m?.type === 'chunk-times') {
-      process.send?.({ type: 'chunk-times-reply', stamps, serialized });
-      stamps = [];
-      serialized = [];
+      const n = flushed.length; // chunks still waiting for their flush stay for the next collection
+      process.send?.({ type: 'chunk-times-reply', stamps: stamps.slice(0, n), serialized: serialized.slice(0, n), flushed });
+      stamps = stamps.slice(n);
+      serialized = serialized.slice(n);
+      flushed = [];
     }
   });
 }
