@@ -9,7 +9,8 @@ import type { LoopLag } from './child-stats';
 import { CHUNK_PLAN } from './chunk-plan';
 import { epochNow, readStamp } from './chunk-stamps';
 import { runLevel, type LevelOptions } from './load';
-import { readMachine, readProc, startServer, type ServerChild, type ServerKind } from './servers';
+import { SOURCEMAPS_FILE, summariseProfile } from './profile';
+import { readMachine, readProc, REPO, startServer, type ServerChild, type ServerKind } from './servers';
 import type { ClientKind } from './wire';
 
 export const CHUNK_P99_TARGET_MS = 2;
@@ -22,6 +23,8 @@ export interface ChunkBenchOptions {
   connections: number;
   client: ClientKind;
   endSilenceMs: number;
+  /** CPU profile of the gateway's steady window in the first run, summarised into this directory. */
+  profileDir?: string;
 }
 
 export const CHUNK_DEFAULTS = { calls: 100, durationS: 10, repeats: 1 };
@@ -93,7 +96,7 @@ function levelOptions(o: ChunkBenchOptions, target: string, calls: number, durat
   };
 }
 
-async function runOne(o: ChunkBenchOptions, kind: ServerKind, run: number, live: Set<ServerChild>): Promise<ChunkResult> {
+async function runOne(o: ChunkBenchOptions, kind: ServerKind, run: number, live: Set<ServerChild>, profileDir?: string): Promise<ChunkResult> {
   const server = await startServer(kind, o.endSilenceMs, 'chunks');
   live.add(server);
   try {
@@ -106,6 +109,7 @@ async function runOne(o: ChunkBenchOptions, kind: ServerKind, run: number, live:
     let a: { cpuMs: number; t: number; machine: { busy: number; total: number } } | undefined;
     let steady: { cpuMs: number; ms: number; machinePct: number } | null = null;
     let lagP: Promise<LoopLag | null> = Promise.resolve(null);
+    let profiled: Promise<boolean> = Promise.resolve(false);
     const lo = levelOptions(o, server.target, o.calls, o.durationS);
     lo.onResponse = (r, at) => {
       const stamp = readStamp(r);
@@ -118,11 +122,13 @@ async function runOne(o: ChunkBenchOptions, kind: ServerKind, run: number, live:
         if (!p) return;
         a = { cpuMs: p.cpuMs, t: performance.now(), machine: readMachine() };
         server.resetLoopLag();
+        if (profileDir) server.profileStart();
       },
       steadyEnd() {
         window[1] = epochNow();
         const p = readProc(server.pid);
         lagP = server.loopLag();
+        if (profileDir) profiled = server.profileStop(resolve(profileDir, `${kind}-chunks-${o.calls}.cpuprofile`), resolve(profileDir, SOURCEMAPS_FILE));
         const m = readMachine();
         if (a && p) {
           const machinePct = ((m.busy - a.machine.busy) / Math.max(1, m.total - a.machine.total)) * 100 * cpus().length;
@@ -131,6 +137,7 @@ async function runOne(o: ChunkBenchOptions, kind: ServerKind, run: number, live:
       },
     });
     const lag = await lagP;
+    await profiled;
     const sent = (await server.chunkTimes()) ?? { stamps: [], serialized: [], flushed: [] };
     const clockAfter = await server.clockOffset();
     // Pieces emitted in the steady window (all calls active) only.
@@ -253,7 +260,7 @@ export async function runChunkBench(o: ChunkBenchOptions, resultsDir: string, li
   for (let run = 1; run <= o.repeats; run++) {
     const order: ServerKind[] = run % 2 === 1 ? ['gateway', 'bare'] : ['bare', 'gateway'];
     for (const kind of order) {
-      const r = await runOne(o, kind, run, live);
+      const r = await runOne(o, kind, run, live, run === 1 && kind === 'gateway' ? o.profileDir : undefined);
       rows.push(r);
       process.stdout.write(
         `  run ${run} ${kind.padEnd(7)}: ${r.client.n} chunks, emit -> leaving p50 ${f(r.flushed.p50)} p99 ${f(r.flushed.p99)} max ${f(r.flushed.max)} ms; ` +
@@ -289,6 +296,11 @@ export async function runChunkBench(o: ChunkBenchOptions, resultsDir: string, li
     ].join('\n'),
   );
   process.stdout.write(`Wrote ${resolve(resultsDir, 'chunks.json')} and chunks.md\n`);
+  if (o.profileDir) {
+    const text = summariseProfile(o.profileDir, REPO);
+    writeFileSync(resolve(o.profileDir, 'summary.md'), `# gateway CPU profile, chunk section at ${o.calls} calls\n\n\`\`\`\n${text}\n\`\`\`\n`);
+    process.stdout.write(`\nGateway CPU profile (chunk section, steady window of run 1, ${o.profileDir}):\n${text}\n`);
+  }
   return rows;
 }
 

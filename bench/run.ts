@@ -43,6 +43,8 @@ interface Options {
   /** Chunk section (bench/chunks.ts), like the VAD section. */
   chunks: 'auto' | 'only' | 'off';
   chunkOptions: { calls: number; durationS: number; repeats: number };
+  /** Profile the gateway in the chunk section. */
+  chunkProfile: boolean;
 }
 
 function usage(msg?: string): never {
@@ -52,7 +54,7 @@ function usage(msg?: string): never {
       '                        [--connections N] [--client h2|grpc-js] [--end-silence MS] [--only gateway|bare] [--profile CALLS]\n' +
       '                        [--profile-loadgen] [--no-refine]\n' +
       '                        [--vad | --no-vad] [--vad-streams N] [--vad-seconds S] [--vad-repeats N] [--vad-rates 8000,16000]\n' +
-      '                        [--chunks | --no-chunks] [--chunk-calls N] [--chunk-duration SECONDS] [--chunk-repeats N]\n',
+      '                        [--chunks | --no-chunks] [--chunk-calls N] [--chunk-duration SECONDS] [--chunk-repeats N] [--chunk-profile]\n',
   );
   process.exit(2);
 }
@@ -72,6 +74,7 @@ function parseArgs(argv: string[]): Options {
     vadOptions: { ...VAD_DEFAULTS },
     chunks: 'auto',
     chunkOptions: { ...CHUNK_DEFAULTS },
+    chunkProfile: false,
   };
   const vadGiven: Partial<VadBenchOptions> = {};
   const chunkGiven: Partial<Options['chunkOptions']> = {};
@@ -143,6 +146,9 @@ function parseArgs(argv: string[]): Options {
         break;
       case '--chunk-duration':
         chunkGiven.durationS = num(argv[++i], '--chunk-duration');
+        break;
+      case '--chunk-profile':
+        o.chunkProfile = true;
         break;
       case '--chunk-repeats':
         chunkGiven.repeats = Math.round(num(argv[++i], '--chunk-repeats'));
@@ -591,8 +597,11 @@ async function main(): Promise<void> {
     await runVadBench(o.vadOptions, RESULTS);
     return;
   }
-  const chunkSection = () =>
-    runChunkBench({ ...o.chunkOptions, connections: o.connections, client: o.client, endSilenceMs: o.endSilenceMs }, RESULTS, live);
+  const chunkSection = () => {
+    const profileDir = o.chunkProfile ? resolve(RESULTS, `profile-chunks-${Date.now()}`) : undefined;
+    if (profileDir) mkdirSync(profileDir, { recursive: true });
+    return runChunkBench({ ...o.chunkOptions, connections: o.connections, client: o.client, endSilenceMs: o.endSilenceMs, profileDir }, RESULTS, live);
+  };
   if (o.chunks === 'only') {
     await chunkSection();
     return;
