@@ -1,6 +1,7 @@
 // Chunk section (bench/chunks.ts): each CHUNK's audio starts with the time its agent emitted it, a float64 LE
 // epoch ms (performance.timeOrigin + performance.now(): the same clock in every process on the machine).
 // Server children install a hook on the response serializer to time the in-process part as well.
+import { PerformanceObserver } from 'node:perf_hooks';
 import { VoiceVirtualAgentService, type VoiceVAResponse } from '@app/proto';
 
 export const STAMP_BYTES = 8;
@@ -37,6 +38,11 @@ export function installServerChunkTimes(): void {
   let serialized: number[] = [];
   let flushed: number[] = [];
   let flushPending = false;
+  // GC pauses (epoch ms start, end): the parent checks which slow pieces waited on one.
+  let gcs: number[] = [];
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcs.push(performance.timeOrigin + e.startTime, performance.timeOrigin + e.startTime + e.duration);
+  }).observe({ entryTypes: ['gc'] });
   const onFlush = () => {
     flushPending = false;
     const at = epochNow();
@@ -59,7 +65,8 @@ export function installServerChunkTimes(): void {
     if (m?.type === 'clock') process.send?.({ type: 'clock-reply', at: epochNow() });
     if (m?.type === 'chunk-times') {
       const n = flushed.length; // chunks still waiting for their flush stay for the next collection
-      process.send?.({ type: 'chunk-times-reply', stamps: stamps.slice(0, n), serialized: serialized.slice(0, n), flushed });
+      process.send?.({ type: 'chunk-times-reply', stamps: stamps.slice(0, n), serialized: serialized.slice(0, n), flushed, gcs });
+      gcs = [];
       stamps = stamps.slice(n);
       serialized = serialized.slice(n);
       flushed = [];

@@ -23,6 +23,8 @@ export interface ChunkBenchOptions {
   connections: number;
   client: ClientKind;
   endSilenceMs: number;
+  /** Calls make DTMF turns only: no caller audio, to see what the audio's processing costs the pieces. */
+  dtmfOnly?: boolean;
   /** CPU profile of the gateway's steady window in the first run, summarised into this directory. */
   profileDir?: string;
 }
@@ -48,6 +50,8 @@ export interface ChunkResult {
   inServer: Dist;
   /** Emit -> the HTTP/2 session's write to the socket (the end of that loop turn's flush): leaving the server. */
   flushed: Dist;
+  /** Pieces slower than the p99 to leave the server, and how many of them had a GC pause between emit and flush. */
+  tail: { n: number; withGc: number; gcPauses: number; gcP99Ms: number | null; gcMaxMs: number | null };
   /** CHUNKs the server sent in the window whose receipt the client did not see. */
   missing: number;
   /** Server's epoch clock minus the load generator's, before and after (best IPC round trip, its rtt). */
@@ -72,6 +76,20 @@ function dist(values: number[]): Dist {
   const s = Float64Array.from(values).sort();
   const a = Array.from(s);
   return { n: a.length, p50: r3(pct(a, 50)), p90: r3(pct(a, 90)), p99: r3(pct(a, 99)), max: r3(a.length ? a[a.length - 1] : null) };
+}
+
+/** The pieces slower to leave than the p99, and whether a GC pause fell between their emit and flush. */
+function tailOf(sent: { stamps: number[]; flushed: number[]; gcs: number[] }, inWindow: (t: number) => boolean, window: [number, number]): ChunkResult['tail'] {
+  const idx: number[] = [];
+  for (let i = 0; i < sent.stamps.length; i++) if (inWindow(sent.stamps[i])) idx.push(i);
+  const lat = (i: number) => sent.flushed[i] - sent.stamps[i];
+  const p99 = pct(idx.map(lat).sort((a, b) => a - b), 99) ?? Infinity;
+  const slow = idx.filter((i) => lat(i) > p99);
+  const gcs: Array<[number, number]> = [];
+  for (let k = 0; k + 1 < sent.gcs.length; k += 2) if (sent.gcs[k + 1] >= window[0] && sent.gcs[k] < window[1]) gcs.push([sent.gcs[k], sent.gcs[k + 1]]);
+  const withGc = slow.filter((i) => gcs.some(([a, b]) => a < sent.flushed[i] && b > sent.stamps[i])).length;
+  const pauses = gcs.map(([a, b]) => b - a).sort((a, b) => a - b);
+  return { n: slow.length, withGc, gcPauses: pauses.length, gcP99Ms: r3(pct(pauses, 99)), gcMaxMs: r3(pauses.length ? pauses[pauses.length - 1] : null) };
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -110,7 +128,7 @@ async function runOne(o: ChunkBenchOptions, kind: ServerKind, run: number, live:
     let steady: { cpuMs: number; ms: number; machinePct: number } | null = null;
     let lagP: Promise<LoopLag | null> = Promise.resolve(null);
     let profiled: Promise<boolean> = Promise.resolve(false);
-    const lo = levelOptions(o, server.target, o.calls, o.durationS);
+    const lo = { ...levelOptions(o, server.target, o.calls, o.durationS), dtmfOnly: o.dtmfOnly };
     lo.onResponse = (r, at) => {
       const stamp = readStamp(r);
       if (stamp !== undefined) received.push([stamp, at]);
@@ -138,7 +156,7 @@ async function runOne(o: ChunkBenchOptions, kind: ServerKind, run: number, live:
     });
     const lag = await lagP;
     await profiled;
-    const sent = (await server.chunkTimes()) ?? { stamps: [], serialized: [], flushed: [] };
+    const sent = (await server.chunkTimes()) ?? { stamps: [], serialized: [], flushed: [], gcs: [] };
     const clockAfter = await server.clockOffset();
     // Pieces emitted in the steady window (all calls active) only.
     const inWindow = (stamp: number) => stamp >= window[0] && stamp < window[1];
@@ -168,6 +186,7 @@ async function runOne(o: ChunkBenchOptions, kind: ServerKind, run: number, live:
       client: dist(clientLat),
       inServer: dist(serverLat),
       flushed: dist(flushLat),
+      tail: tailOf(sent, inWindow, window),
       missing: Math.max(0, serverLat.length - clientLat.length),
       clock: [clockBefore, clockAfter].map((c) => (c ? { offsetMs: r3(c.offsetMs)!, rttMs: r3(c.rttMs)! } : null)),
       errors,
@@ -201,6 +220,8 @@ const COLUMNS: Array<[string, (r: ChunkResult) => string]> = [
   ['out p99', (r) => f(r.flushed.p99)],
   ['out max', (r) => f(r.flushed.max)],
   ['ser p99', (r) => f(r.inServer.p99, 3)],
+  ['GC', (r) => `${r.tail.gcPauses} (max ${f(r.tail.gcMaxMs, 1)})`],
+  ['tail w/ GC', (r) => `${r.tail.withGc}/${r.tail.n}`],
   ['clock off', (r) => r.clock.map((c) => f(c?.offsetMs, 3)).join('/')],
   ['CPU %', (r) => f(r.cpuPctOfCore, 0)],
   ['srv lag p99', (r) => f(r.serverLoopLag?.p99Ms, 1)],
@@ -213,7 +234,8 @@ const LEGEND =
   'Latencies in ms, pieces emitted in the steady window. rcv: agent emit -> CHUNK decoded by the load generator (another ' +
   'process; includes loopback and the client, so an upper bound of "leaving the server"). out: emit -> written to the socket by ' +
   "the server's HTTP/2 session (end of that loop turn's flush, same process): leaving the server. ser: emit -> serialized and handed " +
-  "to the HTTP/2 stream. clock off: server's epoch clock minus the client's, before/after (±half an IPC round trip). " +
+  "to the HTTP/2 stream. GC: the server's GC pauses in the window (longest, ms). tail w/ GC: pieces slower to leave than the " +
+  "out p99 with a GC pause between their emit and flush. clock off: server's epoch clock minus the client's, before/after (±half an IPC round trip). " +
   'errors: turn errors plus pieces sent but not received.';
 
 function table(rows: ChunkResult[], md: boolean): string {
@@ -253,7 +275,7 @@ export async function runChunkBench(o: ChunkBenchOptions, resultsDir: string, li
   const t0 = performance.now();
   const p = CHUNK_PLAN;
   process.stdout.write(
-    `\nChunk section: ${o.calls} calls of ${o.durationS} s, ${o.repeats} run(s); each reply ${p.countMin}-${p.countMax} pieces of ` +
+    `\nChunk section: ${o.calls} calls of ${o.durationS} s${o.dtmfOnly ? ' (DTMF turns only)' : ''}, ${o.repeats} run(s); each reply ${p.countMin}-${p.countMax} pieces of ` +
       `${p.chunkMsMin}-${p.chunkMsMax} ms, ${p.delayMsMin}-${p.delayMsMax} ms apart; gateway (chunked_reply plugin, CHUNK mode) and bare grpc-js\n`,
   );
   const rows: ChunkResult[] = [];
@@ -282,7 +304,7 @@ export async function runChunkBench(o: ChunkBenchOptions, resultsDir: string, li
     [
       `# Chunk latency (${when})`,
       '',
-      `${o.calls} calls of ${o.durationS} s; each reply ${p.countMin}-${p.countMax} pieces of ${p.chunkMsMin}-${p.chunkMsMax} ms, ` +
+      `${o.calls} calls of ${o.durationS} s${o.dtmfOnly ? ' (DTMF turns only)' : ''}; each reply ${p.countMin}-${p.countMax} pieces of ${p.chunkMsMin}-${p.chunkMsMax} ms, ` +
         `${p.delayMsMin}-${p.delayMsMax} ms apart. Load average at the end: ${loadavg}. Total ${totalS} s.`,
       '',
       table(rows, true),

@@ -41,6 +41,8 @@ export interface LevelOptions {
   dtmfDigits: string;
   /** Hard stop: open RPCs are cancelled and the rest counted as errors. */
   levelTimeoutMs: number;
+  /** DTMF turns only (no caller audio streamed): a diagnostic for the chunk section. */
+  dtmfOnly?: boolean;
   /** Chunk section: every response as received (epoch ms, before the recorder sees it). */
   onResponse?: (r: VoiceVAResponse, receivedAt: number) => void;
 }
@@ -303,7 +305,7 @@ export async function runLevel(o: LevelOptions, hooks: LevelHooks): Promise<Leve
     };
     if (!(await check(await eventTurn(client, 'welcome', 'SESSION_START', req.sessionStart, true)))) return;
     // Half the calls open with DTMF, so turn types are mixed at any moment (and warm-up sees both).
-    let speechNext = i % 2 === 0;
+    let speechNext = i % 2 === 0 && !o.dtmfOnly;
     while (performance.now() < callEnd && !stopping) {
       if (speechNext) {
         if (!(await check(await speechTurn(client, req)))) return;
@@ -311,7 +313,7 @@ export async function runLevel(o: LevelOptions, hooks: LevelHooks): Promise<Leve
         if (!(await check(await eventTurn(client, 'start_of_dtmf', 'START_OF_DTMF', req.startOfDtmf, false)))) return;
         if (!(await check(await eventTurn(client, 'dtmf', 'dtmf', req.dtmf, true)))) return;
       }
-      speechNext = !speechNext;
+      speechNext = !speechNext && !o.dtmfOnly;
     }
     if (!stopping) await eventTurn(client, 'hangup', 'SESSION_END', req.sessionEnd, false);
     callsCompleted++;

@@ -42,7 +42,7 @@ interface Options {
   vadOptions: VadBenchOptions;
   /** Chunk section (bench/chunks.ts), like the VAD section. */
   chunks: 'auto' | 'only' | 'off';
-  chunkOptions: { calls: number; durationS: number; repeats: number };
+  chunkOptions: { calls: number; durationS: number; repeats: number; dtmfOnly?: boolean };
   /** Profile the gateway in the chunk section. */
   chunkProfile: boolean;
 }
@@ -54,7 +54,7 @@ function usage(msg?: string): never {
       '                        [--connections N] [--client h2|grpc-js] [--end-silence MS] [--only gateway|bare] [--profile CALLS]\n' +
       '                        [--profile-loadgen] [--no-refine]\n' +
       '                        [--vad | --no-vad] [--vad-streams N] [--vad-seconds S] [--vad-repeats N] [--vad-rates 8000,16000]\n' +
-      '                        [--chunks | --no-chunks] [--chunk-calls N] [--chunk-duration SECONDS] [--chunk-repeats N] [--chunk-profile]\n',
+      '                        [--chunks | --no-chunks] [--chunk-calls N] [--chunk-duration SECONDS] [--chunk-repeats N] [--chunk-profile] [--chunk-dtmf-only]\n',
   );
   process.exit(2);
 }
@@ -146,6 +146,9 @@ function parseArgs(argv: string[]): Options {
         break;
       case '--chunk-duration':
         chunkGiven.durationS = num(argv[++i], '--chunk-duration');
+        break;
+      case '--chunk-dtmf-only':
+        chunkGiven.dtmfOnly = true;
         break;
       case '--chunk-profile':
         o.chunkProfile = true;

@@ -24,7 +24,7 @@ export interface ServerChild {
   /** The child's event-loop lag since the last reset (null if it does not answer within 5 s). */
   loopLag(): Promise<LoopLag | null>;
   /** Chunk mode: per CHUNK sent since the last call, its emit stamp and when it was serialized and flushed (epoch ms). */
-  chunkTimes(): Promise<{ stamps: number[]; serialized: number[]; flushed: number[] } | null>;
+  chunkTimes(): Promise<{ stamps: number[]; serialized: number[]; flushed: number[]; gcs: number[] } | null>;
   /** Chunk mode: the child's epoch clock minus ours (midpoint of the best of `n` round trips), and that round trip. */
   clockOffset(n?: number): Promise<{ offsetMs: number; rttMs: number } | null>;
   profileStart(): void;
@@ -69,7 +69,7 @@ export async function startServer(kind: ServerKind, endSilenceMs: number, mode?:
     },
     loopLag: () => ask<LoopLag | null>(child, { type: 'lag' }, 'lag', (m) => (m.lag as LoopLag) ?? null, null),
     chunkTimes: () =>
-      ask(child, { type: 'chunk-times' }, 'chunk-times-reply', (m) => ({ stamps: m.stamps as number[], serialized: m.serialized as number[], flushed: m.flushed as number[] }), null, 10_000),
+      ask(child, { type: 'chunk-times' }, 'chunk-times-reply', (m) => ({ stamps: m.stamps as number[], serialized: m.serialized as number[], flushed: m.flushed as number[], gcs: m.gcs as number[] }), null, 10_000),
     async clockOffset(n = 20) {
       let best: { offsetMs: number; rttMs: number } | null = null;
       for (let i = 0; i < n; i++) {
