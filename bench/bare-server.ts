@@ -1,6 +1,8 @@
 // Bench child: the baseline. A plain grpc-js server answering BYOVA turns like the gateway does
 // (same responses, same energy gate), with no framework, no engine, no logging.
-// Usage: node -r @swc-node/register bench/bare-server.ts <port> [end_silence_ms]
+// With mode `chunks` (bench/chunks.ts) each answer is streamed instead: CHUNKs of tone on the chunked_reply
+// plugin's schedule, each stamped just before it is written, then a FINAL without audio.
+// Usage: node -r @swc-node/register bench/bare-server.ts <port> [end_silence_ms] [chunks]
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -14,7 +16,10 @@ import {
   VoiceVAResponse_ResponseType,
   VoiceVirtualAgentService,
 } from '@app/proto';
+import { encodeFromPcm16 } from '@app/audio';
+import { installServerChunkTimes, writeStamp } from './chunk-stamps';
 import { serveChildStats } from './child-stats';
+import { between, CHUNK_PLAN } from './chunk-plan';
 
 const REPO = resolve(__dirname, '..');
 
@@ -60,8 +65,9 @@ const WELCOME = finalWith(
   'Hello, welcome to the Webex Contact Center virtual agent gateway. How can I help you today?',
   readFileSync(resolve(REPO, 'audio/welcome.wav')),
 );
+const DEFAULT_TEXT = 'Thank you. I heard you. Press 5 to speak with an agent, or 6 to end the call.';
 const DEFAULT = finalWith(
-  'Thank you. I heard you. Press 5 to speak with an agent, or 6 to end the call.',
+  DEFAULT_TEXT,
   readFileSync(resolve(REPO, 'audio/default_response.wav')),
 );
 const START_OF_INPUT = response({
@@ -72,6 +78,38 @@ const END_OF_INPUT = response({
   outputEvents: [{ eventType: OutputEvent_EventType.END_OF_INPUT, name: 'end_of_input', metadata: undefined }],
   responseType: VoiceVAResponse_ResponseType.PARTIAL,
 });
+
+/** The chunked answer's FINAL: no prompt, what to collect next. */
+const CHUNKED_FINAL: VoiceVAResponse = { ...finalWith('', new Uint8Array(0)), prompts: [] };
+
+/** A 440 Hz tone, 8 kHz mu-law, long enough for the longest piece. */
+const TONE = encodeFromPcm16(
+  Int16Array.from({ length: (8000 * CHUNK_PLAN.chunkMsMax) / 1000 }, (_, i) => Math.round(6000 * Math.sin((2 * Math.PI * 440 * i) / 8000))),
+  'mulaw',
+);
+
+/**
+ * Streams one answer as the chunked_reply plugin does (count, lengths and delays drawn from CHUNK_PLAN, the
+ * first delay fixed), then its FINAL; calls `done` after. Stops quietly when `alive()` turns false.
+ */
+function streamChunks(call: grpc.ServerDuplexStream<VoiceVARequest, VoiceVAResponse>, text: string, alive: () => boolean, done: () => void): void {
+  const count = Math.floor(between(CHUNK_PLAN.countMin, CHUNK_PLAN.countMax + 1));
+  let i = 0;
+  const next = () => {
+    if (!alive()) return;
+    if (i === count) {
+      call.write(CHUNKED_FINAL);
+      return done();
+    }
+    const data = TONE.slice(0, Math.round((8000 * between(CHUNK_PLAN.chunkMsMin, CHUNK_PLAN.chunkMsMax)) / 1000));
+    const prompt = { text: i === 0 ? text : '', audioUri: '', audioContent: data, isBargeInEnabled: true };
+    writeStamp(data);
+    call.write(response({ prompts: [prompt], responseType: VoiceVAResponse_ResponseType.CHUNK }));
+    i++;
+    setTimeout(next, i === count ? 0 : between(CHUNK_PLAN.delayMsMin, CHUNK_PLAN.delayMsMax));
+  };
+  setTimeout(next, CHUNK_PLAN.delayMsMin);
+}
 
 interface Conversation {
   createdAt: number;
@@ -125,7 +163,9 @@ class Gate {
 function main(): void {
   const port = Number(process.argv[2] ?? 0);
   const endSilenceMs = Number(process.argv[3] ?? 600);
+  const chunks = process.argv[4] === 'chunks';
   if (!Number.isInteger(port) || port <= 0) throw new Error(`bad port ${process.argv[2]}`);
+  if (chunks) installServerChunkTimes();
   const rms = 32768 * Math.pow(10, THRESHOLD_DBFS / 20);
   const threshold = rms * rms;
   const startWindows = Math.max(1, Math.ceil(START_DEBOUNCE_MS / WINDOW_MS));
@@ -136,13 +176,25 @@ function main(): void {
     let done = false;
     let gate: Gate | undefined;
     let capturing = false;
+    /** A streamed answer is under way: the RPC completes when it is sent. */
+    let replying = false;
     const finish = () => {
       if (done) return;
       done = true;
       call.end();
     };
+    // Answers and completes the RPC: at once, or once the streamed answer is sent.
+    const answer = (whole: VoiceVAResponse, text: string) => {
+      if (!chunks) {
+        call.write(whole);
+        return finish();
+      }
+      if (replying) return;
+      replying = true;
+      streamChunks(call, text, () => !done, finish);
+    };
     call.on('data', (req: VoiceVARequest) => {
-      if (done) return;
+      if (done || replying) return;
       const audio = req.audioInput;
       if (audio) {
         // Format comes from the first frame; later frames may leave it unset (mu-law 8 kHz fallback).
@@ -154,22 +206,17 @@ function main(): void {
         } else if (ev === 2 && capturing) {
           capturing = false;
           call.write(END_OF_INPUT);
-          call.write(DEFAULT);
-          finish();
+          answer(DEFAULT, DEFAULT_TEXT);
         }
         return;
       }
       const conv = conversations.get(req.conversationId);
       if (conv) conv.turns++;
-      if (req.dtmfInput) {
-        call.write(DEFAULT);
-        return finish();
-      }
+      if (req.dtmfInput) return answer(DEFAULT, 'you pressed a key');
       switch (req.eventInput?.eventType) {
         case EventInput_EventType.SESSION_START:
           if (!conv) conversations.set(req.conversationId, { createdAt: Date.now(), turns: 1 });
-          call.write(WELCOME);
-          return finish();
+          return answer(WELCOME, 'chunked welcome');
         case EventInput_EventType.SESSION_END:
           conversations.delete(req.conversationId);
           return finish();
@@ -182,9 +229,9 @@ function main(): void {
       if (capturing && !done) {
         capturing = false;
         call.write(END_OF_INPUT);
-        call.write(DEFAULT);
+        answer(DEFAULT, DEFAULT_TEXT);
       }
-      finish();
+      if (!replying) finish();
     });
     call.on('error', () => {
       done = true;

@@ -1,27 +1,58 @@
 // Bench child: the real gateway (NestJS + engine + local_audio connector) on a loopback port.
-// Usage: node -r @swc-node/register bench/gateway-server.ts <port> [end_silence_ms]
+// With mode `chunks`: the chunked_reply test plugin instead, in CHUNK reply mode, stamping its pieces (bench/chunks.ts).
+// Usage: node -r @swc-node/register bench/gateway-server.ts <port> [end_silence_ms] [chunks]
+// BENCH_GATEWAY_DIRECT=1 (diagnostic): BYOVA is served on <port> by a plain grpc-js server driving the gateway's
+// engine directly, without NestJS and RxJS (the Nest server listens on another port, unused), to tell their
+// share of a cost from the engine's.
 import 'reflect-metadata';
 import { resolve } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { VoiceVirtualAgentService, type VoiceVARequest, type VoiceVAResponse } from '@app/proto';
+import { freePort } from '@app/simulator';
+import type { ConversationEngine } from '@app/engine';
 import { buildGatewayConfig, createLogger, type LoadedConfig } from '@app/config';
 import { startGateway } from '../apps/gateway/src/bootstrap';
+import { installServerChunkTimes } from './chunk-stamps';
 import { serveChildStats } from './child-stats';
+import { CHUNK_PLAN } from './chunk-plan';
 
 const REPO = resolve(__dirname, '..');
 
 async function main(): Promise<void> {
   const port = Number(process.argv[2] ?? 0);
   const endSilenceMs = Number(process.argv[3] ?? 600);
+  const chunks = process.argv[4] === 'chunks';
   if (!Number.isInteger(port) || port <= 0) throw new Error(`bad port ${process.argv[2]}`);
+  if (chunks) installServerChunkTimes();
+  const direct = process.env.BENCH_GATEWAY_DIRECT === '1';
   const config = buildGatewayConfig({
-    gateway: { host: '127.0.0.1', port },
+    gateway: { host: '127.0.0.1', port: direct ? await freePort() : port },
     // High enough that the limit never decides a result.
     sessions: { max_sessions: 100_000 },
     // Same level gate as the bare server; the load's two-tone bursts are not speech to a neural VAD.
     voice_activity_detection: { engine: 'energy', end_silence_ms: endSilenceMs },
-    connectors: { local: { type: 'local_audio', config: { audio_base_path: 'audio' } } },
+    connectors: chunks
+      ? {
+          chunked: {
+            module: './test/fixtures/chunked-reply-connector',
+            config: {
+              chunks: CHUNK_PLAN.countMin,
+              chunks_max: CHUNK_PLAN.countMax,
+              chunk_ms: CHUNK_PLAN.chunkMsMin,
+              chunk_ms_max: CHUNK_PLAN.chunkMsMax,
+              first_delay_ms: CHUNK_PLAN.delayMsMin,
+              delay_ms: CHUNK_PLAN.delayMsMin,
+              delay_ms_max: CHUNK_PLAN.delayMsMax,
+              stamp_emit_time: true,
+            },
+            defaults: { reply_mode: 'chunk' },
+          },
+        }
+      : { local: { type: 'local_audio', config: { audio_base_path: 'audio' } } },
   });
   const loaded: LoadedConfig = { config, file: '(bench)', baseDir: REPO, warnings: [] };
   const gw = await startGateway(loaded, createLogger('silent'));
+  if (direct) await serveDirect(gw.engine, port);
   serveChildStats();
   process.send?.({ type: 'ready', address: gw.address });
   const stop = () =>
@@ -32,6 +63,33 @@ async function main(): Promise<void> {
   process.once('SIGINT', stop);
   // The parent going away (crash, Ctrl-C) must not leave the server running.
   process.once('disconnect', stop);
+}
+
+/** The engine behind a bare grpc-js handler: what the NestJS controller does, without Observables. */
+function serveDirect(engine: ConversationEngine, port: number): Promise<void> {
+  const server = new grpc.Server();
+  server.addService(VoiceVirtualAgentService as unknown as grpc.ServiceDefinition, {
+    processCallerInput(call: grpc.ServerDuplexStream<VoiceVARequest, VoiceVAResponse>) {
+      let settled = false;
+      const turn = engine.openTurn({
+        send: (r) => void (!settled && call.write(r)),
+        complete: () => {
+          settled = true;
+          call.end();
+        },
+        fail: (e) => {
+          settled = true;
+          call.emit('error', { code: grpc.status.INTERNAL, details: e.message });
+        },
+      });
+      call.on('data', (r: VoiceVARequest) => turn.request(r));
+      call.on('end', () => queueMicrotask(() => turn.halfClose()));
+      call.on('cancelled', () => turn.cancel());
+      call.on('error', () => turn.cancel());
+    },
+    listVirtualAgents: (_c: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, { virtualAgents: [] }),
+  });
+  return new Promise((res, rej) => server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? rej(err) : res())));
 }
 
 main().catch((e) => {

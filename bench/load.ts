@@ -7,7 +7,7 @@
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { encodeFromPcm16 } from '@app/audio';
-import { EventInput_EventType, OutputEvent_EventType, VoiceVARequest, VoiceVirtualAgentService } from '@app/proto';
+import { EventInput_EventType, OutputEvent_EventType, VoiceVARequest, VoiceVirtualAgentService, type VoiceVAResponse } from '@app/proto';
 import { dtmfDigits, isSignalResponse, TurnRecorder, voiceInput, voiceVARequest, type TurnResult } from '@app/simulator';
 import { connect, type ClientKind, type Connection, type Wire } from './wire';
 
@@ -41,6 +41,10 @@ export interface LevelOptions {
   dtmfDigits: string;
   /** Hard stop: open RPCs are cancelled and the rest counted as errors. */
   levelTimeoutMs: number;
+  /** DTMF turns only (no caller audio streamed): a diagnostic for the chunk section. */
+  dtmfOnly?: boolean;
+  /** Chunk section: every response as received (epoch ms, before the recorder sees it). */
+  onResponse?: (r: VoiceVAResponse, receivedAt: number) => void;
 }
 
 export interface LevelHooks {
@@ -111,7 +115,7 @@ class Rpc {
   private halfClosed = false;
   onEoi?: () => void;
 
-  constructor(conn: Connection, label: string, deadlineMs: number, open: Set<Rpc>) {
+  constructor(conn: Connection, label: string, deadlineMs: number, open: Set<Rpc>, onResponse?: LevelOptions['onResponse']) {
     this.rec = new TurnRecorder(label);
     open.add(this);
     let resolve!: (r: TurnResult) => void;
@@ -119,6 +123,7 @@ class Rpc {
     this.wire = conn.open(deadlineMs, {
       message: (r) => {
         const now = performance.now();
+        onResponse?.(r, performance.timeOrigin + now);
         this.rec.onResponse(r);
         if (this.eoiAt === undefined && r.outputEvents.some((e) => e.eventType === EOI)) {
           this.eoiAt = now;
@@ -237,7 +242,7 @@ export async function runLevel(o: LevelOptions, hooks: LevelHooks): Promise<Leve
 
   const eventTurn = async (client: Connection, kind: TurnKind, label: string, req: Buffer, answered: boolean) => {
     const at = performance.now();
-    const rpc = new Rpc(client, label, o.rpcDeadlineMs, open);
+    const rpc = new Rpc(client, label, o.rpcDeadlineMs, open, o.onResponse);
     rpc.write(req);
     rpc.halfClose();
     const r = await rpc.result;
@@ -246,7 +251,7 @@ export async function runLevel(o: LevelOptions, hooks: LevelHooks): Promise<Leve
 
   const speechTurn = async (client: Connection, req: CallRequests) => {
     const at = performance.now();
-    const rpc = new Rpc(client, 'audio', o.rpcDeadlineMs, open);
+    const rpc = new Rpc(client, 'audio', o.rpcDeadlineMs, open, o.onResponse);
     let next = 0;
     let blocked = false;
     let stopped = false;
@@ -300,7 +305,7 @@ export async function runLevel(o: LevelOptions, hooks: LevelHooks): Promise<Leve
     };
     if (!(await check(await eventTurn(client, 'welcome', 'SESSION_START', req.sessionStart, true)))) return;
     // Half the calls open with DTMF, so turn types are mixed at any moment (and warm-up sees both).
-    let speechNext = i % 2 === 0;
+    let speechNext = i % 2 === 0 && !o.dtmfOnly;
     while (performance.now() < callEnd && !stopping) {
       if (speechNext) {
         if (!(await check(await speechTurn(client, req)))) return;
@@ -308,7 +313,7 @@ export async function runLevel(o: LevelOptions, hooks: LevelHooks): Promise<Leve
         if (!(await check(await eventTurn(client, 'start_of_dtmf', 'START_OF_DTMF', req.startOfDtmf, false)))) return;
         if (!(await check(await eventTurn(client, 'dtmf', 'dtmf', req.dtmf, true)))) return;
       }
-      speechNext = !speechNext;
+      speechNext = !speechNext && !o.dtmfOnly;
     }
     if (!stopping) await eventTurn(client, 'hangup', 'SESSION_END', req.sessionEnd, false);
     callsCompleted++;

@@ -1,7 +1,8 @@
 // npm run bench [-- --quick | --levels 10,20 --duration 10 | --profile 100 | --vad]
 // N concurrent simulated WxCC calls against the real gateway and a bare grpc-js server, each in its own
 // child process; reports latency, CPU per call-second, RSS per call, errors and sustained concurrency.
-// Then the VAD section (bench/vad.ts): endpointer CPU and accuracy on the labelled corpus.
+// Then the chunk section (bench/chunks.ts): streamed reply pieces, agent emit -> caller, gateway vs bare server;
+// and the VAD section (bench/vad.ts): endpointer CPU and accuracy on the labelled corpus.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { cpus, totalmem } from 'node:os';
@@ -13,6 +14,7 @@ import { readMachine, readProc, REPO, startServer, type ServerChild, type Server
 import type { ClientKind } from './wire';
 import type { LoopLag } from './child-stats';
 import { runVadBench, VAD_DEFAULTS, VAD_QUICK, type VadBenchOptions } from './vad';
+import { CHUNK_DEFAULTS, CHUNK_QUICK, runChunkBench } from './chunks';
 
 const RESULTS = resolve(__dirname, 'results');
 const P99_LIMIT_MS = 50;
@@ -38,6 +40,11 @@ interface Options {
   /** VAD section (bench/vad.ts): after the server bench ('auto'), alone ('only') or not at all ('off'). */
   vad: 'auto' | 'only' | 'off';
   vadOptions: VadBenchOptions;
+  /** Chunk section (bench/chunks.ts), like the VAD section. */
+  chunks: 'auto' | 'only' | 'off';
+  chunkOptions: { calls: number; durationS: number; repeats: number; dtmfOnly?: boolean };
+  /** Profile the gateway in the chunk section. */
+  chunkProfile: boolean;
 }
 
 function usage(msg?: string): never {
@@ -46,7 +53,8 @@ function usage(msg?: string): never {
     'usage: npm run bench -- [--quick] [--levels 25,50,...] [--duration SECONDS] [--budget SECONDS]\n' +
       '                        [--connections N] [--client h2|grpc-js] [--end-silence MS] [--only gateway|bare] [--profile CALLS]\n' +
       '                        [--profile-loadgen] [--no-refine]\n' +
-      '                        [--vad | --no-vad] [--vad-streams N] [--vad-seconds S] [--vad-repeats N] [--vad-rates 8000,16000]\n',
+      '                        [--vad | --no-vad] [--vad-streams N] [--vad-seconds S] [--vad-repeats N] [--vad-rates 8000,16000]\n' +
+      '                        [--chunks | --no-chunks] [--chunk-calls N] [--chunk-duration SECONDS] [--chunk-repeats N] [--chunk-profile] [--chunk-dtmf-only]\n',
   );
   process.exit(2);
 }
@@ -64,8 +72,12 @@ function parseArgs(argv: string[]): Options {
     refine: true,
     vad: 'auto',
     vadOptions: { ...VAD_DEFAULTS },
+    chunks: 'auto',
+    chunkOptions: { ...CHUNK_DEFAULTS },
+    chunkProfile: false,
   };
   const vadGiven: Partial<VadBenchOptions> = {};
+  const chunkGiven: Partial<Options['chunkOptions']> = {};
   let levelsGiven = false;
   let durationGiven = false;
   const num = (v: string | undefined, name: string) => {
@@ -123,6 +135,27 @@ function parseArgs(argv: string[]): Options {
       case '--no-vad':
         o.vad = 'off';
         break;
+      case '--chunks':
+        o.chunks = 'only';
+        break;
+      case '--no-chunks':
+        o.chunks = 'off';
+        break;
+      case '--chunk-calls':
+        chunkGiven.calls = Math.round(num(argv[++i], '--chunk-calls'));
+        break;
+      case '--chunk-duration':
+        chunkGiven.durationS = num(argv[++i], '--chunk-duration');
+        break;
+      case '--chunk-dtmf-only':
+        chunkGiven.dtmfOnly = true;
+        break;
+      case '--chunk-profile':
+        o.chunkProfile = true;
+        break;
+      case '--chunk-repeats':
+        chunkGiven.repeats = Math.round(num(argv[++i], '--chunk-repeats'));
+        break;
       case '--vad-streams':
         vadGiven.streams = Math.round(num(argv[++i], '--vad-streams'));
         break;
@@ -151,6 +184,8 @@ function parseArgs(argv: string[]): Options {
     o.budgetS = Math.min(o.budgetS, 90);
   }
   o.vadOptions = { ...(o.quick ? VAD_QUICK : VAD_DEFAULTS), ...vadGiven };
+  o.chunkOptions = { ...(o.quick ? CHUNK_QUICK : CHUNK_DEFAULTS), ...chunkGiven };
+  if (o.chunkOptions.durationS < 4) usage('--chunk-duration must be at least 4 s (ramp + steady window)');
   if (o.durationS < 4) usage('--duration must be at least 4 s (ramp + steady window)');
   o.levels.sort((a, b) => a - b);
   return o;
@@ -565,6 +600,15 @@ async function main(): Promise<void> {
     await runVadBench(o.vadOptions, RESULTS);
     return;
   }
+  const chunkSection = () => {
+    const profileDir = o.chunkProfile ? resolve(RESULTS, `profile-chunks-${Date.now()}`) : undefined;
+    if (profileDir) mkdirSync(profileDir, { recursive: true });
+    return runChunkBench({ ...o.chunkOptions, connections: o.connections, client: o.client, endSilenceMs: o.endSilenceMs, profileDir }, RESULTS, live);
+  };
+  if (o.chunks === 'only') {
+    await chunkSection();
+    return;
+  }
   if (o.profile) return profile(o);
   if (o.profileLoadgen) {
     loadgenProfileDir = resolve(RESULTS, `profile-loadgen-${Date.now()}`);
@@ -665,6 +709,10 @@ async function main(): Promise<void> {
     process.stdout.write(`\nLoad generator profile (steady windows, ${loadgenProfileDir}):\n${summariseProfile(loadgenProfileDir, REPO)}\n`);
   }
   // Whole runs only (not targeted --only/--profile-loadgen ones); the servers are stopped by now.
+  if (o.chunks === 'auto' && !o.only && !o.profileLoadgen) {
+    watchdog.refresh();
+    await chunkSection();
+  }
   if (o.vad === 'auto' && !o.only && !o.profileLoadgen) {
     watchdog.refresh(); // the VAD section gets its own time
     await runVadBench(o.vadOptions, RESULTS);

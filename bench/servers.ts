@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { freePort } from '@app/simulator';
 import type { LoopLag } from './child-stats';
+import { epochNow } from './chunk-stamps';
 
 export type ServerKind = 'gateway' | 'bare';
 
@@ -22,17 +23,21 @@ export interface ServerChild {
   resetLoopLag(): void;
   /** The child's event-loop lag since the last reset (null if it does not answer within 5 s). */
   loopLag(): Promise<LoopLag | null>;
+  /** Chunk mode: per CHUNK sent since the last call, its emit stamp and when it was serialized and flushed (epoch ms). */
+  chunkTimes(): Promise<{ stamps: number[]; serialized: number[]; flushed: number[]; gcs: number[] } | null>;
+  /** Chunk mode: the child's epoch clock minus ours (midpoint of the best of `n` round trips), and that round trip. */
+  clockOffset(n?: number): Promise<{ offsetMs: number; rttMs: number } | null>;
   profileStart(): void;
   /** Writes the CPU profile since profileStart, and the source maps to map it. */
   profileStop(file: string, maps: string): Promise<boolean>;
   stop(): Promise<void>;
 }
 
-/** Starts a server child and resolves once it listens. */
-export async function startServer(kind: ServerKind, endSilenceMs: number): Promise<ServerChild> {
+/** Starts a server child and resolves once it listens; `chunks`: streamed answers (bench/chunks.ts). */
+export async function startServer(kind: ServerKind, endSilenceMs: number, mode?: 'chunks'): Promise<ServerChild> {
   const port = await freePort();
   const t0 = Date.now();
-  const child: ChildProcess = fork(SCRIPTS[kind], [String(port), String(endSilenceMs)], {
+  const child: ChildProcess = fork(SCRIPTS[kind], [String(port), String(endSilenceMs), ...(mode ? [mode] : [])], {
     cwd: REPO,
     // BENCH_SERVER_NODE_ARGS: extra node flags for diagnosis, e.g. "--trace-gc".
     execArgv: ['-r', '@swc-node/register', ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)],
@@ -63,6 +68,19 @@ export async function startServer(kind: ServerKind, endSilenceMs: number): Promi
       if (child.connected) child.send({ type: 'lag-reset' });
     },
     loopLag: () => ask<LoopLag | null>(child, { type: 'lag' }, 'lag', (m) => (m.lag as LoopLag) ?? null, null),
+    chunkTimes: () =>
+      ask(child, { type: 'chunk-times' }, 'chunk-times-reply', (m) => ({ stamps: m.stamps as number[], serialized: m.serialized as number[], flushed: m.flushed as number[], gcs: m.gcs as number[] }), null, 10_000),
+    async clockOffset(n = 20) {
+      let best: { offsetMs: number; rttMs: number } | null = null;
+      for (let i = 0; i < n; i++) {
+        const sent = epochNow();
+        const at = await ask<number | null>(child, { type: 'clock' }, 'clock-reply', (m) => m.at as number, null);
+        const back = epochNow();
+        if (at === null) return best;
+        if (!best || back - sent < best.rttMs) best = { offsetMs: at - (sent + back) / 2, rttMs: back - sent };
+      }
+      return best;
+    },
     profileStart() {
       if (child.connected) child.send({ type: 'profile-start' });
     },
