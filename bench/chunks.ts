@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import type { LoopLag } from './child-stats';
 import { CHUNK_PLAN } from './chunk-plan';
 import { epochNow, readStamp } from './chunk-stamps';
-import { runLevel, type LevelOptions } from './load';
+import { runLevel, standardLevel, type LevelOptions } from './load';
 import { SOURCEMAPS_FILE, summariseProfile } from './profile';
 import { readMachine, readProc, REPO, startServer, type ServerChild, type ServerKind } from './servers';
 import type { ClientKind } from './wire';
@@ -95,23 +95,7 @@ function tailOf(sent: { stamps: number[]; flushed: number[]; gcs: number[] }, in
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function levelOptions(o: ChunkBenchOptions, target: string, calls: number, durationS: number): LevelOptions {
-  const durationMs = durationS * 1000;
-  return {
-    target,
-    calls,
-    durationMs,
-    rampMs: Math.min(3000, durationMs / 4),
-    settleMs: 500,
-    connections: o.connections,
-    client: o.client,
-    speechMs: 1000,
-    endSilenceMs: o.endSilenceMs,
-    trailingSilenceMs: 3000,
-    rpcDeadlineMs: 10_000,
-    tickMs: 5,
-    dtmfDigits: '12',
-    levelTimeoutMs: durationMs + 30_000,
-  };
+  return standardLevel(o, target, calls, durationS);
 }
 
 async function runOne(o: ChunkBenchOptions, kind: ServerKind, run: number, live: Set<ServerChild>, profileDir?: string): Promise<ChunkResult> {

@@ -194,6 +194,32 @@ function errorsOf(kind: TurnKind, r: TurnResult, rpc: Rpc): string[] {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
 
+/** The standard call mix of a level (the server bench and the chunk section share it). */
+export function standardLevel(
+  o: { connections: number; client: LevelOptions['client']; endSilenceMs: number },
+  target: string,
+  calls: number,
+  durationS: number,
+): LevelOptions {
+  const durationMs = durationS * 1000;
+  return {
+    target,
+    calls,
+    durationMs,
+    rampMs: Math.min(3000, durationMs / 4),
+    settleMs: 500,
+    connections: o.connections,
+    client: o.client,
+    speechMs: 1000,
+    endSilenceMs: o.endSilenceMs,
+    trailingSilenceMs: 3000,
+    rpcDeadlineMs: 10_000,
+    tickMs: 5,
+    dtmfDigits: '12',
+    levelTimeoutMs: durationMs + 30_000,
+  };
+}
+
 export async function runLevel(o: LevelOptions, hooks: LevelHooks): Promise<LevelRun> {
   const speech = speechFrames(o.speechMs);
   const speechCount = speech.length;

@@ -8,7 +8,7 @@ import { Session } from 'node:inspector';
 import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { runLevel, type LevelOptions, type TurnSample } from './load';
+import { runLevel, standardLevel, type LevelOptions, type TurnSample } from './load';
 import { dumpSourceMaps, SOURCEMAPS_FILE, summariseProfile } from './profile';
 import { readMachine, readProc, REPO, startServer, type ServerChild, type ServerKind } from './servers';
 import type { ClientKind } from './wire';
@@ -192,24 +192,7 @@ function parseArgs(argv: string[]): Options {
 }
 
 function levelOptions(o: Options, target: string, calls: number, durationS = o.durationS): LevelOptions {
-  const durationMs = durationS * 1000;
-  const rampMs = Math.min(3000, durationMs / 4);
-  return {
-    target,
-    calls,
-    durationMs,
-    rampMs,
-    settleMs: 500,
-    connections: o.connections,
-    client: o.client,
-    speechMs: 1000,
-    endSilenceMs: o.endSilenceMs,
-    trailingSilenceMs: 3000,
-    rpcDeadlineMs: 10_000,
-    tickMs: 5,
-    dtmfDigits: '12',
-    levelTimeoutMs: durationMs + 30_000,
-  };
+  return standardLevel(o, target, calls, durationS);
 }
 
 // ---- statistics ----
