@@ -32,6 +32,8 @@ interface CallState {
   sessionId: string;
   /** Lex's session attributes plus the flow's, sent back on every request. */
   attributes: Record<string, string>;
+  /** Lex's last dialog state. */
+  lexState?: SessionState;
   lastPrompts: AgentPrompt[];
   lastNext?: NextInput;
   noInputs: number;
@@ -168,8 +170,8 @@ export class LexConnector implements RequestReplyConnector {
   private async recognize(ctx: ConnectorCallContext, call: CallState, req: LexRequest): Promise<LexResult> {
     const breaker = this.breaker(call.bot);
     breaker.enter();
-    // Lex keeps the dialog position itself; what goes back is the attributes (its own and the flow's).
-    const sessionState: SessionState = { ...req.state, sessionAttributes: call.attributes };
+    // A sessionState sent to Lex replaces its own: send back its last dialog position with the attributes.
+    const sessionState: SessionState = { ...(req.state ?? dialogPosition(call.lexState)), sessionAttributes: call.attributes };
     const command = new RecognizeUtteranceCommand({
       botId: call.bot.botId,
       botAliasId: call.bot.aliasId,
@@ -215,6 +217,7 @@ export class LexConnector implements RequestReplyConnector {
 
   private reply(call: CallState, r: LexResult): AgentReply {
     if (r.sessionState) {
+      call.lexState = r.sessionState;
       call.attributes = { ...call.attributes, ...(r.sessionState.sessionAttributes ?? {}) };
     }
     const outcome = classify(r, { transferIntents: this.cfg.transfer_intents, transferAttribute: this.cfg.transfer_attribute });
@@ -277,4 +280,13 @@ export function speechRequest(audio: Int16Array, sampleRate: number): LexRequest
   const view = new DataView(body.buffer);
   for (let i = 0; i < pcm.length; i++) view.setInt16(i * 2, pcm[i], true);
   return { contentType: type, body };
+}
+
+/** What of Lex's last state goes back: where the dialog is, not Lex's read-only extras. */
+function dialogPosition(s: SessionState | undefined): SessionState {
+  const out: SessionState = {};
+  if (s?.dialogAction) out.dialogAction = s.dialogAction;
+  if (s?.intent) out.intent = s.intent;
+  if (s?.activeContexts?.length) out.activeContexts = s.activeContexts;
+  return out;
 }
