@@ -234,7 +234,6 @@ export class LexConnector implements RequestReplyConnector {
     call.lastNext = next;
     const reply: AgentReply = { prompts };
     if (next) reply.next = next;
-    if (this.cfg.include_transcript && r.inputTranscript) reply.transcript = r.inputTranscript;
     return reply;
   }
 
