@@ -1,4 +1,4 @@
-import { decodeLexField, encodeLexField, eventAttributes, lexSessionId, nextInputFromAttributes, scopedAttribute } from './lex-session';
+import { decodeLexField, decodeLexText, encodeLexField, eventAttributes, lexSessionId, nextInputFromAttributes, scopedAttribute } from './lex-session';
 
 describe('lexSessionId', () => {
   const OK = /^[0-9a-zA-Z._:-]{2,100}$/;
@@ -22,6 +22,14 @@ describe('Lex field codec', () => {
     const v = { sessionAttributes: { a: '1' }, messages: [{ content: 'hé' }] };
     expect(decodeLexField(encodeLexField(v))).toEqual(v);
     expect(decodeLexField(undefined)).toBeUndefined();
+  });
+
+  it('reads the transcript as plain text, or as a JSON string', () => {
+    const { gzipSync } = require('node:zlib');
+    const pack = (s: string) => gzipSync(Buffer.from(s)).toString('base64');
+    expect(decodeLexText(pack('book a room'))).toBe('book a room');
+    expect(decodeLexText(pack('"book a room"'))).toBe('book a room');
+    expect(decodeLexText(undefined)).toBeUndefined();
   });
 });
 

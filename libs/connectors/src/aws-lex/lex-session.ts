@@ -25,6 +25,20 @@ export function decodeLexField<T>(value: string | undefined): T | undefined {
   return JSON.parse(gunzipSync(Buffer.from(value, 'base64')).toString('utf8')) as T;
 }
 
+/** The transcript field: a plain string once unpacked (a JSON string is accepted too). */
+export function decodeLexText(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  const text = gunzipSync(Buffer.from(value, 'base64')).toString('utf8');
+  if (text.startsWith('"')) {
+    try {
+      return JSON.parse(text) as string;
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
 /**
  * A scoped Lex voice attribute (`x-amz-lex:<name>:<intent>:<slot>`, `*` = any): the most specific match wins,
  * the unscoped key last.

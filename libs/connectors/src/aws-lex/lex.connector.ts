@@ -16,7 +16,7 @@ import type {
 import type { BotDirectory, LexBot } from './lex-bots';
 import { type LexResult, classify, currentIntent, heardNothing, messageTexts, outcomeMetadata } from './lex-result';
 import { CircuitBreaker, CircuitOpenError, type RetryClock, withRetries } from './lex-resilience';
-import { decodeLexField, encodeLexField, eventAttributes, lexSessionId, nextInputFromAttributes } from './lex-session';
+import { decodeLexField, decodeLexText, encodeLexField, eventAttributes, lexSessionId, nextInputFromAttributes } from './lex-session';
 import type { LexConfig } from './lex.config';
 
 const LPCM_8K = 'audio/lpcm; sample-rate=8000; sample-size-bits=16; channel-count=1; is-big-endian=false';
@@ -202,7 +202,7 @@ export class LexConnector implements RequestReplyConnector {
       breaker.success();
       const { r, audio } = out;
       return {
-        inputTranscript: decodeLexField<string>(r.inputTranscript),
+        inputTranscript: decodeLexText(r.inputTranscript),
         messages: decodeLexField<Message[]>(r.messages) ?? [],
         interpretations: decodeLexField<Interpretation[]>(r.interpretations) ?? [],
         sessionState: decodeLexField<SessionState>(r.sessionState),
