@@ -38,7 +38,7 @@ export class LexConfig {
   @IsInt() @Min(0) @Max(10) max_no_input = 2;
   @IsIn(NO_INPUT_ACTIONS) on_no_input_exhausted: (typeof NO_INPUT_ACTIONS)[number] = 'transfer';
   @IsBoolean() include_transcript = false;
-  @IsInt() @Min(10) @Max(86400) discovery_refresh_seconds = 300;
+  @IsInt() @Min(1) @Max(86400) discovery_refresh_seconds = 300;
   /** Consecutive failed requests to one bot after which calls to it fail fast, and for how long. */
   @IsInt() @Min(1) @Max(1000) circuit_failure_threshold = 5;
   @IsInt() @Min(100) @Max(600000) circuit_open_ms = 30000;
