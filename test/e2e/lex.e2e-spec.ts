@@ -172,6 +172,24 @@ describe('AWS Lex V2 connector against a protocol-level fake Lex (real SDK, real
     await caller.endSession();
   });
 
+  it('a slow Lex answer for one call does not delay another call', async () => {
+    lex.onTurn(async (turn) => {
+      if (turn.input === '9') await new Promise((r) => setTimeout(r, 800));
+      return undefined;
+    });
+    const slow = t.caller({ agentId: AGENT });
+    const quick = t.caller({ agentId: AGENT });
+    ok(await slow.startSession());
+    ok(await quick.startSession());
+    const slowTurn = slow.sendDtmf('9');
+    await new Promise((r) => setTimeout(r, 100));
+    const started = Date.now();
+    ok(await quick.sendDtmf('5'));
+    expect(Date.now() - started).toBeLessThan(500);
+    ok(await slowTurn);
+    await Promise.all([slow.endSession(), quick.endSession()]);
+  });
+
   it('writes no transcript, slot value or session attribute value to the logs at info level', async () => {
     const caller = t.caller({ agentId: AGENT });
     ok(await caller.startSession());
