@@ -243,3 +243,44 @@ describe('a slow Lex and the turn deadline', () => {
     }
   });
 });
+
+describe('Lex welcome intent and circuit breaker', () => {
+  let lex: FakeLexServer;
+  let t: TestGateway;
+  const bots = [{ bot_id: 'BANKBOT001', alias_id: 'LIVEALIAS1', agent_name: 'Banking' }];
+  beforeAll(async () => {
+    lex = await FakeLexServer.start({});
+    t = await startTestGateway({
+      connectors: {
+        intent: lexConnector(lex, { bots, welcome: { intent: 'BookAppointment' } }),
+        breaker: lexConnector(lex, { bots, max_retries: 0, circuit_failure_threshold: 2, circuit_open_ms: 60000 }),
+      },
+    });
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await lex?.stop();
+  });
+
+  it('welcome.intent starts that intent directly', async () => {
+    const caller = t.caller({ agentId: 'intent: Banking' });
+    const w = ok(await caller.startSession());
+    expect(text(w)).toBe(TINY_BOT.askDate);
+    expect(lex.calls('RecognizeUtterance').at(-1)!.sessionState).toMatchObject({ dialogAction: { type: 'Delegate' }, intent: { name: 'BookAppointment' } });
+    await caller.endSession();
+  });
+
+  it('after repeated failures a bot fails fast, without calling Lex', async () => {
+    const caller = t.caller({ agentId: 'breaker: Banking' });
+    ok(await caller.startSession());
+    lex.failNext('RecognizeUtterance', 'internal', 2);
+    expect(events(ok(await caller.sendDtmf('5')))).toEqual([['CUSTOM_EVENT', 'error_occurred']]);
+    expect(terminal(ok(await caller.sendDtmf('5')))).toMatchObject({ eventType: EV.TRANSFER_TO_AGENT, name: 'lex_unavailable' });
+    const before = lex.calls('RecognizeUtterance').length;
+    const other = t.caller({ agentId: 'breaker: Banking' });
+    const w = ok(await other.startSession());
+    expect(events(w)).toEqual([['CUSTOM_EVENT', 'error_occurred']]);
+    expect(lex.calls('RecognizeUtterance').length).toBe(before);
+    await other.endSession();
+  });
+});
