@@ -15,7 +15,7 @@ const LPCM_8K = 'audio/lpcm; sample-rate=8000; sample-size-bits=16; channel-coun
 function lexConnector(lex: FakeLexServer, config: Record<string, unknown> = {}) {
   return {
     type: 'aws_lex_connector',
-    config: { region_name: 'us-east-1', endpoint_url: lex.url, models_endpoint_url: lex.url, request_timeout_ms: 1000, turn_budget_ms: 4000, ...config },
+    config: { region_name: 'us-east-1', apology_audio_file: 'audio/error.wav', endpoint_url: lex.url, models_endpoint_url: lex.url, request_timeout_ms: 1000, turn_budget_ms: 4000, ...config },
     defaults: { speech: { no_input_timeout_ms: 0 } },
   };
 }
@@ -210,6 +210,7 @@ describe('AWS Lex V2 connector against a protocol-level fake Lex (real SDK, real
       const first = ok(await caller.sendDtmf('5'));
       expect(events(first)).toEqual([['CUSTOM_EVENT', 'error_occurred']]);
       expect(text(first)).toMatch(/sorry/i);
+      expect(first.responses[0].prompts[0].audioContent.length).toBeGreaterThan(1000); // never silence
       const second = ok(await caller.sendDtmf('5'));
       expect(terminal(second)).toMatchObject({ eventType: EV.TRANSFER_TO_AGENT, name: 'lex_unavailable' });
     } finally {

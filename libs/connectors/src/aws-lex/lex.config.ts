@@ -39,6 +39,9 @@ export class LexConfig {
   @IsIn(NO_INPUT_ACTIONS) on_no_input_exhausted: (typeof NO_INPUT_ACTIONS)[number] = 'transfer';
   @IsBoolean() include_transcript = false;
   @IsInt() @Min(1) @Max(86400) discovery_refresh_seconds = 300;
+  /** What the caller hears when Lex fails: Lex cannot speak it, so it is a WAV file (relative to the config's folder). */
+  @IsString() @MinLength(1) apology_text = 'Sorry, I am having trouble right now.';
+  @IsOptional() @IsString() @MinLength(1) apology_audio_file?: string;
   /** Consecutive failed requests to one bot after which calls to it fail fast, and for how long. */
   @IsInt() @Min(1) @Max(1000) circuit_failure_threshold = 5;
   @IsInt() @Min(100) @Max(600000) circuit_open_ms = 30000;

@@ -24,7 +24,6 @@ const L16_16K = 'audio/l16; rate=16000; channels=1';
 const TEXT = 'text/plain; charset=utf-8';
 const LEX_PCM_RATE = 16000;
 const DELETE_TIMEOUT_MS = 2000;
-const APOLOGY = 'Sorry, I am having trouble right now.';
 
 /** What the connector keeps per conversation. */
 interface CallState {
@@ -48,6 +47,8 @@ export interface LexConnectorOptions {
   promptFormat: AudioFormat;
   logger: Logger;
   clock?: RetryClock;
+  /** The apology, in the call's format when an audio file was configured. */
+  apology: AgentPrompt;
 }
 
 /** Amazon Lex V2 bots as agents, one RecognizeUtterance per turn. */
@@ -77,7 +78,7 @@ export class LexConnector implements RequestReplyConnector {
   }
 
   errorReply(): AgentReply {
-    return { prompts: [{ text: APOLOGY }] };
+    return { prompts: [this.o.apology] };
   }
 
   async start(ctx: ConnectorCallContext, info: { resumed: boolean }): Promise<AgentReply> {
@@ -157,7 +158,7 @@ export class LexConnector implements RequestReplyConnector {
       ctx.logger.warn({ err: (e as Error).name, bot: call.bot.name, failedTurns: call.failedTurns }, 'Lex turn failed');
       if (call.failedTurns >= 2) {
         return {
-          prompts: [{ text: APOLOGY, bargeIn: false }],
+          prompts: [{ ...this.o.apology, bargeIn: false }],
           end: { kind: 'transfer', name: 'lex_unavailable', metadata: { reason: 'lex_unavailable', bot_name: call.bot.name } },
         };
       }

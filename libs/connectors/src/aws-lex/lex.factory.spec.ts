@@ -1,10 +1,13 @@
 import { AgentDefaults, createLogger } from '@app/config';
 import type { AudioFormat } from '@app/audio';
+import { resolve } from 'node:path';
 import { LexConnectorFactory } from './lex.factory';
+
+const REPO = resolve(__dirname, '../../../..');
 
 const MULAW: AudioFormat = { encoding: 'mulaw', sampleRate: 8000 };
 const make = (config: Record<string, unknown>) =>
-  new LexConnectorFactory().create({ id: 'aws_lex_connector', config, defaults: new AgentDefaults(), promptFormat: MULAW, baseDir: '.', logger: createLogger('silent') });
+  new LexConnectorFactory().create({ id: 'aws_lex_connector', config, defaults: new AgentDefaults(), promptFormat: MULAW, baseDir: REPO, logger: createLogger('silent') });
 
 describe('LexConnectorFactory', () => {
   it('serves an explicit bot list with ids without any discovery call', async () => {
@@ -16,6 +19,14 @@ describe('LexConnectorFactory', () => {
     expect(c.capabilities()).toEqual({ replyModes: ['wav', 'chunk'], speechAudio: true });
     expect(c.health().degraded).toBe(false);
     await c.close();
+  });
+
+  it('plays an apology from a WAV file in the call format, and stops start-up on a bad one', async () => {
+    const c = await make({ region_name: 'eu-west-2', bots: [], apology_text: 'Oops.', apology_audio_file: 'audio/error.wav' });
+    const p = c.errorReply().prompts[0];
+    expect([p.text, p.audio?.format, p.audio!.data.length > 1000]).toEqual(['Oops.', MULAW, true]);
+    await c.close();
+    await expect(make({ region_name: 'eu-west-2', bots: [], apology_audio_file: 'nope.wav' })).rejects.toThrow(/config\.apology_audio_file: .*nope\.wav is not a readable WAV file/);
   });
 
   it('needs region_name', async () => {

@@ -1,8 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { convertWav } from '@app/audio';
 import { LexModelsV2Client } from '@aws-sdk/client-lex-models-v2';
 import { LexRuntimeV2Client } from '@aws-sdk/client-lex-runtime-v2';
 import { validateSection } from '@app/config';
 import { ConnectorProvider } from '@app/connector-sdk';
-import type { ConnectorDefinition, ConnectorFactory } from '@app/connector-sdk';
+import type { AgentPrompt, ConnectorDefinition, ConnectorFactory } from '@app/connector-sdk';
 import { BotDirectory, type BotCatalog, discoverBots, needsCatalog, resolveExplicit, sdkCatalog } from './lex-bots';
 import { LexConnector } from './lex.connector';
 import { checkLexConfig, credentialKeys, LexConfig } from './lex.config';
@@ -24,6 +27,16 @@ export class LexConnectorFactory implements ConnectorFactory {
     const { value: cfg, problems: invalid } = validateSection(LexConfig, raw, prefix);
     problems.push(...invalid, ...checkLexConfig(cfg).map((p) => `${prefix}.${p}`));
     if (problems.length) throw new Error(problems.join('; '));
+    const apology: AgentPrompt = { text: cfg.apology_text };
+    if (cfg.apology_audio_file) {
+      const file = resolve(def.baseDir, cfg.apology_audio_file);
+      try {
+        const wav = convertWav(readFileSync(file), def.promptFormat);
+        apology.audio = { format: def.promptFormat, data: wav.raw, wav: wav.wav };
+      } catch (e) {
+        throw new Error(`${prefix}.apology_audio_file: ${file} is not a readable WAV file: ${(e as Error).message}`);
+      }
+    }
 
     // Our own retry policy governs: the SDK's would multiply the attempts and ignore the turn budget.
     const runtime = new LexRuntimeV2Client({ region: cfg.region_name, endpoint: cfg.endpoint_url, maxAttempts: 1 });
@@ -41,6 +54,6 @@ export class LexConnectorFactory implements ConnectorFactory {
     // Ids given by hand never change; names and discovered bots are looked up again now and then.
     if (!explicit || needsCatalog(explicit)) directory.every(cfg.discovery_refresh_seconds);
     def.logger.info({ connector: def.id, bots: directory.list().map((b) => b.name), discovery: directory.status.healthy }, 'Lex connector ready');
-    return new LexConnector({ id: def.id, config: cfg, directory, runtime, promptFormat: def.promptFormat, logger: def.logger });
+    return new LexConnector({ id: def.id, config: cfg, directory, runtime, promptFormat: def.promptFormat, logger: def.logger, apology });
   }
 }
