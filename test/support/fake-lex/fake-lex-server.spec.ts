@@ -6,7 +6,6 @@ import {
   RecognizeUtteranceCommand,
   type RecognizeUtteranceCommandOutput,
 } from '@aws-sdk/client-lex-runtime-v2';
-import { NodeHttp2Handler } from '@smithy/node-http-handler';
 import {
   decodeLexHeader,
   encodeLexHeader,
@@ -56,11 +55,16 @@ describe('FakeLexServer through the real AWS SDK (default HTTP/2 handler)', () =
   });
   const audioOf = async (out: RecognizeUtteranceCommandOutput) => Buffer.from((await out.audioStream?.transformToByteArray()) ?? []);
 
-  it('uses the SDK default handler, which is HTTP/2', async () => {
-    const handler = runtime.config.requestHandler;
-    expect(handler).toBeInstanceOf(NodeHttp2Handler);
+  it('runtime calls arrive over HTTP/2 (the SDK default handler), models calls over HTTP/1.1', async () => {
+    // The fake is h2-only (no HTTP/1.1 fallback), so any answer also proves the SDK spoke HTTP/2.
+    const handler = runtime.config.requestHandler as { metadata?: { handlerProtocol?: string } };
+    expect(handler.metadata?.handlerProtocol).toBe('h2');
     await runtime.send(new RecognizeTextCommand({ ...BOT, sessionId: 'h2-check', text: 'hello' }));
     expect(lex.requests[0].headers.authorization).toMatch(/^AWS4-HMAC-SHA256 /);
+    expect(lex.requests[0].protocol).toBe('h2');
+    // The models client's default handler is HTTP/1.1; the same port serves it.
+    await models.send(new ListBotsCommand({}));
+    expect(lex.requests[1]).toMatchObject({ op: 'ListBots', protocol: 'http/1.1' });
   });
 
   it('RecognizeUtterance with 8 kHz LPCM round-trips audio, session state, attributes and messages', async () => {
@@ -178,5 +182,221 @@ describe('FakeLexServer through the real AWS SDK (default HTTP/2 handler)', () =
     expect((await audioOf(out)).length).toBe(3200);
     const text = await runtime.send(new RecognizeTextCommand({ ...BOT, sessionId: 'dtmf-2', text: 'agent' }));
     expect(text.sessionState?.intent?.name).toBe('TransferToAgent');
+  });
+
+  describe('discovery (models API)', () => {
+    const manyBots = (n: number): FakeBot[] =>
+      Array.from({ length: n }, (_, i) => ({
+        botId: `BOT${String(i).padStart(7, '0')}`,
+        botName: `Bot${String(i).padStart(2, '0')}`,
+        botStatus: i === 3 ? 'Creating' : 'Available',
+        lastUpdatedDateTime: new Date(Date.UTC(2026, 0, 1 + i)),
+        aliases: Array.from({ length: 5 }, (_, j) => ({
+          botAliasId: `AL${i}X${j}`,
+          botAliasName: j === 0 ? 'TestBotAlias' : `alias${j}`,
+          botAliasStatus: j === 4 ? 'Failed' : 'Available',
+          lastUpdatedDateTime: new Date(Date.UTC(2026, 1, 1 + j)),
+        })),
+      }));
+
+    it('ListBots pages through every bot with nextToken, with statuses and dates', async () => {
+      await lex.stop();
+      lex = await FakeLexServer.start({ bots: manyBots(7), pageSize: 3 });
+      models = new LexModelsV2Client({ region: 'us-east-1', endpoint: lex.url, credentials });
+      const pages = [];
+      let nextToken: string | undefined;
+      do {
+        const out = await models.send(new ListBotsCommand({ maxResults: 100, nextToken }));
+        pages.push(out.botSummaries ?? []);
+        nextToken = out.nextToken;
+      } while (nextToken);
+      expect(pages.map((p) => p.length)).toEqual([3, 3, 1]);
+      const all = pages.flat();
+      expect(all.map((b) => b.botName)).toEqual(['Bot00', 'Bot01', 'Bot02', 'Bot03', 'Bot04', 'Bot05', 'Bot06']);
+      expect(all[3].botStatus).toBe('Creating');
+      expect(all[0]).toMatchObject({ botId: 'BOT0000000', botStatus: 'Available', botType: 'Bot' });
+      expect(all[2].lastUpdatedDateTime).toEqual(new Date(Date.UTC(2026, 0, 3)));
+      expect(lex.calls('ListBots')).toHaveLength(3);
+      // maxResults below pageSize wins; filters and sort are honoured.
+      const two = await models.send(new ListBotsCommand({ maxResults: 2, sortBy: { attribute: 'BotName', order: 'Descending' } }));
+      expect(two.botSummaries?.map((b) => b.botName)).toEqual(['Bot06', 'Bot05']);
+      const eq = await models.send(new ListBotsCommand({ filters: [{ name: 'BotName', values: ['Bot04'], operator: 'EQ' }] }));
+      expect(eq.botSummaries?.map((b) => b.botId)).toEqual(['BOT0000004']);
+    });
+
+    it('ListBotAliases pages, with alias statuses and dates; setBots changes what is listed', async () => {
+      lex.setBots(manyBots(2));
+      const aliases = [];
+      let nextToken: string | undefined;
+      let calls = 0;
+      do {
+        const out = await models.send(new ListBotAliasesCommand({ botId: 'BOT0000001', maxResults: 2, nextToken }));
+        expect(out.botId).toBe('BOT0000001');
+        aliases.push(...(out.botAliasSummaries ?? []));
+        nextToken = out.nextToken;
+        calls++;
+      } while (nextToken);
+      expect(calls).toBe(3);
+      expect(aliases.map((a) => a.botAliasName)).toEqual(['TestBotAlias', 'alias1', 'alias2', 'alias3', 'alias4']);
+      expect(aliases[0].botVersion).toBe('DRAFT');
+      expect(aliases[4].botAliasStatus).toBe('Failed');
+      expect(aliases[2].lastUpdatedDateTime).toEqual(new Date(Date.UTC(2026, 1, 3)));
+
+      const missing = await models.send(new ListBotAliasesCommand({ botId: 'NOPE' })).catch((e: unknown) => e);
+      expect(missing).toMatchObject({ name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 404 } });
+      const badToken = await models.send(new ListBotsCommand({ nextToken: 'garbage' })).catch((e: unknown) => e);
+      expect(badToken).toMatchObject({ name: 'ValidationException', $metadata: { httpStatusCode: 400 } });
+    });
+  });
+
+  describe('faults', () => {
+    const text = (sessionId = 'err-1') => new RecognizeTextCommand({ ...BOT, sessionId, text: 'hello' });
+    const cases = [
+      ['throttle', 'ThrottlingException', 429],
+      ['internal', 'InternalServerException', 500],
+      ['internal-failure', 'InternalFailureException', 500],
+      ['bad-gateway', 'BadGatewayException', 502],
+      ['dependency-failed', 'DependencyFailedException', 424],
+      ['conflict', 'ConflictException', 409],
+      ['validation', 'ValidationException', 400],
+      ['not-found', 'ResourceNotFoundException', 404],
+      ['access-denied', 'AccessDeniedException', 403],
+    ] as const;
+
+    it.each(cases)('failNext %s surfaces as %s / %i in the SDK', async (kind, name, status) => {
+      const noRetry = runtimeClient({ maxAttempts: 1 });
+      try {
+        lex.failNext('RecognizeText', kind);
+        const err = await noRetry.send(text()).catch((e: unknown) => e);
+        expect(err).toMatchObject({ name, $metadata: { httpStatusCode: status, requestId: expect.stringMatching(/^fake-/) } });
+        expect((err as Error).message).not.toBe('UnknownError');
+        expect(lex.calls('RecognizeText')[0]).toMatchObject({ status, error: name });
+        // Only the next call failed.
+        await expect(noRetry.send(text())).resolves.toMatchObject({ sessionId: 'err-1' });
+      } finally {
+        noRetry.destroy();
+      }
+    });
+
+    it('models errors: throttling on ListBots, and AccessDenied (not modelled by the client) keeps its name', async () => {
+      const m = new LexModelsV2Client({ region: 'us-east-1', endpoint: lex.url, credentials, maxAttempts: 1 });
+      try {
+        lex.failNext('ListBots', 'throttle');
+        lex.failNext('ListBotAliases', 'access-denied');
+        await expect(m.send(new ListBotsCommand({}))).rejects.toMatchObject({ name: 'ThrottlingException', $metadata: { httpStatusCode: 429 } });
+        await expect(m.send(new ListBotAliasesCommand({ botId: BOT.botId }))).rejects.toMatchObject({
+          name: 'AccessDeniedException',
+          $metadata: { httpStatusCode: 403 },
+        });
+      } finally {
+        m.destroy();
+      }
+    });
+
+    it('the SDK retries throttling and 5xx on its own; count covers several calls', async () => {
+      lex.failNext('RecognizeText', 'throttle', 2);
+      const out = await runtime.send(text()); // default maxAttempts 3
+      expect(out.$metadata.attempts).toBe(3);
+      expect(lex.calls('RecognizeText').map((r) => r.status)).toEqual([429, 429, 200]);
+    });
+
+    it('reset and disconnect break the transport; the next call works', async () => {
+      const noRetry = runtimeClient({ maxAttempts: 1 });
+      try {
+        lex.failNext('RecognizeText', 'reset');
+        const reset = await noRetry.send(text()).catch((e: unknown) => e);
+        expect(reset).toBeInstanceOf(Error);
+        expect((reset as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode).toBeUndefined();
+        lex.failNext('*', 'disconnect');
+        await expect(noRetry.send(text())).rejects.toBeInstanceOf(Error);
+        await expect(noRetry.send(text())).resolves.toMatchObject({ sessionId: 'err-1' });
+        expect(lex.calls('RecognizeText').map((r) => r.error)).toEqual(['reset', 'disconnect', undefined]);
+      } finally {
+        noRetry.destroy();
+      }
+    });
+
+    it('hang holds the call until the client times out', async () => {
+      const impatient = runtimeClient({ maxAttempts: 1, requestHandler: { requestTimeout: 150 } });
+      try {
+        lex.failNext('RecognizeUtterance', 'hang');
+        const t0 = Date.now();
+        const err = await impatient
+          .send(new RecognizeUtteranceCommand({ ...BOT, sessionId: 'hang-1', requestContentType: L16_16K, inputStream: pcmTone(50) }))
+          .catch((e: unknown) => e);
+        expect(err).toMatchObject({ name: 'TimeoutError' });
+        expect(Date.now() - t0).toBeGreaterThanOrEqual(140);
+        await new Promise((r) => setTimeout(r, 20));
+        expect(lex.calls('RecognizeUtterance')[0]).toMatchObject({ status: 0, error: 'hang' });
+      } finally {
+        impatient.destroy();
+      }
+    });
+
+    it('delay is honoured and recorded as serviceMs; other operations are not delayed', async () => {
+      lex.delay('RecognizeText', 120);
+      const t0 = Date.now();
+      await runtime.send(text());
+      const took = Date.now() - t0;
+      expect(took).toBeGreaterThanOrEqual(115);
+      const rec = lex.calls('RecognizeText')[0];
+      expect(rec.serviceMs).toBe(120);
+      expect(rec.respondedAt! - rec.at).toBeGreaterThanOrEqual(115);
+
+      const t1 = Date.now();
+      await runtime.send(new DeleteSessionCommand({ ...BOT, sessionId: 'err-1' }));
+      expect(Date.now() - t1).toBeLessThan(100);
+      lex.delay('RecognizeText', 0);
+      await runtime.send(text());
+      expect(lex.calls('RecognizeText')[1].serviceMs).toBe(0);
+    });
+
+    it('rejects what real Lex rejects: bad content types, bad session ids, unknown bots, undecodable headers, oversize bodies', async () => {
+      const noRetry = runtimeClient({ maxAttempts: 1 });
+      const utter = (over: Partial<ConstructorParameters<typeof RecognizeUtteranceCommand>[0]>) =>
+        noRetry
+          .send(new RecognizeUtteranceCommand({ ...BOT, sessionId: 'v-1', requestContentType: L16_16K, responseContentType: 'audio/pcm', inputStream: pcmTone(20), ...over }))
+          .catch((e: unknown) => e as { name: string; message: string; $metadata: { httpStatusCode: number } });
+      try {
+        expect(await utter({ requestContentType: 'audio/basic' })).toMatchObject({ name: 'ValidationException', message: expect.stringContaining('requestContentType') });
+        expect(await utter({ requestContentType: 'audio/lpcm; sample-rate=8000; sample-size-bits=16; channel-count=1; is-big-endian=true' })).toMatchObject({
+          name: 'ValidationException',
+        });
+        expect(await utter({ responseContentType: 'audio/wav' })).toMatchObject({ name: 'ValidationException' });
+        expect(await utter({ sessionId: 'has space' })).toMatchObject({ name: 'ValidationException', $metadata: { httpStatusCode: 400 } });
+        expect(await utter({ botAliasId: 'NOPE' })).toMatchObject({ name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 404 } });
+        expect(await utter({ localeId: 'fr_FR' })).toMatchObject({ name: 'ResourceNotFoundException' });
+        // Plain JSON instead of gzip+base64: the connector bug this catches.
+        expect(await utter({ sessionState: Buffer.from('{}').toString('base64') })).toMatchObject({
+          name: 'ValidationException',
+          message: expect.stringContaining('gzip'),
+        });
+        await lex.stop();
+        lex = await FakeLexServer.start({ maxBodyBytes: 1000 });
+        const small = runtimeClient({ maxAttempts: 1 });
+        const big = await small
+          .send(new RecognizeUtteranceCommand({ ...BOT, sessionId: 'v-2', requestContentType: L16_16K, inputStream: pcmTone(500) }))
+          .catch((e: unknown) => e);
+        small.destroy();
+        expect(big).toMatchObject({ name: 'ValidationException', message: expect.stringContaining('exceeds') });
+        expect(lex.requests[0].audio).toBeUndefined(); // not buffered
+      } finally {
+        noRetry.destroy();
+      }
+    });
+
+    it('stop() is prompt with calls in flight and unread reply bodies', async () => {
+      lex.delay('RecognizeText', 10_000);
+      const pending = runtime.send(text('in-flight')).catch((e: unknown) => e);
+      await runtime.send(
+        new RecognizeUtteranceCommand({ ...BOT, sessionId: 'unread', requestContentType: L16_16K, responseContentType: 'audio/pcm', inputStream: pcmTone(50) }),
+      ); // reply audio deliberately not read
+      await new Promise((r) => setTimeout(r, 20));
+      const t0 = Date.now();
+      await lex.stop();
+      expect(Date.now() - t0).toBeLessThan(500);
+      expect(await pending).toBeInstanceOf(Error);
+      lex = await FakeLexServer.start(); // for afterEach
+    });
   });
 });

@@ -1,8 +1,7 @@
-import * as http2 from 'node:http2';
-import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { decodeLexHeader, encodeLexHeader, pcmLevelDbfs, pcmTone } from './lex-codec';
 import { tinyBot } from './tiny-bot';
+import { listen, type Exchange, type Listener } from './transport';
 import type {
   FailureKind,
   FakeBot,
@@ -83,33 +82,27 @@ export class FakeLexServer {
   private readonly delays = new Map<LexOp | '*', number>();
   private readonly heard: string[] = [];
   private handler: TurnHandler | undefined;
-  private readonly sockets = new Set<Socket>();
   private readonly stopping = new AbortController();
   private readonly pageSize: number;
   private readonly maxBodyBytes: number;
   private reqSeq = 0;
 
-  private constructor(private readonly server: http2.Http2Server, readonly url: string, opts: FakeLexOptions) {
+  private constructor(opts: FakeLexOptions) {
     this.bots = opts.bots ?? DEFAULT_FAKE_BOTS;
     this.pageSize = opts.pageSize ?? Infinity;
     this.maxBodyBytes = opts.maxBodyBytes ?? 5 * 1024 * 1024;
   }
 
+  /** 'http://127.0.0.1:PORT', for the SDK clients' `endpoint` (runtime and models alike). */
+  get url(): string {
+    return `http://127.0.0.1:${this.listener.port}`;
+  }
+
+  private listener: Listener;
+
   static async start(opts: FakeLexOptions = {}): Promise<FakeLexServer> {
-    const server = http2.createServer();
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
-    const { port } = server.address() as AddressInfo;
-    const lex = new FakeLexServer(server, `http://127.0.0.1:${port}`, opts);
-    // Raw sockets, not sessions: a session the client half-closed can linger with its socket still open.
-    server.on('connection', (sock: Socket) => {
-      lex.sockets.add(sock);
-      sock.once('close', () => lex.sockets.delete(sock));
-    });
-    server.on('session', (s) => s.on('error', () => undefined)); // a client vanishing mid-call is normal here
-    server.on('stream', (stream, headers) => void lex.handle(stream, headers));
+    const lex = new FakeLexServer(opts);
+    lex.listener = await listen((ex) => void lex.handle(ex));
     return lex;
   }
 
@@ -155,21 +148,25 @@ export class FakeLexServer {
   /** Cuts every connection at once (in-flight calls fail on the client), then closes the listener. */
   async stop(): Promise<void> {
     this.stopping.abort();
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const s of this.sockets) s.destroy();
-    await closed;
+    await this.listener.close();
   }
 
   // ---------------------------------------------------------------------------------------------------
 
-  private async handle(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): Promise<void> {
-    const method = String(headers[':method'] ?? '');
-    const rawPath = String(headers[':path'] ?? '/');
-    const path = rawPath.split('?')[0];
+  private async handle(ex: Exchange): Promise<void> {
+    const { method } = ex;
+    const path = ex.path.split('?')[0];
     const flat: Record<string, string> = {};
-    for (const [k, v] of Object.entries(headers)) if (!k.startsWith(':') && v !== undefined) flat[k] = Array.isArray(v) ? v.join(', ') : String(v);
-    const rec: RecordedRequest = { op: 'Unknown', method, path: rawPath, headers: flat, at: performance.timeOrigin + performance.now(), serviceMs: 0 };
-    stream.on('error', () => undefined);
+    for (const [k, v] of Object.entries(ex.headers)) if (!k.startsWith(':') && v !== undefined) flat[k] = Array.isArray(v) ? v.join(', ') : String(v);
+    const rec: RecordedRequest = {
+      op: 'Unknown',
+      protocol: ex.protocol,
+      method,
+      path: ex.path,
+      headers: flat,
+      at: performance.timeOrigin + performance.now(),
+      serviceMs: 0,
+    };
 
     const m = RUNTIME_PATH.exec(path);
     const la = LIST_ALIASES_PATH.exec(path);
@@ -189,25 +186,25 @@ export class FakeLexServer {
     const id = `fake-${++this.reqSeq}`;
 
     try {
-      const body = await this.readBody(stream);
-      if (stream.destroyed) return this.finish(rec, 0, 'client-gone');
+      const body = await this.readBody(ex);
+      if (ex.gone()) return this.finish(rec, 0, 'client-gone');
 
       const delay = this.delays.get(rec.op) ?? this.delays.get('*') ?? 0;
       if (delay > 0) {
         rec.serviceMs = delay;
-        if (!(await this.sleep(delay, stream))) return this.finish(rec, 0, 'client-gone');
+        if (!(await this.sleep(delay, ex))) return this.finish(rec, 0, 'client-gone');
       }
       const failure = this.takeFailure(rec.op);
       if (failure === 'reset') {
-        stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+        ex.reset();
         return this.finish(rec, 0, 'reset');
       }
       if (failure === 'disconnect') {
-        stream.session?.destroy();
+        ex.disconnect();
         return this.finish(rec, 0, 'disconnect');
       }
       if (failure === 'hang') {
-        await this.sleep(Infinity, stream);
+        await this.sleep(Infinity, ex);
         return this.finish(rec, 0, 'hang');
       }
       if (failure) throw new LexError(AWS_ERRORS[failure]);
@@ -215,29 +212,23 @@ export class FakeLexServer {
 
       switch (rec.op) {
         case 'RecognizeUtterance':
-          return await this.recognizeUtterance(rec, stream, body, id);
+          return await this.recognizeUtterance(rec, ex, body, id);
         case 'RecognizeText':
-          return await this.recognizeText(rec, stream, body, id);
+          return await this.recognizeText(rec, ex, body, id);
         case 'DeleteSession':
         case 'GetSession':
-          return this.sessionOp(rec, stream, id);
+          return this.sessionOp(rec, ex, id);
         case 'ListBots':
-          return this.listBots(rec, stream, body, id);
+          return this.listBots(rec, ex, body, id);
         case 'ListBotAliases':
-          return this.listBotAliases(rec, stream, body, id);
+          return this.listBotAliases(rec, ex, body, id);
         default:
           throw new LexError({ status: 404, type: 'UnknownOperationException', message: `No operation for ${method} ${path}` });
       }
     } catch (e) {
       const spec = e instanceof LexError ? e.spec : { status: 500, type: 'InternalServerException', message: `fake-lex: ${(e as Error).message}` };
-      if (stream.destroyed) return this.finish(rec, 0, spec.type);
-      stream.respond({
-        ':status': spec.status,
-        'content-type': 'application/json',
-        'x-amzn-errortype': spec.type,
-        'x-amzn-requestid': id,
-      });
-      stream.end(JSON.stringify({ message: spec.message }));
+      if (ex.gone()) return this.finish(rec, 0, spec.type);
+      ex.respond(spec.status, { 'content-type': 'application/json', 'x-amzn-errortype': spec.type, 'x-amzn-requestid': id }, JSON.stringify({ message: spec.message }));
       this.finish(rec, spec.status, spec.type);
     }
   }
@@ -257,23 +248,24 @@ export class FakeLexServer {
   }
 
   /** Resolves true after `ms`, false early if the client goes away or the server stops. */
-  private sleep(ms: number, stream: http2.ServerHttp2Stream): Promise<boolean> {
+  private sleep(ms: number, ex: Exchange): Promise<boolean> {
     return new Promise((resolve) => {
       const done = (ok: boolean) => {
         clearTimeout(timer);
-        stream.off('close', onGone);
+        unsubscribe();
         this.stopping.signal.removeEventListener('abort', onGone);
         resolve(ok);
       };
       const onGone = () => done(false);
       const timer = Number.isFinite(ms) ? setTimeout(() => done(true), ms) : undefined;
-      stream.once('close', onGone);
+      const unsubscribe = ex.onGone(onGone);
       this.stopping.signal.addEventListener('abort', onGone, { once: true });
     });
   }
 
   /** The body, or 'too-large' once it passes maxBodyBytes (the rest is drained, not kept). */
-  private readBody(stream: http2.ServerHttp2Stream): Promise<Buffer | 'too-large'> {
+  private readBody(ex: Exchange): Promise<Buffer | 'too-large'> {
+    const stream = ex.body;
     return new Promise((resolve) => {
       const chunks: Buffer[] = [];
       let size = 0;
@@ -304,7 +296,7 @@ export class FakeLexServer {
     return [rec.botId, rec.aliasId, rec.localeId, rec.sessionId].join('\u0000');
   }
 
-  private async recognizeUtterance(rec: RecordedRequest, stream: http2.ServerHttp2Stream, body: Buffer, id: string): Promise<void> {
+  private async recognizeUtterance(rec: RecordedRequest, ex: Exchange, body: Buffer, id: string): Promise<void> {
     const h = rec.headers;
     rec.contentType = h['content-type'];
     rec.responseContentType = h['response-content-type'];
@@ -337,8 +329,7 @@ export class FakeLexServer {
     const { reply, session } = await this.runTurn(rec, text);
     const respType = normalizeType(rec.responseContentType ?? 'text/plain; charset=utf-8');
     const audio = respType === 'audio/pcm' ? replyAudio(reply) : Buffer.alloc(0);
-    const out: http2.OutgoingHttpHeaders = {
-      ':status': 200,
+    const out: Record<string, string | undefined> = {
       'content-type': respType === 'audio/*' ? 'audio/mpeg' : respType,
       'x-amz-lex-session-id': rec.sessionId,
       'x-amz-lex-input-mode': input.kind === 'text' ? 'Text' : 'Speech',
@@ -351,13 +342,12 @@ export class FakeLexServer {
     if (reply.interpretations) out['x-amz-lex-interpretations'] = encodeLexHeader(reply.interpretations);
     const attrs = reply.requestAttributes ?? rec.requestAttributes;
     if (attrs) out['x-amz-lex-request-attributes'] = encodeLexHeader(attrs);
-    if (stream.destroyed) return this.finish(rec, 0, 'client-gone');
-    stream.respond(out);
-    stream.end(audio);
+    if (ex.gone()) return this.finish(rec, 0, 'client-gone');
+    ex.respond(200, out, audio);
     this.finish(rec, 200);
   }
 
-  private async recognizeText(rec: RecordedRequest, stream: http2.ServerHttp2Stream, body: Buffer, id: string): Promise<void> {
+  private async recognizeText(rec: RecordedRequest, ex: Exchange, body: Buffer, id: string): Promise<void> {
     const json = parseJson(body);
     rec.body = json;
     if (typeof json.text !== 'string' || json.text === '') throw validation('text is required');
@@ -366,7 +356,7 @@ export class FakeLexServer {
     if (json.requestAttributes) rec.requestAttributes = json.requestAttributes as Record<string, string>;
     this.findBot(rec);
     const { reply, session } = await this.runTurn(rec, json.text);
-    this.json(rec, stream, id, {
+    this.json(rec, ex, id, {
       messages: toMessages(reply.messages),
       sessionState: session,
       interpretations: reply.interpretations ?? [],
@@ -384,19 +374,19 @@ export class FakeLexServer {
     return { reply, session };
   }
 
-  private sessionOp(rec: RecordedRequest, stream: http2.ServerHttp2Stream, id: string): void {
+  private sessionOp(rec: RecordedRequest, ex: Exchange, id: string): void {
     this.findBot(rec);
     const key = this.sessionKey(rec);
     const state = this.sessionsByKey.get(key);
     if (rec.op === 'GetSession') {
       if (!state) throw notFound(`Session ${rec.sessionId} not found`);
-      return this.json(rec, stream, id, { sessionId: rec.sessionId, sessionState: state, messages: [], interpretations: [] });
+      return this.json(rec, ex, id, { sessionId: rec.sessionId, sessionState: state, messages: [], interpretations: [] });
     }
     this.sessionsByKey.delete(key);
-    this.json(rec, stream, id, { botId: rec.botId, botAliasId: rec.aliasId, localeId: rec.localeId, sessionId: rec.sessionId });
+    this.json(rec, ex, id, { botId: rec.botId, botAliasId: rec.aliasId, localeId: rec.localeId, sessionId: rec.sessionId });
   }
 
-  private listBots(rec: RecordedRequest, stream: http2.ServerHttp2Stream, body: Buffer, id: string): void {
+  private listBots(rec: RecordedRequest, ex: Exchange, body: Buffer, id: string): void {
     const req = (rec.body = parseJson(body));
     let bots = [...this.bots];
     for (const f of (req.filters ?? []) as Array<{ name: string; values: string[]; operator: string }>) {
@@ -407,7 +397,7 @@ export class FakeLexServer {
     const sort = req.sortBy as { attribute?: string; order?: string } | undefined;
     bots.sort((a, b) => a.botName.localeCompare(b.botName) * (sort?.order === 'Descending' ? -1 : 1));
     const page = this.page(bots, req);
-    this.json(rec, stream, id, {
+    this.json(rec, ex, id, {
       botSummaries: page.items.map((b) => ({
         botId: b.botId,
         botName: b.botName,
@@ -421,12 +411,12 @@ export class FakeLexServer {
     });
   }
 
-  private listBotAliases(rec: RecordedRequest, stream: http2.ServerHttp2Stream, body: Buffer, id: string): void {
+  private listBotAliases(rec: RecordedRequest, ex: Exchange, body: Buffer, id: string): void {
     const req = (rec.body = parseJson(body));
     const bot = this.bots.find((b) => b.botId === rec.botId);
     if (!bot) throw notFound(`Bot ${rec.botId} not found`);
     const page = this.page(bot.aliases, req);
-    this.json(rec, stream, id, {
+    this.json(rec, ex, id, {
       botAliasSummaries: page.items.map((a) => ({
         botAliasId: a.botAliasId,
         botAliasName: a.botAliasName,
@@ -455,10 +445,9 @@ export class FakeLexServer {
     return { items: items.slice(start, end), nextToken: end < items.length ? Buffer.from(`page:${end}`).toString('base64') : undefined };
   }
 
-  private json(rec: RecordedRequest, stream: http2.ServerHttp2Stream, id: string, payload: unknown): void {
-    if (stream.destroyed) return this.finish(rec, 0, 'client-gone');
-    stream.respond({ ':status': 200, 'content-type': 'application/json', 'x-amzn-requestid': id });
-    stream.end(JSON.stringify(payload));
+  private json(rec: RecordedRequest, ex: Exchange, id: string, payload: unknown): void {
+    if (ex.gone()) return this.finish(rec, 0, 'client-gone');
+    ex.respond(200, { 'content-type': 'application/json', 'x-amzn-requestid': id }, JSON.stringify(payload));
     this.finish(rec, 200);
   }
 }

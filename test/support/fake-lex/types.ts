@@ -56,6 +56,8 @@ export interface FakeBot {
 /** One call as the fake received it. Runtime fields are decoded (session state and attributes as JSON). */
 export interface RecordedRequest {
   op: LexOp;
+  /** The runtime client's default handler speaks h2; the models client's default is HTTP/1.1. */
+  protocol: 'h2' | 'http/1.1';
   method: string;
   path: string;
   headers: Record<string, string>;
