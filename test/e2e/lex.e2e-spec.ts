@@ -285,3 +285,80 @@ describe('Lex welcome intent and circuit breaker', () => {
     await other.endSession();
   });
 });
+describe('Lex bot discovery', () => {
+  it('follows every page of ListBots and ListBotAliases, Available only', async () => {
+    const alias = (id: string, name: string, day: number) => ({ botAliasId: id, botAliasName: name, lastUpdatedDateTime: new Date(Date.UTC(2026, 0, day)) });
+    const bots = ['Alpha', 'Bravo', 'Charlie', 'Delta'].map((n, i) => ({
+      botId: `BOT${i}`,
+      botName: n,
+      botStatus: n === 'Charlie' ? ('Creating' as const) : ('Available' as const),
+      aliases: [alias(`T${i}`, 'TestBotAlias', 9), alias(`L${i}`, 'live', 2), alias(`S${i}`, 'staging', 3)],
+    }));
+    const lex = await FakeLexServer.start({ bots, pageSize: 1 });
+    const t = await startTestGateway({ connectors: { lex: lexConnector(lex) } });
+    try {
+      expect((await t.caller().listAgents()).virtualAgents.map((a) => a.virtualAgentId)).toEqual(['lex: Alpha', 'lex: Bravo', 'lex: Delta']);
+      expect(lex.calls('ListBots').length).toBe(4);
+      expect(lex.calls('ListBotAliases').filter((c) => c.path.includes('BOT0')).length).toBe(3);
+      const caller = t.caller({ agentId: 'lex: Delta' });
+      ok(await caller.startSession());
+      expect(lex.calls('RecognizeUtterance').at(-1)!.aliasId).toBe('S3');
+    } finally {
+      await t.stop();
+      await lex.stop();
+    }
+  });
+
+  it('bots given by name are looked up (bot_name, alias_name), even the TestBotAlias when named', async () => {
+    const lex = await FakeLexServer.start({});
+    const t = await startTestGateway({ connectors: { lex: lexConnector(lex, { bots: [{ bot_name: 'Banking', alias_name: 'TestBotAlias', agent_name: 'Banking draft' }] }) } });
+    try {
+      expect((await t.caller().listAgents()).virtualAgents.map((a) => a.virtualAgentId)).toEqual(['lex: Banking draft']);
+      const caller = t.caller({ agentId: 'lex: Banking draft' });
+      ok(await caller.startSession());
+      expect(lex.calls('RecognizeUtterance').at(-1)!.aliasId).toBe('TSTALIASID');
+    } finally {
+      await t.stop();
+      await lex.stop();
+    }
+  });
+
+  it('a refresh picks up a newly deployed alias for new calls, without disturbing a call in progress; a failed one keeps the last list', async () => {
+    const lex = await FakeLexServer.start({});
+    const t = await startTestGateway({ connectors: { lex: lexConnector(lex, { discovery_refresh_seconds: 1 }) } });
+    try {
+      const old = t.caller({ agentId: AGENT });
+      ok(await old.startSession());
+      expect(lex.calls('RecognizeUtterance').at(-1)!.aliasId).toBe('LIVEALIAS1');
+      lex.setBots([
+        {
+          botId: 'BANKBOT001',
+          botName: 'Banking',
+          aliases: [
+            { botAliasId: 'LIVEALIAS1', botAliasName: 'live', lastUpdatedDateTime: new Date('2026-01-02T00:00:00Z') },
+            { botAliasId: 'NEWALIAS01', botAliasName: 'v2', lastUpdatedDateTime: new Date('2026-06-01T00:00:00Z') },
+          ],
+        },
+      ]);
+      const before = lex.calls('ListBotAliases').length;
+      await eventually(() => lex.calls('ListBotAliases').length > before && lex.calls('ListBotAliases').at(-1)!.status !== undefined, 4000);
+      await new Promise((r) => setTimeout(r, 50));
+      const fresh = t.caller({ agentId: AGENT });
+      ok(await fresh.startSession());
+      expect(lex.calls('RecognizeUtterance').at(-1)!.aliasId).toBe('NEWALIAS01');
+      // the call started before the refresh goes on with the alias it started with
+      ok(await old.sendDtmf('5'));
+      expect(lex.calls('RecognizeUtterance').at(-1)!.aliasId).toBe('LIVEALIAS1');
+
+      lex.failNext('ListBots', 'access-denied', 1000);
+      const failedFrom = lex.calls('ListBots').length;
+      await eventually(() => lex.calls('ListBots').length > failedFrom + 1, 4000);
+      const third = t.caller({ agentId: AGENT });
+      ok(await third.startSession());
+      expect(lex.calls('RecognizeUtterance').at(-1)!.aliasId).toBe('NEWALIAS01');
+    } finally {
+      await t.stop();
+      await lex.stop();
+    }
+  });
+});
