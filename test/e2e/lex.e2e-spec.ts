@@ -161,6 +161,23 @@ describe('AWS Lex V2 connector against a protocol-level fake Lex (real SDK, real
     await caller.endSession();
   });
 
+  it.each([
+    ['a reset stream', 'reset'],
+    ['a dropped connection', 'disconnect'],
+    ['a 502', 'bad-gateway'],
+    ['a hung request (attempt timeout)', 'hang'],
+  ] as const)('%s is retried', async (_name, kind) => {
+    const caller = t.caller({ agentId: AGENT });
+    ok(await caller.startSession());
+    const before = lex.calls('RecognizeUtterance').length;
+    lex.failNext('RecognizeUtterance', kind, 1);
+    const r = ok(await caller.sendDtmf('5'));
+    expect(text(r)).toBe(TINY_BOT.notUnderstood);
+    expect(events(r)).toEqual([]);
+    expect(lex.calls('RecognizeUtterance').length - before).toBe(2);
+    await caller.endSession();
+  });
+
   it('a 4xx is not retried', async () => {
     const caller = t.caller({ agentId: AGENT });
     ok(await caller.startSession());

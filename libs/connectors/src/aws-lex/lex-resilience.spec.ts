@@ -23,6 +23,7 @@ describe('isRetryable', () => {
     ['500', err('InternalServerException', 500), true],
     ['502', err('BadGatewayException', 502), true],
     ['network reset', Object.assign(new Error('x'), { code: 'ECONNRESET' }), true],
+    ['a wrapped HTTP/2 stream error', new Error('AWS SDK error wrapper for Error [ERR_HTTP2_STREAM_ERROR]: Stream closed'), true],
     ['our attempt timeout', new AttemptTimeoutError('slow'), true],
     ['400', err('ValidationException', 400), false],
     ['403', err('AccessDeniedException', 403), false],

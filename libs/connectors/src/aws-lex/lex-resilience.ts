@@ -39,6 +39,9 @@ export function isRetryable(err: unknown): boolean {
   if (status !== undefined) return status === 429 || status >= 500;
   if (e.name === 'AbortError') return false;
   if (e.code && NETWORK_CODES.has(e.code)) return true;
+  // An error from another realm reaches us wrapped, its code only in the message.
+  const msg = (err as Error).message ?? '';
+  if ([...NETWORK_CODES].some((c) => msg.includes(c))) return true;
   return e.name === 'TimeoutError' || e.$retryable !== undefined;
 }
 
