@@ -149,6 +149,20 @@ describe('AWS Lex V2 connector against a protocol-level fake Lex (real SDK, real
     expect(lex.calls('RecognizeUtterance').length).toBe(calls);
   });
 
+  it('Lex heard nothing and said nothing: the caller hears the last prompt again, never silence', async () => {
+    lex.onTurn((turn) =>
+      turn.input === '7'
+        ? { messages: [], inputTranscript: '', audio: 'none', sessionState: { dialogAction: { type: 'ElicitIntent' }, intent: { name: 'FallbackIntent', state: 'InProgress', slots: {} } } }
+        : undefined,
+    );
+    const caller = t.caller({ agentId: AGENT });
+    const w = ok(await caller.startSession());
+    const r = ok(await caller.sendDtmf('7'));
+    expect(text(r)).toBe(TINY_BOT.greeting);
+    expect(r.responses[0].prompts[0].audioContent).toEqual(w.responses[0].prompts[0].audioContent);
+    await caller.endSession();
+  });
+
   it('throttling is retried inside the turn', async () => {
     const caller = t.caller({ agentId: AGENT });
     ok(await caller.startSession());
