@@ -311,6 +311,9 @@ describe('FakeLexServer through the real AWS SDK (default HTTP/2 handler)', () =
         await expect(noRetry.send(text())).rejects.toBeInstanceOf(Error);
         await expect(noRetry.send(text())).resolves.toMatchObject({ sessionId: 'err-1' });
         expect(lex.calls('RecognizeText').map((r) => r.error)).toEqual(['reset', 'disconnect', undefined]);
+        // The SDK's own retry does not cover a reset stream: the connector has to.
+        lex.failNext('RecognizeText', 'reset');
+        await expect(runtime.send(text())).rejects.toMatchObject({ $metadata: { attempts: 1 } });
       } finally {
         noRetry.destroy();
       }

@@ -517,5 +517,13 @@ function replyAudio(reply: LexReply): Buffer {
   const spoken = toMessages(reply.messages).filter((m) => m.contentType === 'PlainText' || m.contentType === 'SSML');
   if (spoken.length === 0) return Buffer.alloc(0);
   const words = spoken.reduce((n, m) => n + (m.content ?? '').split(/\s+/).filter(Boolean).length, 0);
-  return pcmTone(Math.max(200, words * 60));
+  const ms = Math.max(200, words * 60);
+  // Cached: synthesizing the tone was the fake's main CPU cost under 100 concurrent calls.
+  let tone = toneCache.get(ms);
+  if (!tone) {
+    if (toneCache.size > 64) toneCache.clear();
+    toneCache.set(ms, (tone = pcmTone(ms)));
+  }
+  return tone;
 }
+const toneCache = new Map<number, Buffer>();
