@@ -79,7 +79,7 @@ export class FakeLexServer {
   private bots: FakeBot[];
   private readonly sessionsByKey = new Map<string, SessionState>();
   private readonly failures: Array<{ op: LexOp | '*'; kind: FailureKind; remaining: number }> = [];
-  private readonly delays = new Map<LexOp | '*', number>();
+  private delays: Array<{ op: LexOp | '*'; ms: number; match?: (req: RecordedRequest) => boolean }> = [];
   private readonly heard: string[] = [];
   private handler: TurnHandler | undefined;
   private readonly stopping = new AbortController();
@@ -121,10 +121,13 @@ export class FakeLexServer {
     this.failures.push({ op, kind, remaining: count });
   }
 
-  /** Service time before every answer to `op` ('*' = any) until changed; 0 clears. Recorded as serviceMs. */
-  delay(op: LexOp | '*', ms: number): void {
-    if (ms > 0) this.delays.set(op, ms);
-    else this.delays.delete(op);
+  /**
+   * Service time before every answer to `op` ('*' = any) until changed; 0 clears. Recorded as serviceMs.
+   * `match` narrows it (e.g. one bot or session) so a slow Lex can be tested next to fast calls.
+   */
+  delay(op: LexOp | '*', ms: number, match?: (req: RecordedRequest) => boolean): void {
+    this.delays = this.delays.filter((d) => !(d.op === op && d.match === match));
+    if (ms > 0) this.delays.unshift({ op, ms, match });
   }
 
   setBots(bots: FakeBot[]): void {
@@ -176,6 +179,7 @@ export class FakeLexServer {
       else if (method === 'POST' && m[5] === 'text') rec.op = 'RecognizeText';
       else if (method === 'DELETE' && !m[5]) rec.op = 'DeleteSession';
       else if (method === 'GET' && !m[5]) rec.op = 'GetSession';
+      else if (method === 'POST' && !m[5]) rec.op = 'PutSession';
     } else if (method === 'POST' && (path === '/bots' || path === '/bots/')) {
       rec.op = 'ListBots';
     } else if (method === 'POST' && la) {
@@ -189,7 +193,7 @@ export class FakeLexServer {
       const body = await this.readBody(ex);
       if (ex.gone()) return this.finish(rec, 0, 'client-gone');
 
-      const delay = this.delays.get(rec.op) ?? this.delays.get('*') ?? 0;
+      const delay = this.delays.find((d) => (d.op === rec.op || d.op === '*') && (!d.match || d.match(rec)))?.ms ?? 0;
       if (delay > 0) {
         rec.serviceMs = delay;
         if (!(await this.sleep(delay, ex))) return this.finish(rec, 0, 'client-gone');
@@ -215,6 +219,8 @@ export class FakeLexServer {
           return await this.recognizeUtterance(rec, ex, body, id);
         case 'RecognizeText':
           return await this.recognizeText(rec, ex, body, id);
+        case 'PutSession':
+          return this.putSession(rec, ex, body, id);
         case 'DeleteSession':
         case 'GetSession':
           return this.sessionOp(rec, ex, id);
@@ -372,6 +378,32 @@ export class FakeLexServer {
     const session = reply.sessionState ?? turn.session;
     this.sessionsByKey.set(key, session);
     return { reply, session };
+  }
+
+  /** Sets the session state as given and plays back the given messages; the bot itself does not run. */
+  private putSession(rec: RecordedRequest, ex: Exchange, body: Buffer, id: string): void {
+    const json = (rec.body = parseJson(body));
+    rec.responseContentType = rec.headers['responsecontenttype']; // PutSession's header name differs from RecognizeUtterance's
+    if (!json.sessionState || typeof json.sessionState !== 'object') throw validation('sessionState is required');
+    rec.sessionState = json.sessionState as SessionState;
+    if (json.requestAttributes) rec.requestAttributes = json.requestAttributes as Record<string, string>;
+    this.findBot(rec);
+    if (rec.responseContentType !== undefined && !RESPONSE_TYPES.includes(normalizeType(rec.responseContentType)))
+      throw validation(`Unsupported responseContentType: ${rec.responseContentType}`);
+    this.sessionsByKey.set(this.sessionKey(rec), rec.sessionState);
+    const messages = toMessages(json.messages as Message[] | undefined);
+    const respType = normalizeType(rec.responseContentType ?? 'text/plain; charset=utf-8');
+    const out: Record<string, string | undefined> = {
+      'content-type': respType === 'audio/*' ? 'audio/mpeg' : respType,
+      'x-amz-lex-session-id': rec.sessionId,
+      'x-amz-lex-session-state': encodeLexHeader(rec.sessionState),
+      'x-amz-lex-messages': messages.length ? encodeLexHeader(messages) : undefined,
+      'x-amz-lex-request-attributes': rec.requestAttributes ? encodeLexHeader(rec.requestAttributes) : undefined,
+      'x-amzn-requestid': id,
+    };
+    if (ex.gone()) return this.finish(rec, 0, 'client-gone');
+    ex.respond(200, out, respType === 'audio/pcm' ? replyAudio({ messages }) : Buffer.alloc(0));
+    this.finish(rec, 200);
   }
 
   private sessionOp(rec: RecordedRequest, ex: Exchange, id: string): void {
