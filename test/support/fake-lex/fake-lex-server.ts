@@ -174,7 +174,7 @@ export class FakeLexServer {
     const m = RUNTIME_PATH.exec(path);
     const la = LIST_ALIASES_PATH.exec(path);
     if (m) {
-      [rec.botId, rec.aliasId, rec.localeId, rec.sessionId] = m.slice(1, 5).map((p) => decodeURIComponent(p));
+      [rec.botId, rec.aliasId, rec.localeId, rec.sessionId] = m.slice(1, 5).map(safeDecode);
       if (method === 'POST' && m[5] === 'utterance') rec.op = 'RecognizeUtterance';
       else if (method === 'POST' && m[5] === 'text') rec.op = 'RecognizeText';
       else if (method === 'DELETE' && !m[5]) rec.op = 'DeleteSession';
@@ -184,7 +184,7 @@ export class FakeLexServer {
       rec.op = 'ListBots';
     } else if (method === 'POST' && la) {
       rec.op = 'ListBotAliases';
-      rec.botId = decodeURIComponent(la[1]);
+      rec.botId = safeDecode(la[1]);
     }
     this.requests.push(rec);
     const id = `fake-${++this.reqSeq}`;
@@ -481,6 +481,15 @@ export class FakeLexServer {
     if (ex.gone()) return this.finish(rec, 0, 'client-gone');
     ex.respond(200, { 'content-type': 'application/json', 'x-amzn-requestid': id }, JSON.stringify(payload));
     this.finish(rec, 200);
+  }
+}
+
+/** A malformed escape must become a 4xx for that call, not an unhandled rejection in the fake. */
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
   }
 }
 
