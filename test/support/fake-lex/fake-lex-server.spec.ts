@@ -1,7 +1,9 @@
 import { LexModelsV2Client, ListBotAliasesCommand, ListBotsCommand } from '@aws-sdk/client-lex-models-v2';
 import {
   DeleteSessionCommand,
+  GetSessionCommand,
   LexRuntimeV2Client,
+  PutSessionCommand,
   RecognizeTextCommand,
   RecognizeUtteranceCommand,
   type RecognizeUtteranceCommandOutput,
@@ -184,6 +186,35 @@ describe('FakeLexServer through the real AWS SDK (default HTTP/2 handler)', () =
     expect(text.sessionState?.intent?.name).toBe('TransferToAgent');
   });
 
+  it('PutSession/GetSession, and a welcome that starts an intent directly', async () => {
+    const put = await runtime.send(
+      new PutSessionCommand({
+        ...BOT,
+        sessionId: 'put-1',
+        sessionState: { sessionAttributes: { account: '42' }, dialogAction: { type: 'ElicitIntent' } },
+        messages: [{ contentType: 'PlainText', content: 'Welcome back.' }],
+        responseContentType: 'audio/pcm',
+      }),
+    );
+    expect(lex.calls('PutSession')[0].responseContentType).toBe('audio/pcm');
+    expect(put.messages && decodeLexHeader<Message[]>(put.messages)[0].content).toBe('Welcome back.');
+    expect(Buffer.from((await put.audioStream?.transformToByteArray()) ?? []).length).toBeGreaterThan(0);
+    const got = await runtime.send(new GetSessionCommand({ ...BOT, sessionId: 'put-1' }));
+    expect(got.sessionState?.sessionAttributes).toEqual({ account: '42' });
+    await expect(runtime.send(new GetSessionCommand({ ...BOT, sessionId: 'never' }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+
+    const welcome = await runtime.send(
+      new RecognizeTextCommand({
+        ...BOT,
+        sessionId: 'welcome-intent',
+        text: 'hello',
+        sessionState: { dialogAction: { type: 'Delegate' }, intent: { name: 'BookAppointment' } },
+      }),
+    );
+    expect(welcome.sessionState?.dialogAction).toMatchObject({ type: 'ElicitSlot', slotToElicit: 'Date' });
+    expect(welcome.messages?.[0].content).toBe(TINY_BOT.askDate);
+  });
+
   describe('discovery (models API)', () => {
     const manyBots = (n: number): FakeBot[] =>
       Array.from({ length: n }, (_, i) => ({
@@ -311,6 +342,9 @@ describe('FakeLexServer through the real AWS SDK (default HTTP/2 handler)', () =
         await expect(noRetry.send(text())).rejects.toBeInstanceOf(Error);
         await expect(noRetry.send(text())).resolves.toMatchObject({ sessionId: 'err-1' });
         expect(lex.calls('RecognizeText').map((r) => r.error)).toEqual(['reset', 'disconnect', undefined]);
+        // The SDK's own retry does not cover a reset stream: the connector has to.
+        lex.failNext('RecognizeText', 'reset');
+        await expect(runtime.send(text())).rejects.toMatchObject({ $metadata: { attempts: 1 } });
       } finally {
         noRetry.destroy();
       }
@@ -349,6 +383,17 @@ describe('FakeLexServer through the real AWS SDK (default HTTP/2 handler)', () =
       lex.delay('RecognizeText', 0);
       await runtime.send(text());
       expect(lex.calls('RecognizeText')[1].serviceMs).toBe(0);
+    });
+
+    it('a delay can target one session: a slow call does not hold others', async () => {
+      lex.delay('RecognizeText', 400, (r) => r.sessionId === 'slow');
+      const slow = runtime.send(text('slow'));
+      const t0 = Date.now();
+      await runtime.send(text('fast'));
+      expect(Date.now() - t0).toBeLessThan(200);
+      await slow;
+      const bySession = Object.fromEntries(lex.calls('RecognizeText').map((r) => [r.sessionId, r.serviceMs]));
+      expect(bySession).toEqual({ slow: 400, fast: 0 });
     });
 
     it('rejects what real Lex rejects: bad content types, bad session ids, unknown bots, undecodable headers, oversize bodies', async () => {

@@ -79,7 +79,7 @@ export class FakeLexServer {
   private bots: FakeBot[];
   private readonly sessionsByKey = new Map<string, SessionState>();
   private readonly failures: Array<{ op: LexOp | '*'; kind: FailureKind; remaining: number }> = [];
-  private readonly delays = new Map<LexOp | '*', number>();
+  private delays: Array<{ op: LexOp | '*'; ms: number; match?: (req: RecordedRequest) => boolean }> = [];
   private readonly heard: string[] = [];
   private handler: TurnHandler | undefined;
   private readonly stopping = new AbortController();
@@ -121,10 +121,13 @@ export class FakeLexServer {
     this.failures.push({ op, kind, remaining: count });
   }
 
-  /** Service time before every answer to `op` ('*' = any) until changed; 0 clears. Recorded as serviceMs. */
-  delay(op: LexOp | '*', ms: number): void {
-    if (ms > 0) this.delays.set(op, ms);
-    else this.delays.delete(op);
+  /**
+   * Service time before every answer to `op` ('*' = any) until changed; 0 clears. Recorded as serviceMs.
+   * `match` narrows it (e.g. one bot or session) so a slow Lex can be tested next to fast calls.
+   */
+  delay(op: LexOp | '*', ms: number, match?: (req: RecordedRequest) => boolean): void {
+    this.delays = this.delays.filter((d) => !(d.op === op && d.match === match));
+    if (ms > 0) this.delays.unshift({ op, ms, match });
   }
 
   setBots(bots: FakeBot[]): void {
@@ -171,16 +174,17 @@ export class FakeLexServer {
     const m = RUNTIME_PATH.exec(path);
     const la = LIST_ALIASES_PATH.exec(path);
     if (m) {
-      [rec.botId, rec.aliasId, rec.localeId, rec.sessionId] = m.slice(1, 5).map((p) => decodeURIComponent(p));
+      [rec.botId, rec.aliasId, rec.localeId, rec.sessionId] = m.slice(1, 5).map(safeDecode);
       if (method === 'POST' && m[5] === 'utterance') rec.op = 'RecognizeUtterance';
       else if (method === 'POST' && m[5] === 'text') rec.op = 'RecognizeText';
       else if (method === 'DELETE' && !m[5]) rec.op = 'DeleteSession';
       else if (method === 'GET' && !m[5]) rec.op = 'GetSession';
+      else if (method === 'POST' && !m[5]) rec.op = 'PutSession';
     } else if (method === 'POST' && (path === '/bots' || path === '/bots/')) {
       rec.op = 'ListBots';
     } else if (method === 'POST' && la) {
       rec.op = 'ListBotAliases';
-      rec.botId = decodeURIComponent(la[1]);
+      rec.botId = safeDecode(la[1]);
     }
     this.requests.push(rec);
     const id = `fake-${++this.reqSeq}`;
@@ -189,7 +193,7 @@ export class FakeLexServer {
       const body = await this.readBody(ex);
       if (ex.gone()) return this.finish(rec, 0, 'client-gone');
 
-      const delay = this.delays.get(rec.op) ?? this.delays.get('*') ?? 0;
+      const delay = this.delays.find((d) => (d.op === rec.op || d.op === '*') && (!d.match || d.match(rec)))?.ms ?? 0;
       if (delay > 0) {
         rec.serviceMs = delay;
         if (!(await this.sleep(delay, ex))) return this.finish(rec, 0, 'client-gone');
@@ -215,6 +219,8 @@ export class FakeLexServer {
           return await this.recognizeUtterance(rec, ex, body, id);
         case 'RecognizeText':
           return await this.recognizeText(rec, ex, body, id);
+        case 'PutSession':
+          return this.putSession(rec, ex, body, id);
         case 'DeleteSession':
         case 'GetSession':
           return this.sessionOp(rec, ex, id);
@@ -374,6 +380,32 @@ export class FakeLexServer {
     return { reply, session };
   }
 
+  /** Sets the session state as given and plays back the given messages; the bot itself does not run. */
+  private putSession(rec: RecordedRequest, ex: Exchange, body: Buffer, id: string): void {
+    const json = (rec.body = parseJson(body));
+    rec.responseContentType = rec.headers['responsecontenttype']; // PutSession's header name differs from RecognizeUtterance's
+    if (!json.sessionState || typeof json.sessionState !== 'object') throw validation('sessionState is required');
+    rec.sessionState = json.sessionState as SessionState;
+    if (json.requestAttributes) rec.requestAttributes = json.requestAttributes as Record<string, string>;
+    this.findBot(rec);
+    if (rec.responseContentType !== undefined && !RESPONSE_TYPES.includes(normalizeType(rec.responseContentType)))
+      throw validation(`Unsupported responseContentType: ${rec.responseContentType}`);
+    this.sessionsByKey.set(this.sessionKey(rec), rec.sessionState);
+    const messages = toMessages(json.messages as Message[] | undefined);
+    const respType = normalizeType(rec.responseContentType ?? 'text/plain; charset=utf-8');
+    const out: Record<string, string | undefined> = {
+      'content-type': respType === 'audio/*' ? 'audio/mpeg' : respType,
+      'x-amz-lex-session-id': rec.sessionId,
+      'x-amz-lex-session-state': encodeLexHeader(rec.sessionState),
+      'x-amz-lex-messages': messages.length ? encodeLexHeader(messages) : undefined,
+      'x-amz-lex-request-attributes': rec.requestAttributes ? encodeLexHeader(rec.requestAttributes) : undefined,
+      'x-amzn-requestid': id,
+    };
+    if (ex.gone()) return this.finish(rec, 0, 'client-gone');
+    ex.respond(200, out, respType === 'audio/pcm' ? replyAudio({ messages }) : Buffer.alloc(0));
+    this.finish(rec, 200);
+  }
+
   private sessionOp(rec: RecordedRequest, ex: Exchange, id: string): void {
     this.findBot(rec);
     const key = this.sessionKey(rec);
@@ -452,6 +484,15 @@ export class FakeLexServer {
   }
 }
 
+/** A malformed escape must become a 4xx for that call, not an unhandled rejection in the fake. */
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 function parseJson(body: Buffer): Record<string, unknown> {
   if (body.length === 0) return {};
   try {
@@ -517,5 +558,13 @@ function replyAudio(reply: LexReply): Buffer {
   const spoken = toMessages(reply.messages).filter((m) => m.contentType === 'PlainText' || m.contentType === 'SSML');
   if (spoken.length === 0) return Buffer.alloc(0);
   const words = spoken.reduce((n, m) => n + (m.content ?? '').split(/\s+/).filter(Boolean).length, 0);
-  return pcmTone(Math.max(200, words * 60));
+  const ms = Math.max(200, words * 60);
+  // Cached: synthesizing the tone was the fake's main CPU cost under 100 concurrent calls.
+  let tone = toneCache.get(ms);
+  if (!tone) {
+    if (toneCache.size > 64) toneCache.clear();
+    toneCache.set(ms, (tone = pcmTone(ms)));
+  }
+  return tone;
 }
+const toneCache = new Map<number, Buffer>();

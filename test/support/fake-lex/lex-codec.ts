@@ -39,7 +39,7 @@ export function pcmLevelDbfs(pcm: Buffer): number {
   if (n === 0) return -Infinity;
   let sum = 0;
   for (let i = 0; i < n; i++) {
-    const s = pcm.readInt16LE(i * 2);
+    const s = pcm[2 * i] | (pcm[2 * i + 1] << 24 >> 16); // int16 LE without per-sample bounds checks
     sum += s * s;
   }
   const rms = Math.sqrt(sum / n);

@@ -3,6 +3,7 @@ import type { LexReply, LexTurn } from './types';
 
 /**
  * The default bot, so most tests need no script:
+ * - sessionState Delegate + intent BookAppointment (a welcome starting the intent) → ElicitSlot Date
  * - '' (nothing heard)            → FallbackIntent, ElicitIntent, re-prompt
  * - hello / hi                    → Greeting, ElicitIntent, "Hello! ..."
  * - contains "book"               → BookAppointment, ElicitSlot Date, "For which day?"
@@ -38,6 +39,15 @@ export function tinyBot(turn: LexTurn): LexReply {
     return { messages: [message], sessionState: state({ dialogAction: { type: 'ElicitIntent' }, intent }), interpretations: [interp('FallbackIntent', undefined, intent)] };
   };
 
+  // A welcome that starts the intent directly (sessionState intent + Delegate) skips intent recognition.
+  if (prev.dialogAction?.type === 'Delegate' && prev.intent?.name === 'BookAppointment' && !prev.intent.slots?.Date) {
+    const intent = { name: 'BookAppointment', slots: { Date: null as never }, state: 'InProgress' as const, confirmationState: 'None' as const };
+    return {
+      messages: [TINY_BOT.askDate],
+      sessionState: state({ dialogAction: { type: 'ElicitSlot', slotToElicit: 'Date' }, intent }),
+      interpretations: [interp('BookAppointment', 1, intent)],
+    };
+  }
   if (input === '') return fallback(TINY_BOT.noInput);
 
   // Answer to the elicited slot: anything non-empty fills it (digits included).

@@ -8,6 +8,7 @@ export type LexOp =
   | 'RecognizeText'
   | 'DeleteSession'
   | 'GetSession'
+  | 'PutSession'
   | 'ListBots'
   | 'ListBotAliases'
   | 'Unknown';
