@@ -49,6 +49,8 @@ export interface LexConnectorOptions {
   clock?: RetryClock;
   /** The apology, in the call's format when an audio file was configured. */
   apology: AgentPrompt;
+  /** Releases what the factory opened besides the runtime client (the discovery client). */
+  dispose?: () => void;
 }
 
 /** Amazon Lex V2 bots as agents, one RecognizeUtterance per turn. */
@@ -130,6 +132,7 @@ export class LexConnector implements RequestReplyConnector {
   async close(): Promise<void> {
     this.o.directory.stop();
     this.o.runtime.destroy();
+    this.o.dispose?.();
   }
 
   private noInput(call: CallState): AgentReply {

@@ -41,8 +41,10 @@ export class LexConnectorFactory implements ConnectorFactory {
     // Our own retry policy governs: the SDK's would multiply the attempts and ignore the turn budget.
     const runtime = new LexRuntimeV2Client({ region: cfg.region_name, endpoint: cfg.endpoint_url, maxAttempts: 1 });
     let catalog: BotCatalog | undefined;
+    let modelsClient: LexModelsV2Client | undefined;
     const models = () => {
-      catalog ??= sdkCatalog(new LexModelsV2Client({ region: cfg.region_name, endpoint: cfg.models_endpoint_url, maxAttempts: 3 }), cfg.request_timeout_ms);
+      modelsClient ??= new LexModelsV2Client({ region: cfg.region_name, endpoint: cfg.models_endpoint_url, maxAttempts: 3 });
+      catalog ??= sdkCatalog(modelsClient, cfg.request_timeout_ms);
       return catalog;
     };
     const explicit = cfg.bots;
@@ -54,6 +56,6 @@ export class LexConnectorFactory implements ConnectorFactory {
     // Ids given by hand never change; names and discovered bots are looked up again now and then.
     if (!explicit || needsCatalog(explicit)) directory.every(cfg.discovery_refresh_seconds);
     def.logger.info({ connector: def.id, bots: directory.list().map((b) => b.name), discovery: directory.status.healthy }, 'Lex connector ready');
-    return new LexConnector({ id: def.id, config: cfg, directory, runtime, promptFormat: def.promptFormat, logger: def.logger, apology });
+    return new LexConnector({ id: def.id, config: cfg, directory, runtime, promptFormat: def.promptFormat, logger: def.logger, apology, dispose: () => modelsClient?.destroy() });
   }
 }
