@@ -1,9 +1,10 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
 import { ConnectorRegistryModule } from '@app/connector-sdk';
+import { LexConnectorFactory } from './aws-lex/lex.factory';
 import { LocalAudioConnectorFactory } from './local-audio/local-audio.factory';
 
 /** The connectors that ship with the gateway; each lives in a folder of its own. */
-@Module({ providers: [LocalAudioConnectorFactory] })
+@Module({ providers: [LocalAudioConnectorFactory, LexConnectorFactory] })
 export class BuiltInConnectorsModule {}
 
 /** Built-in connector providers plus any plugin modules named in the config. */

@@ -1,0 +1,52 @@
+import { AgentDefaults, createLogger } from '@app/config';
+import type { AudioFormat } from '@app/audio';
+import { resolve } from 'node:path';
+import { LexConnectorFactory } from './lex.factory';
+
+const REPO = resolve(__dirname, '../../../..');
+
+const MULAW: AudioFormat = { encoding: 'mulaw', sampleRate: 8000 };
+const make = (config: Record<string, unknown>) =>
+  new LexConnectorFactory().create({ id: 'aws_lex_connector', config, defaults: new AgentDefaults(), promptFormat: MULAW, baseDir: REPO, logger: createLogger('silent') });
+
+describe('LexConnectorFactory', () => {
+  it('serves an explicit bot list with ids without any discovery call', async () => {
+    const c = await make({ region_name: 'eu-west-2', bots: [{ bot_id: 'B1', alias_id: 'A1', bot_name: 'Banking' }, { bot_id: 'B2', alias_id: 'A2', agent_name: 'Travel desk' }] });
+    expect(c.listAgents()).toEqual([
+      { id: 'aws_lex_connector: Banking', name: 'Banking' },
+      { id: 'aws_lex_connector: Travel desk', name: 'Travel desk' },
+    ]);
+    expect(c.capabilities()).toEqual({ replyModes: ['wav', 'chunk'], speechAudio: true });
+    expect(c.health().degraded).toBe(false);
+    await c.close();
+  });
+
+  it('plays an apology from a WAV file in the call format, and stops start-up on a bad one', async () => {
+    const c = await make({ region_name: 'eu-west-2', bots: [], apology_text: 'Oops.', apology_audio_file: 'audio/error.wav' });
+    const p = c.errorReply().prompts[0];
+    expect([p.text, p.audio?.format, p.audio!.data.length > 1000]).toEqual(['Oops.', MULAW, true]);
+    await c.close();
+    await expect(make({ region_name: 'eu-west-2', bots: [], apology_audio_file: 'nope.wav' })).rejects.toThrow(/config\.apology_audio_file: .*nope\.wav is not a readable WAV file/);
+  });
+
+  it('needs region_name', async () => {
+    await expect(make({ bots: [] })).rejects.toThrow(/connectors\.aws_lex_connector\.config\.region_name/);
+  });
+
+  it('refuses credentials in the config with a clear message', async () => {
+    await expect(make({ region_name: 'us-east-1', aws_access_key_id: 'AKIA', aws_secret_access_key: 'x' })).rejects.toThrow(
+      /config\.aws_access_key_id: AWS credentials are never read from the config; use the AWS default chain.*config\.aws_secret_access_key/,
+    );
+  });
+
+  it('names bad keys and values', async () => {
+    await expect(
+      make({ region_name: 'us-east-1', bots: [{ bot_name: 'X' }], welcome: { text: 'hi', intent: 'Start' }, on_no_input_exhausted: 'explode', max_retries: -1, regoin: 'x' }),
+    ).rejects.toThrow(/regoin: unknown key/);
+    const msg = await make({ region_name: 'us-east-1', bots: [{ bot_name: 'X' }], welcome: { text: 'hi', intent: 'Start' }, on_no_input_exhausted: 'explode', max_retries: -1 }).catch((e: Error) => e.message);
+    expect(msg).toMatch(/on_no_input_exhausted/);
+    expect(msg).toMatch(/max_retries/);
+    expect(msg).toMatch(/bots\.0: needs alias_id or alias_name/);
+    expect(msg).toMatch(/welcome: give text or intent, not both/);
+  });
+});

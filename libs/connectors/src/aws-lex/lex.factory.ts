@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { convertWav } from '@app/audio';
+import { LexModelsV2Client } from '@aws-sdk/client-lex-models-v2';
+import { LexRuntimeV2Client } from '@aws-sdk/client-lex-runtime-v2';
+import { validateSection } from '@app/config';
+import { ConnectorProvider } from '@app/connector-sdk';
+import type { AgentPrompt, ConnectorDefinition, ConnectorFactory } from '@app/connector-sdk';
+import { BotDirectory, type BotCatalog, discoverBots, needsCatalog, resolveExplicit, sdkCatalog } from './lex-bots';
+import { LexConnector } from './lex.connector';
+import { checkLexConfig, credentialKeys, LexConfig } from './lex.config';
+
+@ConnectorProvider({
+  type: 'aws_lex_connector',
+  // The Python gateway's module and class names select it too.
+  aliases: ['connectors.aws_lex_connector', 'AWSLexConnector'],
+})
+export class LexConnectorFactory implements ConnectorFactory {
+  async create(def: ConnectorDefinition): Promise<LexConnector> {
+    const prefix = `connectors.${def.id}.config`;
+    const raw = { ...(def.config ?? {}) };
+    const problems: string[] = [];
+    for (const k of credentialKeys(raw)) {
+      problems.push(`${prefix}.${k}: AWS credentials are never read from the config; use the AWS default chain (environment, shared files, SSO, instance or container role)`);
+      delete raw[k];
+    }
+    const { value: cfg, problems: invalid } = validateSection(LexConfig, raw, prefix);
+    problems.push(...invalid, ...checkLexConfig(cfg).map((p) => `${prefix}.${p}`));
+    if (problems.length) throw new Error(problems.join('; '));
+    const apology: AgentPrompt = { text: cfg.apology_text };
+    if (cfg.apology_audio_file) {
+      const file = resolve(def.baseDir, cfg.apology_audio_file);
+      try {
+        const wav = convertWav(readFileSync(file), def.promptFormat);
+        apology.audio = { format: def.promptFormat, data: wav.raw, wav: wav.wav };
+      } catch (e) {
+        throw new Error(`${prefix}.apology_audio_file: ${file} is not a readable WAV file: ${(e as Error).message}`);
+      }
+    }
+
+    // Our own retry policy governs: the SDK's would multiply the attempts and ignore the turn budget.
+    const runtime = new LexRuntimeV2Client({ region: cfg.region_name, endpoint: cfg.endpoint_url, maxAttempts: 1 });
+    let catalog: BotCatalog | undefined;
+    let modelsClient: LexModelsV2Client | undefined;
+    const models = () => {
+      modelsClient ??= new LexModelsV2Client({ region: cfg.region_name, endpoint: cfg.models_endpoint_url, maxAttempts: 3 });
+      catalog ??= sdkCatalog(modelsClient, cfg.request_timeout_ms);
+      return catalog;
+    };
+    const explicit = cfg.bots;
+    const load = explicit
+      ? () => resolveExplicit(explicit, def.id, cfg.locale_id, needsCatalog(explicit) ? models() : undefined)
+      : () => discoverBots(models(), def.id, cfg.locale_id, cfg.alias_name);
+    const directory = new BotDirectory(load, def.logger);
+    await directory.refresh();
+    // Ids given by hand never change; names and discovered bots are looked up again now and then.
+    if (!explicit || needsCatalog(explicit)) directory.every(cfg.discovery_refresh_seconds);
+    def.logger.info({ connector: def.id, bots: directory.list().map((b) => b.name), discovery: directory.status.healthy }, 'Lex connector ready');
+    return new LexConnector({ id: def.id, config: cfg, directory, runtime, promptFormat: def.promptFormat, logger: def.logger, apology, dispose: () => modelsClient?.destroy() });
+  }
+}

@@ -1,0 +1,395 @@
+import { encodeFromPcm16, MULAW_8K, parseWav } from '@app/audio';
+import { OutputEvent_EventType as EV } from '@app/proto';
+import type { TurnResult } from '@app/simulator';
+import { FakeLexServer, TINY_BOT } from '../support/fake-lex';
+import { eventually, ok, speechBurst, startTestGateway, type TestGateway } from './harness';
+
+// The real SDK signs requests: any credentials do for the fake, given through the default chain.
+process.env.AWS_ACCESS_KEY_ID = 'test';
+process.env.AWS_SECRET_ACCESS_KEY = 'test';
+delete process.env.AWS_PROFILE;
+
+const AGENT = 'lex: Banking';
+const LPCM_8K = 'audio/lpcm; sample-rate=8000; sample-size-bits=16; channel-count=1; is-big-endian=false';
+
+function lexConnector(lex: FakeLexServer, config: Record<string, unknown> = {}) {
+  return {
+    type: 'aws_lex_connector',
+    config: { region_name: 'us-east-1', apology_audio_file: 'audio/error.wav', endpoint_url: lex.url, models_endpoint_url: lex.url, request_timeout_ms: 1000, turn_budget_ms: 4000, ...config },
+    defaults: { speech: { no_input_timeout_ms: 0 } },
+  };
+}
+
+const text = (r: TurnResult) => r.responses.flatMap((x) => x.prompts.map((p) => p.text)).join(' ');
+const events = (r: TurnResult) => r.responses.flatMap((x) => x.outputEvents.map((e) => [EV[e.eventType], e.name]));
+const terminal = (r: TurnResult) => r.responses.flatMap((x) => x.outputEvents).find((e) => e.eventType === EV.SESSION_END || e.eventType === EV.TRANSFER_TO_AGENT);
+const utterance = () => ({ data: encodeFromPcm16(speechBurst(600, 0), 'mulaw'), format: MULAW_8K });
+
+describe('AWS Lex V2 connector against a protocol-level fake Lex (real SDK, real gateway)', () => {
+  let lex: FakeLexServer;
+  let t: TestGateway;
+  const logs: Record<string, unknown>[] = [];
+  beforeAll(async () => {
+    lex = await FakeLexServer.start({});
+    // An explicit bot list: no discovery call at all.
+    t = await startTestGateway({ connectors: { lex: lexConnector(lex, { bots: [{ bot_id: 'BANKBOT001', alias_id: 'LIVEALIAS1', agent_name: 'Banking' }] }) } }, { logs });
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await lex?.stop();
+  });
+  beforeEach(() => {
+    lex.onTurn(undefined);
+  });
+
+  it('lists the configured bot under the Python-compatible id, without discovery', async () => {
+    expect((await t.caller().listAgents()).virtualAgents.map((a) => a.virtualAgentId)).toEqual([AGENT]);
+    expect([lex.calls('ListBots').length, lex.calls('ListBotAliases').length]).toEqual([0, 0]);
+  });
+
+  it('welcome: Lex greeting text and Lex audio, asked as PCM', async () => {
+    const caller = t.caller({ agentId: AGENT });
+    const w = ok(await caller.startSession());
+    expect(text(w)).toBe(TINY_BOT.greeting);
+    // Lex's 16 kHz PCM (the fake's tone: 60 ms a word) converted once to the call's 8 kHz mu-law
+    const wav = parseWav(w.responses[0].prompts[0].audioContent);
+    expect([wav.sampleFormat, wav.sampleRate]).toEqual(['mulaw', 8000]);
+    expect(Math.abs(wav.data.length - TINY_BOT.greeting.split(' ').length * 60 * 8)).toBeLessThanOrEqual(16);
+    const req = lex.calls('RecognizeUtterance').at(-1)!;
+    expect([req.text, req.responseContentType, req.botId, req.aliasId]).toEqual(['hello', 'audio/pcm', 'BANKBOT001', 'LIVEALIAS1']);
+    await caller.endSession();
+  });
+
+  it('speech as 8 kHz LPCM, slot elicited, DTMF with * and # as text, fulfilled → closing prompt then SESSION_END, DeleteSession', async () => {
+    const caller = t.caller({ agentId: AGENT });
+    ok(await caller.startSession());
+    lex.hear('book an appointment');
+    const r = ok(await caller.sendAudio(utterance(), { pace: false, trailingSilenceMs: 1500 }));
+    expect(text(r)).toBe(TINY_BOT.askDate);
+    const speechReq = lex.calls('RecognizeUtterance').at(-1)!;
+    expect(speechReq.contentType).toBe(LPCM_8K);
+    expect(speechReq.sampleRate).toBe(8000);
+    // about 0.6 s of speech (plus pre-roll and end silence) at 8 kHz, 2 bytes a sample
+    expect(speechReq.audio!.length).toBeGreaterThan(8000);
+    const sessionId = speechReq.sessionId;
+
+    const d = ok(await caller.sendDtmf('1*2#'));
+    expect(lex.calls('RecognizeUtterance').at(-1)!.text).toBe('1*2#');
+    expect(text(d)).toBe(TINY_BOT.booked('1*2#'));
+    expect(terminal(d)).toMatchObject({ eventType: EV.SESSION_END, name: 'lex_intent_fulfilled' });
+    expect(terminal(d)!.metadata).toMatchObject({ bot_name: 'Banking', intent_name: 'BookAppointment', intent_state: 'Fulfilled', slots: { Date: '1*2#' } });
+    expect(d.responses.flatMap((x) => x.prompts).every((p) => !p.isBargeInEnabled)).toBe(true);
+    await eventually(() => lex.calls('DeleteSession').some((c) => c.sessionId === sessionId));
+  });
+
+  it('a 16 kHz caller\'s speech goes as L16 at 16 kHz, not resampled', async () => {
+    const L16: import('@app/audio').AudioFormat = { encoding: 'linear16', sampleRate: 16000 };
+    const caller = t.caller({ agentId: AGENT, format: L16 });
+    ok(await caller.startSession());
+    lex.hear('book an appointment');
+    const pcm = speechBurst(600, 0, 16000);
+    const r = ok(await caller.sendAudio({ data: new Uint8Array(pcm.buffer), format: L16 }, { pace: false, trailingSilenceMs: 1500 }));
+    expect(text(r)).toBe(TINY_BOT.askDate);
+    const req = lex.calls('RecognizeUtterance').at(-1)!;
+    expect([req.contentType, req.sampleRate]).toEqual(['audio/l16; rate=16000; channels=1', 16000]);
+    expect(req.audio!.length).toBeGreaterThan(16000);
+    await caller.endSession();
+  });
+
+  it('transfer intent → TRANSFER_TO_AGENT with bot, intent, state, slots and attributes; custom-event attributes reach Lex', async () => {
+    const caller = t.caller({ agentId: AGENT });
+    ok(await caller.startSession());
+    ok(await caller.sendEvent('CUSTOM_EVENT', 'context', { ani: '+441234', account_id: 'A-77' }));
+    lex.hear('agent please');
+    const r = ok(await caller.sendAudio(utterance(), { pace: false, trailingSilenceMs: 1500 }));
+    expect(lex.calls('RecognizeUtterance').at(-1)!.sessionState?.sessionAttributes).toMatchObject({ ani: '+441234', account_id: 'A-77' });
+    expect(text(r)).toBe(TINY_BOT.transfer);
+    const e = terminal(r)!;
+    expect([EV[e.eventType], e.name]).toEqual(['TRANSFER_TO_AGENT', 'lex_transfer_intent']);
+    expect(e.metadata).toMatchObject({ bot_name: 'Banking', intent_name: 'TransferToAgent', intent_state: 'Fulfilled', session_attributes: { ani: '+441234', account_id: 'A-77' } });
+    expect(e.metadata).not.toHaveProperty('transcript');
+  });
+
+  it('Failed intent transfers', async () => {
+    const caller = t.caller({ agentId: AGENT });
+    ok(await caller.startSession());
+    lex.hear('this will fail');
+    const r = ok(await caller.sendAudio(utterance(), { pace: false, trailingSilenceMs: 1500 }));
+    expect(terminal(r)).toMatchObject({ eventType: EV.TRANSFER_TO_AGENT, name: 'lex_intent_failed' });
+  });
+
+  it('Lex voice/DTMF session attributes become the next input settings', async () => {
+    lex.onTurn((turn) =>
+      turn.input === 'hello'
+        ? {
+            messages: ['Enter your card number.'],
+            sessionState: {
+              dialogAction: { type: 'ElicitSlot', slotToElicit: 'Card' },
+              intent: { name: 'Pay', state: 'InProgress', slots: {} },
+              sessionAttributes: { 'x-amz-lex:dtmf:max-length:Pay:Card': '16', 'x-amz-lex:dtmf:end-character:*:*': '#', 'x-amz-lex:audio:start-timeout-ms:*:*': '4000', 'x-amz-lex:allow-interrupt:*:*': 'false' },
+            },
+          }
+        : undefined,
+    );
+    const caller = t.caller({ agentId: AGENT });
+    const w = ok(await caller.startSession()).responses[0];
+    expect(w.inputHandlingConfig?.dtmfConfig?.dtmfInputLength).toBe(16);
+    expect(w.inputHandlingConfig?.speechTimers?.noInputTimeoutMsec).toBe(4000);
+    expect(w.prompts[0].isBargeInEnabled).toBe(false);
+    await caller.endSession();
+  });
+
+  it('no input replays Lex\'s last prompt, then transfers once exhausted', async () => {
+    const caller = t.caller({ agentId: AGENT });
+    ok(await caller.startSession());
+    const calls = lex.calls('RecognizeUtterance').length;
+    for (let i = 0; i < 2; i++) expect(text(ok(await caller.sendEvent('NO_INPUT')))).toBe(TINY_BOT.greeting);
+    const r = ok(await caller.sendEvent('NO_INPUT'));
+    expect(terminal(r)).toMatchObject({ eventType: EV.TRANSFER_TO_AGENT, name: 'no_input_exhausted' });
+    expect(lex.calls('RecognizeUtterance').length).toBe(calls);
+  });
+
+  it('Lex heard nothing and said nothing: the caller hears the last prompt again, never silence', async () => {
+    lex.onTurn((turn) =>
+      turn.input === '7'
+        ? { messages: [], inputTranscript: '', audio: 'none', sessionState: { dialogAction: { type: 'ElicitIntent' }, intent: { name: 'FallbackIntent', state: 'InProgress', slots: {} } } }
+        : undefined,
+    );
+    const caller = t.caller({ agentId: AGENT });
+    const w = ok(await caller.startSession());
+    const r = ok(await caller.sendDtmf('7'));
+    expect(text(r)).toBe(TINY_BOT.greeting);
+    expect(r.responses[0].prompts[0].audioContent).toEqual(w.responses[0].prompts[0].audioContent);
+    await caller.endSession();
+  });
+
+  it('throttling is retried inside the turn', async () => {
+    const caller = t.caller({ agentId: AGENT });
+    ok(await caller.startSession());
+    const before = lex.calls('RecognizeUtterance').length;
+    lex.failNext('RecognizeUtterance', 'throttle', 2);
+    const r = ok(await caller.sendDtmf('5'));
+    expect(text(r)).toBe(TINY_BOT.notUnderstood);
+    expect(events(r)).toEqual([]);
+    expect(lex.calls('RecognizeUtterance').length - before).toBe(3);
+    await caller.endSession();
+  });
+
+  it.each([
+    ['a reset stream', 'reset'],
+    ['a dropped connection', 'disconnect'],
+    ['a 502', 'bad-gateway'],
+    ['a hung request (attempt timeout)', 'hang'],
+  ] as const)('%s is retried', async (_name, kind) => {
+    const caller = t.caller({ agentId: AGENT });
+    ok(await caller.startSession());
+    const before = lex.calls('RecognizeUtterance').length;
+    lex.failNext('RecognizeUtterance', kind, 1);
+    const r = ok(await caller.sendDtmf('5'));
+    expect(text(r)).toBe(TINY_BOT.notUnderstood);
+    expect(events(r)).toEqual([]);
+    expect(lex.calls('RecognizeUtterance').length - before).toBe(2);
+    await caller.endSession();
+  });
+
+  it('a 4xx is not retried', async () => {
+    const caller = t.caller({ agentId: AGENT });
+    ok(await caller.startSession());
+    const before = lex.calls('RecognizeUtterance').length;
+    lex.failNext('RecognizeUtterance', 'validation', 1);
+    const r = ok(await caller.sendDtmf('5'));
+    expect(events(r)).toEqual([['CUSTOM_EVENT', 'error_occurred']]);
+    expect(lex.calls('RecognizeUtterance').length - before).toBe(1);
+    await caller.endSession();
+  });
+
+  it('a slow Lex answer for one call does not delay another call', async () => {
+    lex.onTurn(async (turn) => {
+      if (turn.input === '9') await new Promise((r) => setTimeout(r, 800));
+      return undefined;
+    });
+    const slow = t.caller({ agentId: AGENT });
+    const quick = t.caller({ agentId: AGENT });
+    ok(await slow.startSession());
+    ok(await quick.startSession());
+    const slowTurn = slow.sendDtmf('9');
+    await new Promise((r) => setTimeout(r, 100));
+    const started = Date.now();
+    ok(await quick.sendDtmf('5'));
+    expect(Date.now() - started).toBeLessThan(500);
+    ok(await slowTurn);
+    await Promise.all([slow.endSession(), quick.endSession()]);
+  });
+
+  it('writes no transcript, slot value or session attribute value to the logs at info level', async () => {
+    const caller = t.caller({ agentId: AGENT });
+    ok(await caller.startSession());
+    ok(await caller.sendEvent('CUSTOM_EVENT', 'context', { account_id: 'SECRET-ACCOUNT-991' }));
+    lex.hear('book an appointment');
+    ok(await caller.sendAudio(utterance(), { pace: false, trailingSilenceMs: 1500 }));
+    ok(await caller.sendDtmf('4111'));
+    const info = JSON.stringify(logs.filter((l) => (l.level as number) >= 30));
+    expect(info.length).toBeGreaterThan(100);
+    for (const secret of ['book an appointment', 'SECRET-ACCOUNT-991', '4111', TINY_BOT.askDate]) expect(info).not.toContain(secret);
+  });
+
+  it('Lex down: the apology first, then a transfer (lex_unavailable), never silence', async () => {
+    const caller = t.caller({ agentId: AGENT });
+    ok(await caller.startSession());
+    lex.failNext('RecognizeUtterance', 'internal', 100);
+    try {
+      const first = ok(await caller.sendDtmf('5'));
+      expect(events(first)).toEqual([['CUSTOM_EVENT', 'error_occurred']]);
+      expect(text(first)).toMatch(/sorry/i);
+      expect(first.responses[0].prompts[0].audioContent.length).toBeGreaterThan(1000); // never silence
+      const second = ok(await caller.sendDtmf('5'));
+      expect(terminal(second)).toMatchObject({ eventType: EV.TRANSFER_TO_AGENT, name: 'lex_unavailable' });
+    } finally {
+      lex.failNext('RecognizeUtterance', 'internal', 0);
+    }
+  });
+});
+
+describe('a slow Lex and the turn deadline', () => {
+  it('the engine\'s deadline aborts the SDK request in flight (no retry after it)', async () => {
+    const lex = await FakeLexServer.start({});
+    const t = await startTestGateway({
+      connectors: { lex: { ...lexConnector(lex, { bots: [{ bot_id: 'BANKBOT001', alias_id: 'LIVEALIAS1', agent_name: 'Banking' }], request_timeout_ms: 5000 }), timeouts: { turn_ms: 500, end_ms: 1000 } } },
+    });
+    try {
+      const caller = t.caller({ agentId: AGENT });
+      ok(await caller.startSession());
+      lex.delay('RecognizeUtterance', 3000);
+      const started = Date.now();
+      const r = ok(await caller.sendDtmf('5'));
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(events(r)).toEqual([['CUSTOM_EVENT', 'error_occurred']]);
+      const last = lex.calls('RecognizeUtterance').at(-1)!;
+      await eventually(() => last.status !== undefined, 4000);
+      expect(last.status).toBe(0); // the client went away
+      expect(lex.calls('RecognizeUtterance').length).toBe(2);
+    } finally {
+      lex.delay('RecognizeUtterance', 0);
+      await t.stop();
+      await lex.stop();
+    }
+  });
+});
+
+describe('Lex welcome intent and circuit breaker', () => {
+  let lex: FakeLexServer;
+  let t: TestGateway;
+  const bots = [{ bot_id: 'BANKBOT001', alias_id: 'LIVEALIAS1', agent_name: 'Banking' }];
+  beforeAll(async () => {
+    lex = await FakeLexServer.start({});
+    t = await startTestGateway({
+      connectors: {
+        intent: lexConnector(lex, { bots, welcome: { intent: 'BookAppointment' } }),
+        breaker: lexConnector(lex, { bots, max_retries: 0, circuit_failure_threshold: 2, circuit_open_ms: 60000 }),
+      },
+    });
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await lex?.stop();
+  });
+
+  it('welcome.intent starts that intent directly', async () => {
+    const caller = t.caller({ agentId: 'intent: Banking' });
+    const w = ok(await caller.startSession());
+    expect(text(w)).toBe(TINY_BOT.askDate);
+    expect(lex.calls('RecognizeUtterance').at(-1)!.sessionState).toMatchObject({ dialogAction: { type: 'Delegate' }, intent: { name: 'BookAppointment' } });
+    await caller.endSession();
+  });
+
+  it('after repeated failures a bot fails fast, without calling Lex', async () => {
+    const caller = t.caller({ agentId: 'breaker: Banking' });
+    ok(await caller.startSession());
+    lex.failNext('RecognizeUtterance', 'internal', 2);
+    expect(events(ok(await caller.sendDtmf('5')))).toEqual([['CUSTOM_EVENT', 'error_occurred']]);
+    expect(terminal(ok(await caller.sendDtmf('5')))).toMatchObject({ eventType: EV.TRANSFER_TO_AGENT, name: 'lex_unavailable' });
+    const before = lex.calls('RecognizeUtterance').length;
+    const other = t.caller({ agentId: 'breaker: Banking' });
+    const w = ok(await other.startSession());
+    expect(events(w)).toEqual([['CUSTOM_EVENT', 'error_occurred']]);
+    expect(lex.calls('RecognizeUtterance').length).toBe(before);
+    await other.endSession();
+  });
+});
+describe('Lex bot discovery', () => {
+  it('follows every page of ListBots and ListBotAliases, Available only', async () => {
+    const alias = (id: string, name: string, day: number) => ({ botAliasId: id, botAliasName: name, lastUpdatedDateTime: new Date(Date.UTC(2026, 0, day)) });
+    const bots = ['Alpha', 'Bravo', 'Charlie', 'Delta'].map((n, i) => ({
+      botId: `BOT${i}`,
+      botName: n,
+      botStatus: n === 'Charlie' ? ('Creating' as const) : ('Available' as const),
+      aliases: [alias(`T${i}`, 'TestBotAlias', 9), alias(`L${i}`, 'live', 2), alias(`S${i}`, 'staging', 3)],
+    }));
+    const lex = await FakeLexServer.start({ bots, pageSize: 1 });
+    const t = await startTestGateway({ connectors: { lex: lexConnector(lex) } });
+    try {
+      expect((await t.caller().listAgents()).virtualAgents.map((a) => a.virtualAgentId)).toEqual(['lex: Alpha', 'lex: Bravo', 'lex: Delta']);
+      expect(lex.calls('ListBots').length).toBe(4);
+      expect(lex.calls('ListBotAliases').filter((c) => c.path.includes('BOT0')).length).toBe(3);
+      const caller = t.caller({ agentId: 'lex: Delta' });
+      ok(await caller.startSession());
+      expect(lex.calls('RecognizeUtterance').at(-1)!.aliasId).toBe('S3');
+    } finally {
+      await t.stop();
+      await lex.stop();
+    }
+  });
+
+  it('bots given by name are looked up (bot_name, alias_name), even the TestBotAlias when named', async () => {
+    const lex = await FakeLexServer.start({});
+    const t = await startTestGateway({ connectors: { lex: lexConnector(lex, { bots: [{ bot_name: 'Banking', alias_name: 'TestBotAlias', agent_name: 'Banking draft' }] }) } });
+    try {
+      expect((await t.caller().listAgents()).virtualAgents.map((a) => a.virtualAgentId)).toEqual(['lex: Banking draft']);
+      const caller = t.caller({ agentId: 'lex: Banking draft' });
+      ok(await caller.startSession());
+      expect(lex.calls('RecognizeUtterance').at(-1)!.aliasId).toBe('TSTALIASID');
+    } finally {
+      await t.stop();
+      await lex.stop();
+    }
+  });
+
+  it('a refresh picks up a newly deployed alias for new calls, without disturbing a call in progress; a failed one keeps the last list', async () => {
+    const lex = await FakeLexServer.start({});
+    const t = await startTestGateway({ connectors: { lex: lexConnector(lex, { discovery_refresh_seconds: 1 }) } });
+    try {
+      const old = t.caller({ agentId: AGENT });
+      ok(await old.startSession());
+      expect(lex.calls('RecognizeUtterance').at(-1)!.aliasId).toBe('LIVEALIAS1');
+      lex.setBots([
+        {
+          botId: 'BANKBOT001',
+          botName: 'Banking',
+          aliases: [
+            { botAliasId: 'LIVEALIAS1', botAliasName: 'live', lastUpdatedDateTime: new Date('2026-01-02T00:00:00Z') },
+            { botAliasId: 'NEWALIAS01', botAliasName: 'v2', lastUpdatedDateTime: new Date('2026-06-01T00:00:00Z') },
+          ],
+        },
+      ]);
+      const before = lex.calls('ListBotAliases').length;
+      await eventually(() => lex.calls('ListBotAliases').length > before && lex.calls('ListBotAliases').at(-1)!.status !== undefined, 4000);
+      await new Promise((r) => setTimeout(r, 50));
+      const fresh = t.caller({ agentId: AGENT });
+      ok(await fresh.startSession());
+      expect(lex.calls('RecognizeUtterance').at(-1)!.aliasId).toBe('NEWALIAS01');
+      // the call started before the refresh goes on with the alias it started with
+      ok(await old.sendDtmf('5'));
+      expect(lex.calls('RecognizeUtterance').at(-1)!.aliasId).toBe('LIVEALIAS1');
+
+      lex.failNext('ListBots', 'access-denied', 1000);
+      const failedFrom = lex.calls('ListBots').length;
+      await eventually(() => lex.calls('ListBots').length > failedFrom + 1, 4000);
+      const third = t.caller({ agentId: AGENT });
+      ok(await third.startSession());
+      expect(lex.calls('RecognizeUtterance').at(-1)!.aliasId).toBe('NEWALIAS01');
+    } finally {
+      await t.stop();
+      await lex.stop();
+    }
+  });
+});
