@@ -33,7 +33,14 @@ export interface AgentDescriptor {
 export interface NextInput {
   mode?: 'voice' | 'dtmf' | 'voice_dtmf';
   dtmf?: { length?: number; interDigitTimeoutMs?: number; terminator?: string };
-  speech?: { completeTimeoutMs?: number; incompleteTimeoutMs?: number; maxSpeechMs?: number; noInputTimeoutMs?: number };
+  speech?: {
+    completeTimeoutMs?: number;
+    incompleteTimeoutMs?: number;
+    maxSpeechMs?: number;
+    noInputTimeoutMs?: number;
+    /** Silence that ends the caller's utterance in the gateway's endpointer, for this answer only. Not sent to WxCC. */
+    endSilenceMs?: number;
+  };
   bargeIn?: boolean;
   /** Do not record the next input (PCI). */
   sensitive?: boolean;

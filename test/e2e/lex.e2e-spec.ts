@@ -139,6 +139,34 @@ describe('AWS Lex V2 connector against a protocol-level fake Lex (real SDK, real
     await caller.endSession();
   });
 
+  it('Lex\'s audio end timeout is the end silence of the next turn: END_OF_INPUT comes sooner', async () => {
+    // The utterance Lex receives runs to where the gateway decided END_OF_INPUT: its length shows the end silence.
+    const turn = async (paced: boolean) => {
+      const caller = t.caller({ agentId: AGENT });
+      ok(await caller.startSession());
+      lex.hear('book an appointment');
+      const r = ok(await caller.sendAudio(utterance(), { pace: paced, trailingSilenceMs: 1500 }));
+      expect(text(r)).toBe(TINY_BOT.askDate);
+      await caller.endSession();
+      return { r, bytes: lex.calls('RecognizeUtterance').filter((c) => c.audio).at(-1)!.audio!.length };
+    };
+    const configured = await turn(false); // end_silence_ms: 1000
+    lex.onTurn((x) =>
+      x.input === 'hello'
+        ? {
+            messages: [TINY_BOT.greeting],
+            sessionState: { dialogAction: { type: 'ElicitIntent' }, intent: { name: 'Greeting', state: 'InProgress', slots: {} }, sessionAttributes: { 'x-amz-lex:audio:end-timeout-ms:*:*': '200' } },
+          }
+        : undefined,
+    );
+    const short = await turn(false);
+    // 800 ms less silence at 8 kHz, 2 bytes a sample: 12800 bytes fewer; asked for half of that.
+    expect(configured.bytes - short.bytes).toBeGreaterThan(6400);
+    // In real time too: the configured end silence alone would take 1000 ms after the 600 ms of speech.
+    const paced = await turn(true);
+    expect(paced.r.endOfInputAtMs! - paced.r.startOfInputAtMs!).toBeLessThan(1400);
+  });
+
   it('no input replays Lex\'s last prompt, then transfers once exhausted', async () => {
     const caller = t.caller({ agentId: AGENT });
     ok(await caller.startSession());

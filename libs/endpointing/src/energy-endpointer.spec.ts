@@ -1,4 +1,4 @@
-import { EnergyEndpointer } from './energy-endpointer';
+import { EnergyEndpointer, EnergyEndpointerFactory } from './energy-endpointer';
 import { SpeechEvent } from './speech-endpointer';
 
 const frame = (amp: number, n = 160) => Int16Array.from({ length: n }, (_, i) => Math.round(amp * Math.sin(i / 3)));
@@ -43,5 +43,20 @@ describe('EnergyEndpointer', () => {
     e.close();
     for (let i = 0; i < 10; i++) e.push(frame(8000));
     expect(events).toEqual([]);
+  });
+
+  it('a stream made with its own end silence ends after it; others keep the configured one', () => {
+    const f = new EnergyEndpointerFactory({ thresholdDbfs: -40, startDebounceMs: 96, endSilenceMs: 400 });
+    const frames = [...Array(20).fill(frame(8000)), ...Array(30).fill(frame(0))];
+    const ends = (endSilenceMs?: number) => {
+      const ended: number[] = [];
+      const e = f.create(8000, (ev, at) => ev === SpeechEvent.Ended && ended.push(at), endSilenceMs);
+      for (const fr of frames) e.push(fr);
+      return ended;
+    };
+    // Speech ends with frame 20: 400 ms (20 windows) later by default, 100 ms (5 windows) with its own.
+    expect(ends()).toEqual([40 * 160]);
+    expect(ends(100)).toEqual([25 * 160]);
+    expect(ends()).toEqual([40 * 160]);
   });
 });

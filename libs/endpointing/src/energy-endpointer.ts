@@ -78,7 +78,8 @@ export class EnergyEndpointer implements SpeechEndpointer {
 export class EnergyEndpointerFactory implements SpeechEndpointerFactory {
   readonly kind = 'energy';
   constructor(private readonly opts: EnergyEndpointerOptions, readonly degraded?: string) {}
-  create(sampleRate: number, listener: SpeechEventListener): SpeechEndpointer {
-    return new EnergyEndpointer(sampleRate, this.opts, listener);
+  create(sampleRate: number, listener: SpeechEventListener, endSilenceMs?: number): SpeechEndpointer {
+    const opts = endSilenceMs === undefined ? this.opts : { ...this.opts, endSilenceMs };
+    return new EnergyEndpointer(sampleRate, opts, listener);
   }
 }

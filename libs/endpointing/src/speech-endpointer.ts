@@ -25,7 +25,8 @@ export interface SpeechEndpointerFactory {
   readonly kind: string;
   /** Why a preferred detector is not in use (e.g. the model failed to load), for health and logs. */
   readonly degraded?: string;
-  create(sampleRate: number, listener: SpeechEventListener): SpeechEndpointer;
+  /** `endSilenceMs`: this stream's end silence (an agent's per-answer setting); unset: the configured one. */
+  create(sampleRate: number, listener: SpeechEventListener, endSilenceMs?: number): SpeechEndpointer;
   /** Shutdown: stop background work (after it, windows may be judged more simply) and resolve once none runs. */
   shutdown?(): Promise<void>;
 }

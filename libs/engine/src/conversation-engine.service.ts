@@ -88,8 +88,8 @@ export class ConversationEngine implements TurnHost, OnModuleInit, OnApplication
     return this.live.values();
   }
 
-  endpointer(sampleRate: number, listener: SpeechEventListener): SpeechEndpointer {
-    return this.endpointers.create(sampleRate, listener);
+  endpointer(sampleRate: number, listener: SpeechEventListener, endSilenceMs?: number): SpeechEndpointer {
+    return this.endpointers.create(sampleRate, listener, endSilenceMs);
   }
 
   // ---- binding RPCs to conversations ----

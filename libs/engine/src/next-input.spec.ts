@@ -21,4 +21,12 @@ describe('next input', () => {
     expect(f.inputHandlingConfig?.dtmfConfig).toEqual({ dtmfInputLength: 4, interDigitTimeoutMsec: 300, termchar: DTMFDigits.DTMF_DIGIT_POUND });
     expect(f.inputMode).toBe(2);
   });
+
+  it('carries an answer\'s end silence as JSON conversation state, unset by default, never to WxCC', () => {
+    const base = defaultInput(new AgentDefaults());
+    expect(base.speech.endSilenceMs).toBeUndefined();
+    const r = resolveInput(base, { speech: { endSilenceMs: 400 } });
+    expect(JSON.parse(JSON.stringify(r)).speech.endSilenceMs).toBe(400);
+    expect(JSON.stringify(inputFields(r))).not.toContain('400');
+  });
 });

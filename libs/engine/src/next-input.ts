@@ -6,7 +6,14 @@ import { DTMFDigits, inputHandlingConfig, VoiceVAInputMode, type VoiceVAResponse
 export interface ResolvedInput {
   mode: 'voice' | 'dtmf' | 'voice_dtmf';
   dtmf: { length: number; interDigitTimeoutMs: number; terminator: string };
-  speech: { completeTimeoutMs: number; incompleteTimeoutMs: number; maxSpeechMs: number; noInputTimeoutMs: number };
+  speech: {
+    completeTimeoutMs: number;
+    incompleteTimeoutMs: number;
+    maxSpeechMs: number;
+    noInputTimeoutMs: number;
+    /** The gateway endpointer's end silence for this input; unset: the configured one. Never sent to WxCC. */
+    endSilenceMs?: number;
+  };
   bargeIn: boolean;
   sensitive: boolean;
 }

@@ -56,6 +56,8 @@ describe('scoped Lex attributes', () => {
       {
         'x-amz-lex:audio:start-timeout-ms:*:*': '3000',
         'x-amz-lex:audio:max-length-ms:Pay:Card': '12000',
+        'x-amz-lex:audio:end-timeout-ms:Pay:Card': '400',
+        'x-amz-lex:audio:end-timeout-ms:*:*': '900',
         'x-amz-lex:allow-interrupt:*:*': 'false',
         'x-amz-lex:dtmf:max-length:Pay:Card': '16',
         'x-amz-lex:dtmf:end-character:*:*': '*',
@@ -66,14 +68,14 @@ describe('scoped Lex attributes', () => {
       'Card',
     );
     expect(next).toEqual({
-      speech: { noInputTimeoutMs: 3000, maxSpeechMs: 12000 },
+      speech: { noInputTimeoutMs: 3000, endSilenceMs: 400, maxSpeechMs: 12000 },
       dtmf: { length: 16, terminator: '*', interDigitTimeoutMs: 4000 },
       bargeIn: false,
     });
   });
 
   it('ignores unusable values and gives nothing without attributes', () => {
-    expect(nextInputFromAttributes({ 'x-amz-lex:audio:start-timeout-ms:*:*': 'soon', 'x-amz-lex:dtmf:end-character:*:*': '##', 'x-amz-lex:allow-interrupt:*:*': 'maybe' })).toBeUndefined();
+    expect(nextInputFromAttributes({ 'x-amz-lex:audio:end-timeout-ms:*:*': '0', 'x-amz-lex:audio:start-timeout-ms:*:*': 'soon', 'x-amz-lex:dtmf:end-character:*:*': '##', 'x-amz-lex:allow-interrupt:*:*': 'maybe' })).toBeUndefined();
     expect(nextInputFromAttributes(undefined)).toBeUndefined();
   });
 });

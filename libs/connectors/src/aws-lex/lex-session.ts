@@ -67,6 +67,9 @@ export function nextInputFromAttributes(attrs: Record<string, string> | undefine
   const speech: NonNullable<NextInput['speech']> = {};
   const noInput = intAttr(get('audio:start-timeout-ms'));
   if (noInput !== undefined) speech.noInputTimeoutMs = noInput;
+  // Lex's own end-of-speech silence: the gateway endpoints, so its endpointer waits that long for this turn.
+  const endSilence = intAttr(get('audio:end-timeout-ms'));
+  if (endSilence !== undefined && endSilence > 0) speech.endSilenceMs = endSilence;
   const maxLen = intAttr(get('audio:max-length-ms'));
   if (maxLen !== undefined) speech.maxSpeechMs = maxLen;
   if (Object.keys(speech).length) next.speech = speech;

@@ -187,3 +187,21 @@ describe('SileroEndpointer', () => {
     expect(() => setup(11025)).toThrow(/8000 and 16000/);
   });
 });
+
+describe('SileroEndpointerFactory', () => {
+  it('a stream made with its own end silence ends after it', () => {
+    const ends = (endSilenceMs?: number) => {
+      const scorer = new FakeScorer();
+      const ended: number[] = [];
+      const e = new SileroEndpointerFactory(scorer, OPTS).create(8000, (ev, at) => ev === SpeechEvent.Ended && ended.push(at), endSilenceMs);
+      for (const f of frames(Int16Array.from([...tone(256 * 10), ...quiet(256 * 20)]), 160)) {
+        e.push(f);
+        scorer.drain(byLevel);
+      }
+      return ended;
+    };
+    // Speech ends with window 10: 320 ms (10 windows) later by default, 96 ms (3 windows) with its own.
+    expect(ends()).toEqual([20 * 256]);
+    expect(ends(96)).toEqual([13 * 256]);
+  });
+});

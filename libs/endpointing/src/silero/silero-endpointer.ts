@@ -217,7 +217,8 @@ export class SileroEndpointerFactory implements SpeechEndpointerFactory {
     return f === undefined ? undefined : `Silero inference failing, windows judged by energy: ${f}`;
   }
 
-  create(sampleRate: number, listener: SpeechEventListener): SileroEndpointer {
-    return new SileroEndpointer(sampleRate, this.opts, this.scorer, listener);
+  create(sampleRate: number, listener: SpeechEventListener, endSilenceMs?: number): SileroEndpointer {
+    const opts = endSilenceMs === undefined ? this.opts : { ...this.opts, endSilenceMs };
+    return new SileroEndpointer(sampleRate, opts, this.scorer, listener);
   }
 }

@@ -172,6 +172,20 @@ describe('AudioIntake: gateway endpointing', () => {
   });
 });
 
+describe('AudioIntake: the answer\'s end silence', () => {
+  const endSilenceOf = (over: Partial<ResolvedInput['speech']>) => {
+    const asked: Array<number | undefined> = [];
+    open({ expect: speech(over), endpointer: (rate, l, endSilenceMs) => (asked.push(endSilenceMs), new ScriptedEndpointer(rate, l)) });
+    return asked;
+  };
+
+  it('the endpointer gets the end silence the answer asked for; none: the configured one', () => {
+    expect(endSilenceOf({ endSilenceMs: 300 })).toEqual([300]);
+    expect(endSilenceOf({})).toEqual([undefined]);
+    expect(endSilenceOf({ endSilenceMs: 0 })).toEqual([undefined]);
+  });
+});
+
 describe('AudioIntake: prompts that cannot be barged in, and one origin for positions', () => {
   it('does not listen while such a prompt plays', () => {
     const { push, ep } = open({ noBargeInUntil: NOW + 100 }); // 800 samples

@@ -48,7 +48,8 @@ export interface IntakeOptions {
   /** Epoch ms until which prompts that cannot be barged in play, and until all prompts have played. */
   noBargeInUntil: number;
   promptsEndAt: number;
-  endpointer(sampleRate: number, listener: SpeechEventListener): SpeechEndpointer | undefined;
+  /** `endSilenceMs`: the end silence the answer before this input asked for; unset: the configured one. */
+  endpointer(sampleRate: number, listener: SpeechEventListener, endSilenceMs?: number): SpeechEndpointer | undefined;
   record?(sampleRate: number, sensitive: boolean, now: number): RecordedInput | undefined;
 }
 
@@ -106,7 +107,9 @@ export class AudioIntake {
     if (o.forward) {
       if (o.agentRate !== undefined && o.agentRate !== sampleRate) this.toAgent = new Pcm16StreamResampler(sampleRate, o.agentRate);
     } else {
-      this.endpointer = o.endpointer(sampleRate, (event, at) => this.onSpeech(event, at));
+      // Only a positive number replaces the configured end silence (a plugin's value is not validated elsewhere).
+      const endSilence = o.expect.speech.endSilenceMs;
+      this.endpointer = o.endpointer(sampleRate, (event, at) => this.onSpeech(event, at), endSilence != null && endSilence > 0 ? endSilence : undefined);
       // Only agents that listen to the caller's audio get it collected.
       if (o.captureSpeech) this.utteranceBuf = new UtteranceBuffer(Math.round(o.preRollMs * perMs), sampleRate * 5);
     }

@@ -33,7 +33,8 @@ export interface TurnHost {
   /** The conversation of an RPC's first request; undefined when there is nothing to do (hang-up of an unknown or ended call). */
   bind(first: VoiceVARequest): Promise<Conversation | undefined>;
   endConversation(conversation: Conversation, reason: EndCause): Promise<void>;
-  endpointer(sampleRate: number, listener: SpeechEventListener): SpeechEndpointer;
+  /** `endSilenceMs`: the turn's own end silence; unset: the configured one. */
+  endpointer(sampleRate: number, listener: SpeechEventListener, endSilenceMs?: number): SpeechEndpointer;
   /** Saves what the turn changed (what to collect next, playback times, started) before the RPC completes. */
   saveState(conversation: Conversation): Promise<void>;
   readonly exchange: ExchangeServices;
@@ -282,7 +283,7 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
           expect: conv.expect,
           noBargeInUntil: conv.state.noBargeInUntil,
           promptsEndAt: conv.state.promptsEndAt,
-          endpointer: (rate, listener) => this.host.endpointer(rate, listener),
+          endpointer: (rate, listener, endSilenceMs) => this.host.endpointer(rate, listener, endSilenceMs),
           record: conv.recording ? (rate, sensitive, now) => (conv.recording as CallRecording).callerInput(rate, sensitive, now) : undefined,
         },
         this,
