@@ -167,6 +167,22 @@ describe('AWS Lex V2 connector against a protocol-level fake Lex (real SDK, real
     expect(paced.r.endOfInputAtMs! - paced.r.startOfInputAtMs!).toBeLessThan(1400);
   });
 
+  it('Lex\'s DTMF deletion character clears the digits entered before it (only when Lex set one)', async () => {
+    lex.onTurn((x) =>
+      x.input === 'hello'
+        ? {
+            messages: [TINY_BOT.greeting],
+            sessionState: { dialogAction: { type: 'ElicitIntent' }, intent: { name: 'Greeting', state: 'InProgress', slots: {} }, sessionAttributes: { 'x-amz-lex:dtmf:deletion-character:*:*': '*' } },
+          }
+        : undefined,
+    );
+    const caller = t.caller({ agentId: AGENT });
+    ok(await caller.startSession());
+    ok(await caller.sendDtmf('12*3#'));
+    expect(lex.calls('RecognizeUtterance').at(-1)!.text).toBe('3#');
+    await caller.endSession();
+  });
+
   it('no input replays Lex\'s last prompt, then transfers once exhausted', async () => {
     const caller = t.caller({ agentId: AGENT });
     ok(await caller.startSession());

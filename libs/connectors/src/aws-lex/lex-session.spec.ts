@@ -1,4 +1,14 @@
-import { decodeLexField, decodeLexText, encodeLexField, eventAttributes, lexSessionId, nextInputFromAttributes, scopedAttribute } from './lex-session';
+import {
+  applyDtmfDeletion,
+  decodeLexField,
+  decodeLexText,
+  dtmfDeletionCharacter,
+  encodeLexField,
+  eventAttributes,
+  lexSessionId,
+  nextInputFromAttributes,
+  scopedAttribute,
+} from './lex-session';
 
 describe('lexSessionId', () => {
   const OK = /^[0-9a-zA-Z._:-]{2,100}$/;
@@ -83,5 +93,22 @@ describe('scoped Lex attributes', () => {
 describe('eventAttributes', () => {
   it('keeps strings, serialises the rest, drops nulls', () => {
     expect(eventAttributes({ ani: '+3312345', account: 42, vip: true, extra: { a: 1 }, none: null })).toEqual({ ani: '+3312345', account: '42', vip: 'true', extra: '{"a":1}' });
+  });
+});
+
+describe('DTMF deletion character', () => {
+  it('is only there when Lex set it, scoped like the other attributes', () => {
+    expect(dtmfDeletionCharacter({})).toBeUndefined();
+    expect(dtmfDeletionCharacter({ 'x-amz-lex:dtmf:deletion-character:Pay:Card': '*' }, 'Pay', 'Card')).toBe('*');
+    expect(dtmfDeletionCharacter({ 'x-amz-lex:dtmf:deletion-character:Pay:Card': '*' }, 'Book', 'Date')).toBeUndefined();
+    expect(dtmfDeletionCharacter({ 'x-amz-lex:dtmf:deletion-character:*:*': '**' })).toBeUndefined();
+  });
+
+  it('clears every digit entered before it; none set: digits go as pressed', () => {
+    expect(applyDtmfDeletion('12*3#', '*')).toBe('3#');
+    expect(applyDtmfDeletion('12*34*56', '*')).toBe('56');
+    expect(applyDtmfDeletion('123*', '*')).toBe('');
+    expect(applyDtmfDeletion('123#', '*')).toBe('123#');
+    expect(applyDtmfDeletion('12*3#', undefined)).toBe('12*3#');
   });
 });

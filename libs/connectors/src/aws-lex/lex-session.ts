@@ -88,6 +88,22 @@ export function nextInputFromAttributes(attrs: Record<string, string> | undefine
   return Object.keys(next).length ? next : undefined;
 }
 
+/** `x-amz-lex:dtmf:deletion-character` for the slot being elicited; unset unless Lex set it (then `*` is a digit). */
+export function dtmfDeletionCharacter(attrs: Record<string, string> | undefined, intent?: string, slot?: string): string | undefined {
+  const ch = scopedAttribute(attrs, 'dtmf:deletion-character', intent, slot);
+  return ch !== undefined && /^[0-9*#A-D]$/.test(ch) ? ch : undefined;
+}
+
+/**
+ * Lex's deletion character clears every digit entered before it (not only the last one): the caller starts
+ * over, so only what follows the last deletion counts. The gateway collects the digits, so it applies it.
+ */
+export function applyDtmfDeletion(digits: string, deletion: string | undefined): string {
+  if (!deletion) return digits;
+  const at = digits.lastIndexOf(deletion);
+  return at < 0 ? digits : digits.slice(at + 1);
+}
+
 /** A CUSTOM_EVENT's parameters as Lex session attributes (string values only). */
 export function eventAttributes(parameters: Record<string, unknown> | undefined): Record<string, string> {
   const out: Record<string, string> = {};

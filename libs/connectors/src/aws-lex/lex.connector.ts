@@ -16,7 +16,16 @@ import type {
 import type { BotDirectory, LexBot } from './lex-bots';
 import { type LexResult, classify, currentIntent, heardNothing, messageTexts, outcomeMetadata } from './lex-result';
 import { CircuitBreaker, CircuitOpenError, type RetryClock, withRetries } from './lex-resilience';
-import { decodeLexField, decodeLexText, encodeLexField, eventAttributes, lexSessionId, nextInputFromAttributes } from './lex-session';
+import {
+  applyDtmfDeletion,
+  decodeLexField,
+  decodeLexText,
+  dtmfDeletionCharacter,
+  encodeLexField,
+  eventAttributes,
+  lexSessionId,
+  nextInputFromAttributes,
+} from './lex-session';
 import type { LexConfig } from './lex.config';
 
 const LPCM_8K = 'audio/lpcm; sample-rate=8000; sample-size-bits=16; channel-count=1; is-big-endian=false';
@@ -35,6 +44,8 @@ interface CallState {
   lexState?: SessionState;
   lastPrompts: AgentPrompt[];
   lastNext?: NextInput;
+  /** Lex's DTMF deletion character for the next input, when it set one. */
+  deletion?: string;
   noInputs: number;
   failedTurns: number;
 }
@@ -105,7 +116,7 @@ export class LexConnector implements RequestReplyConnector {
       }
       case 'dtmf':
         call.noInputs = 0;
-        return this.turn(ctx, call, { contentType: TEXT, body: Buffer.from(input.digits) });
+        return this.turn(ctx, call, { contentType: TEXT, body: Buffer.from(applyDtmfDeletion(input.digits, call.deletion)) });
       case 'no_input':
         return this.noInput(call);
       case 'event':
@@ -233,7 +244,9 @@ export class LexConnector implements RequestReplyConnector {
       return { prompts, end: { kind: outcome.kind, name: `lex_${outcome.reason}`, metadata: outcomeMetadata(r, call.bot.name, outcome.reason, this.cfg.include_transcript) } };
     }
     const intent = currentIntent(r);
-    const next = nextInputFromAttributes(call.attributes, intent?.name, r.sessionState?.dialogAction?.slotToElicit);
+    const slot = r.sessionState?.dialogAction?.slotToElicit;
+    const next = nextInputFromAttributes(call.attributes, intent?.name, slot);
+    call.deletion = dtmfDeletionCharacter(call.attributes, intent?.name, slot);
     if (prompts.length) call.lastPrompts = prompts;
     call.lastNext = next;
     const reply: AgentReply = { prompts };
