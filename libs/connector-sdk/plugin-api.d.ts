@@ -168,6 +168,14 @@ export interface AgentDefaultsView {
   readonly speech: { readonly complete_timeout_ms: number; readonly incomplete_timeout_ms: number; readonly max_speech_ms: number; readonly no_input_timeout_ms: number };
 }
 
+/** `connectors.<id>.timeouts`: the gateway's deadlines for the connector's calls. */
+export interface ConnectorTimeoutsView {
+  /** One turn (the welcome, or the answer to one input); past it the caller hears the apology. */
+  readonly turn_ms: number;
+  /** The connector's `end` call. */
+  readonly end_ms: number;
+}
+
 /** What `create` gets for one `connectors.<id>` entry. */
 export interface ConnectorDefinition {
   /** The entry's key under `connectors`. */
@@ -175,6 +183,8 @@ export interface ConnectorDefinition {
   /** The entry's `config:` section, as written; validate it and throw on mistakes. */
   config: Record<string, unknown>;
   defaults: AgentDefaultsView;
+  /** The entry's `timeouts`: a connector's own budgets must fit inside them. */
+  timeouts: ConnectorTimeoutsView;
   /** The call's audio format: give prompt audio in it. */
   promptFormat: AudioFormat;
   /** Relative paths in `config` resolve against this folder. */

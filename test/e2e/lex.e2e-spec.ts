@@ -294,22 +294,37 @@ describe('AWS Lex V2 connector against a protocol-level fake Lex (real SDK, real
   });
 });
 
-describe('a slow Lex and the turn deadline', () => {
-  it('the engine\'s deadline aborts the SDK request in flight (no retry after it)', async () => {
+describe('a slow Lex, the turn budget and the turn deadline', () => {
+  it('refuses at start-up a turn budget that is not below the engine\'s turn deadline', async () => {
+    const lex = await FakeLexServer.start({});
+    try {
+      const bots = [{ bot_id: 'BANKBOT001', alias_id: 'LIVEALIAS1', agent_name: 'Banking' }];
+      await expect(startTestGateway({ connectors: { lex: { ...lexConnector(lex, { bots }), timeouts: { turn_ms: 500, end_ms: 1000 } } } })).rejects.toThrow(
+        /connectors\.lex\.config\.turn_budget_ms \(4000\) must be below connectors\.lex\.timeouts\.turn_ms \(500\)/,
+      );
+    } finally {
+      await lex.stop();
+    }
+  });
+
+  it('WxCC cancelling the RPC aborts the SDK request in flight (no retry after it)', async () => {
     const lex = await FakeLexServer.start({});
     const t = await startTestGateway({
-      connectors: { lex: { ...lexConnector(lex, { bots: [{ bot_id: 'BANKBOT001', alias_id: 'LIVEALIAS1', agent_name: 'Banking' }], request_timeout_ms: 5000 }), timeouts: { turn_ms: 500, end_ms: 1000 } } },
+      connectors: { lex: lexConnector(lex, { bots: [{ bot_id: 'BANKBOT001', alias_id: 'LIVEALIAS1', agent_name: 'Banking' }], request_timeout_ms: 5000 }) },
     });
     try {
       const caller = t.caller({ agentId: AGENT });
       ok(await caller.startSession());
       lex.delay('RecognizeUtterance', 3000);
-      const started = Date.now();
-      const r = ok(await caller.sendDtmf('5'));
-      expect(Date.now() - started).toBeLessThan(2000);
-      expect(events(r)).toEqual([['CUSTOM_EVENT', 'error_occurred']]);
+      ok(await caller.sendEvent('START_OF_DTMF'));
+      const turn = caller.openTurn('dtmf');
+      turn.write(caller.request({ dtmfInput: { dtmfEvents: [5] } }));
+      turn.halfClose();
+      await eventually(() => lex.calls('RecognizeUtterance').length === 2, 2000);
+      turn.cancel();
+      await turn.result;
       const last = lex.calls('RecognizeUtterance').at(-1)!;
-      await eventually(() => last.status !== undefined, 4000);
+      await eventually(() => last.status !== undefined, 2000);
       expect(last.status).toBe(0); // the client went away
       expect(lex.calls('RecognizeUtterance').length).toBe(2);
     } finally {

@@ -113,6 +113,7 @@ export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
           id,
           config: entry.config ?? {},
           defaults: entry.defaults,
+          timeouts: entry.timeouts,
           promptFormat,
           baseDir: this.paths.baseDir,
           logger: this.log.child({ connector: id }),

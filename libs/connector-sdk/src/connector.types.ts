@@ -126,11 +126,21 @@ export interface StreamingConnector extends ConnectorBase {
 
 export type VirtualAgentConnector = RequestReplyConnector | StreamingConnector;
 
+/** `connectors.<id>.timeouts`. */
+export interface ConnectorTimeoutsView {
+  /** The engine's deadline for one turn (the welcome, or the answer to one input). */
+  readonly turn_ms: number;
+  /** The deadline of the connector's `end` call. */
+  readonly end_ms: number;
+}
+
 /** What a factory gets to build a connector from one `connectors.<id>` entry. */
 export interface ConnectorDefinition {
   id: string;
   config: Record<string, unknown>;
   defaults: AgentDefaults;
+  /** The entry's `timeouts` (the engine's deadlines): a connector's own budgets must fit inside them. */
+  timeouts: ConnectorTimeoutsView;
   /** The call's audio format; prompts are converted to it once. */
   promptFormat: AudioFormat;
   /** Relative paths in the connector's config resolve against this folder. */

@@ -1,4 +1,4 @@
-import { AgentDefaults, createLogger } from '@app/config';
+import { AgentDefaults, ConnectorTimeouts, createLogger } from '@app/config';
 import type { AudioFormat } from '@app/audio';
 import { resolve } from 'node:path';
 import { LexConnectorFactory } from './lex.factory';
@@ -6,8 +6,8 @@ import { LexConnectorFactory } from './lex.factory';
 const REPO = resolve(__dirname, '../../../..');
 
 const MULAW: AudioFormat = { encoding: 'mulaw', sampleRate: 8000 };
-const make = (config: Record<string, unknown>) =>
-  new LexConnectorFactory().create({ id: 'aws_lex_connector', config, defaults: new AgentDefaults(), promptFormat: MULAW, baseDir: REPO, logger: createLogger('silent') });
+const make = (config: Record<string, unknown>, timeouts = new ConnectorTimeouts()) =>
+  new LexConnectorFactory().create({ id: 'aws_lex_connector', config, defaults: new AgentDefaults(), timeouts, promptFormat: MULAW, baseDir: REPO, logger: createLogger('silent') });
 
 describe('LexConnectorFactory', () => {
   it('serves an explicit bot list with ids without any discovery call', async () => {
@@ -48,5 +48,15 @@ describe('LexConnectorFactory', () => {
     expect(msg).toMatch(/max_retries/);
     expect(msg).toMatch(/bots\.0: needs alias_id or alias_name/);
     expect(msg).toMatch(/welcome: give text or intent, not both/);
+  });
+
+  it('refuses a turn budget that is not below the engine\'s turn deadline, naming both keys', async () => {
+    const timeouts = Object.assign(new ConnectorTimeouts(), { turn_ms: 6000 });
+    await expect(make({ region_name: 'eu-west-2', bots: [] }, timeouts)).rejects.toThrow(
+      'connectors.aws_lex_connector.config.turn_budget_ms (8000) must be below connectors.aws_lex_connector.timeouts.turn_ms (6000)',
+    );
+    await expect(make({ region_name: 'eu-west-2', bots: [], turn_budget_ms: 6000 }, timeouts)).rejects.toThrow(/turn_budget_ms/);
+    const c = await make({ region_name: 'eu-west-2', bots: [], turn_budget_ms: 5000 }, timeouts);
+    await c.close();
   });
 });

@@ -26,6 +26,10 @@ export class LexConnectorFactory implements ConnectorFactory {
     }
     const { value: cfg, problems: invalid } = validateSection(LexConfig, raw, prefix);
     problems.push(...invalid, ...checkLexConfig(cfg).map((p) => `${prefix}.${p}`));
+    // Past the engine's turn deadline the caller already heard the apology: a retry then would be wasted, or worse.
+    if (cfg.turn_budget_ms >= def.timeouts.turn_ms) {
+      problems.push(`${prefix}.turn_budget_ms (${cfg.turn_budget_ms}) must be below connectors.${def.id}.timeouts.turn_ms (${def.timeouts.turn_ms})`);
+    }
     if (problems.length) throw new Error(problems.join('; '));
     const apology: AgentPrompt = { text: cfg.apology_text };
     if (cfg.apology_audio_file) {

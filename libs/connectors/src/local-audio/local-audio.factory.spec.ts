@@ -2,7 +2,7 @@ import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type AudioFormat, mulawToLinear, parseWav } from '@app/audio';
-import { AgentDefaults, createLogger } from '@app/config';
+import { AgentDefaults, ConnectorTimeouts, createLogger } from '@app/config';
 import type { ConnectorCallContext } from '@app/connector-sdk';
 import { LocalAudioConnectorFactory } from './local-audio.factory';
 
@@ -12,7 +12,7 @@ const MULAW: AudioFormat = { encoding: 'mulaw', sampleRate: 8000 };
 const ctx = {} as ConnectorCallContext;
 
 function make(config: Record<string, unknown>, promptFormat = MULAW, baseDir = REPO) {
-  return new LocalAudioConnectorFactory().create({ id: 'local', config, defaults: new AgentDefaults(), promptFormat, baseDir, logger: createLogger('silent') });
+  return new LocalAudioConnectorFactory().create({ id: 'local', config, defaults: new AgentDefaults(), timeouts: new ConnectorTimeouts(), promptFormat, baseDir, logger: createLogger('silent') });
 }
 
 /** A prompt folder where every prompt is the given fixture file. */
