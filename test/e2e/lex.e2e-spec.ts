@@ -207,6 +207,26 @@ describe('AWS Lex V2 connector against a protocol-level fake Lex (real SDK, real
     await caller.endSession();
   });
 
+  it('turns where Lex heard nothing count toward max_no_input with NO_INPUT events; a heard turn starts over', async () => {
+    lex.onTurn((turn) =>
+      turn.input === '7'
+        ? { messages: [TINY_BOT.noInput], inputTranscript: '', sessionState: { dialogAction: { type: 'ElicitIntent' }, intent: { name: 'FallbackIntent', state: 'InProgress', slots: {} } } }
+        : undefined,
+    );
+    const caller = t.caller({ agentId: AGENT });
+    ok(await caller.startSession());
+    ok(await caller.sendEvent('NO_INPUT'));
+    ok(await caller.sendEvent('NO_INPUT'));
+    // Lex heard '8' (not understood): the count starts over.
+    expect(text(ok(await caller.sendDtmf('8')))).toBe(TINY_BOT.notUnderstood);
+    ok(await caller.sendEvent('NO_INPUT'));
+    const replayed = ok(await caller.sendDtmf('7'));
+    expect(text(replayed)).toBe(TINY_BOT.noInput);
+    expect(terminal(replayed)).toBeUndefined();
+    const r = ok(await caller.sendDtmf('7'));
+    expect(terminal(r)).toMatchObject({ eventType: EV.TRANSFER_TO_AGENT, name: 'no_input_exhausted' });
+  });
+
   it('throttling is retried inside the turn', async () => {
     const caller = t.caller({ agentId: AGENT });
     ok(await caller.startSession());

@@ -110,13 +110,10 @@ export class LexConnector implements RequestReplyConnector {
     const call = this.calls.get(ctx.conversationId);
     if (!call) throw new Error('conversation not started');
     switch (input.kind) {
-      case 'speech': {
-        call.noInputs = 0;
-        return this.turn(ctx, call, speechRequest(input.audio, input.sampleRate));
-      }
+      case 'speech':
+        return this.turn(ctx, call, { ...speechRequest(input.audio, input.sampleRate), fromCaller: true });
       case 'dtmf':
-        call.noInputs = 0;
-        return this.turn(ctx, call, { contentType: TEXT, body: Buffer.from(applyDtmfDeletion(input.digits, call.deletion)) });
+        return this.turn(ctx, call, { contentType: TEXT, body: Buffer.from(applyDtmfDeletion(input.digits, call.deletion)), fromCaller: true });
       case 'no_input':
         return this.noInput(call);
       case 'event':
@@ -147,12 +144,15 @@ export class LexConnector implements RequestReplyConnector {
   }
 
   private noInput(call: CallState): AgentReply {
+    return this.noInputExhausted(call) ?? { prompts: call.lastPrompts, next: call.lastNext };
+  }
+
+  /** Counts one input that brought nothing; past `max_no_input` the call ends or transfers. */
+  private noInputExhausted(call: CallState): AgentReply | undefined {
     call.noInputs++;
-    if (call.noInputs > this.cfg.max_no_input) {
-      const kind = this.cfg.on_no_input_exhausted === 'transfer' ? 'transfer' : 'session_end';
-      return { prompts: [], end: { kind, name: 'no_input_exhausted', metadata: { reason: 'no_input_exhausted', bot_name: call.bot.name } } };
-    }
-    return { prompts: call.lastPrompts, next: call.lastNext };
+    if (call.noInputs <= this.cfg.max_no_input) return undefined;
+    const kind = this.cfg.on_no_input_exhausted === 'transfer' ? 'transfer' : 'session_end';
+    return { prompts: [], end: { kind, name: 'no_input_exhausted', metadata: { reason: 'no_input_exhausted', bot_name: call.bot.name } } };
   }
 
   private breaker(bot: LexBot): CircuitBreaker {
@@ -179,7 +179,7 @@ export class LexConnector implements RequestReplyConnector {
       throw e;
     }
     call.failedTurns = 0;
-    return this.reply(call, result);
+    return this.reply(call, result, req.fromCaller === true);
   }
 
   private async recognize(ctx: ConnectorCallContext, call: CallState, req: LexRequest): Promise<LexResult> {
@@ -230,13 +230,22 @@ export class LexConnector implements RequestReplyConnector {
     }
   }
 
-  private reply(call: CallState, r: LexResult): AgentReply {
+  private reply(call: CallState, r: LexResult, fromCaller: boolean): AgentReply {
     if (r.sessionState) {
       call.lexState = r.sessionState;
       call.attributes = { ...call.attributes, ...(r.sessionState.sessionAttributes ?? {}) };
     }
     const outcome = classify(r, { transferIntents: this.cfg.transfer_intents, transferAttribute: this.cfg.transfer_attribute });
     const terminal = outcome.kind !== 'continue';
+    if (fromCaller) {
+      // Lex heard nothing (its re-prompt follows): a no-input like WxCC's, so a silent caller is not looped forever.
+      if (!terminal && heardNothing(r)) {
+        const exhausted = this.noInputExhausted(call);
+        if (exhausted) return exhausted;
+      } else {
+        call.noInputs = 0;
+      }
+    }
     let prompts = this.prompts(r, terminal);
     // Lex heard nothing and said nothing: the caller hears the last question again, never silence.
     if (!terminal && !prompts.length && heardNothing(r)) prompts = call.lastPrompts;
@@ -282,6 +291,8 @@ interface LexRequest {
   body: Uint8Array;
   /** A dialog state to start from instead of the call's (the welcome's intent). */
   state?: SessionState;
+  /** The caller's speech or digits (not the welcome): counts toward `max_no_input` when Lex heard nothing. */
+  fromCaller?: boolean;
 }
 
 /** The caller's utterance in a content type Lex takes as is (8 kHz LPCM or 16 kHz L16). */
