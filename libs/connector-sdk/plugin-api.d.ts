@@ -101,8 +101,16 @@ export interface ConnectorCapabilities {
   endpointing?: Endpointing;
 }
 
+/** A connector's health for monitoring: `degraded` plus details of its own (JSON values). */
+export interface ConnectorHealth {
+  degraded: boolean;
+  [detail: string]: unknown;
+}
+
 export interface ConnectorBase {
   listAgents(): AgentDescriptor[];
+  /** Optional: read by the gateway's monitoring; calls are served whatever it says. */
+  health?(): ConnectorHealth;
   capabilities?(): ConnectorCapabilities;
   errorReply?(ctx: ConnectorCallContext): AgentReply;
   close?(): Promise<void>;

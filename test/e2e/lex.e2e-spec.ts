@@ -1,4 +1,5 @@
 import { encodeFromPcm16, MULAW_8K, parseWav } from '@app/audio';
+import { ConnectorRegistry } from '@app/connector-sdk';
 import { OutputEvent_EventType as EV } from '@app/proto';
 import type { TurnResult } from '@app/simulator';
 import { FakeLexServer, TINY_BOT } from '../support/fake-lex';
@@ -393,6 +394,10 @@ describe('Lex welcome intent and circuit breaker', () => {
     expect(events(w)).toEqual([['CUSTOM_EVENT', 'error_occurred']]);
     expect(lex.calls('RecognizeUtterance').length).toBe(before);
     await other.endSession();
+    // Monitoring reads it through the registry: the open circuit, the other connector fine.
+    const health = t.gw.app.get(ConnectorRegistry).connectorHealth();
+    expect(health.breaker).toMatchObject({ degraded: true, openCircuits: ['breaker: Banking'], discovery: { healthy: true } });
+    expect(health.intent).toMatchObject({ degraded: false, openCircuits: [] });
   });
 });
 describe('Lex bot discovery', () => {

@@ -19,7 +19,22 @@ class FixedFactory implements ConnectorFactory {
     };
   }
 }
-@Module({ providers: [FixedFactory] })
+@ConnectorProvider({ type: 'reporting' })
+class ReportingFactory implements ConnectorFactory {
+  create(def: ConnectorDefinition) {
+    return {
+      listAgents: () => [],
+      start: async () => ({ prompts: [] }),
+      handleInput: async () => null,
+      end: async () => undefined,
+      health: () => {
+        if (def.config.broken) throw new Error('no report');
+        return { degraded: true, openCircuits: ['bot'] };
+      },
+    };
+  }
+}
+@Module({ providers: [FixedFactory, ReportingFactory] })
 class FixedModule {}
 
 async function registry(raw: Record<string, unknown>) {
@@ -101,5 +116,10 @@ describe('ConnectorRegistry', () => {
     const r = await registry({ connectors: {} });
     expect(r.hasAgents()).toBe(false);
     expect(r.resolve('')).toBeUndefined();
+  });
+
+  it('gathers the health of connectors that report it, by config id, even without agents', async () => {
+    const r = await registry({ connectors: { one: { type: 'fixed' }, lexish: { type: 'reporting' }, bad: { type: 'reporting', config: { broken: true } } } });
+    expect(r.connectorHealth()).toEqual({ lexish: { degraded: true, openCircuits: ['bot'] }, bad: { degraded: true, error: 'no report' } });
   });
 });

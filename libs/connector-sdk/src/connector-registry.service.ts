@@ -15,7 +15,7 @@ import {
 } from '@app/config';
 import { CONNECTOR_PROVIDER, ConnectorProviderMeta } from './connector-provider.decorator';
 import type { Endpointing } from './agent-session';
-import type { ConnectorFactory, VirtualAgentConnector } from './connector.types';
+import type { ConnectorFactory, ConnectorHealth, VirtualAgentConnector } from './connector.types';
 
 /** An agent as the engine sees it: which connector serves it and how its calls behave. */
 export interface AgentBinding {
@@ -61,6 +61,8 @@ function checkConnectorShape(id: string, type: string, c: unknown): void {
 export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
   private readonly factories = new Map<string, { factory: ConnectorFactory; meta: ConnectorProviderMeta; metatype: unknown }>();
   private readonly byId = new Map<string, AgentBinding>();
+  /** Every built connector by its config id, agents or not. */
+  private readonly built = new Map<string, VirtualAgentConnector>();
   private ordered: AgentBinding[] = [];
   private defaultBinding?: AgentBinding;
   private readonly log: Logger;
@@ -123,6 +125,7 @@ export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
         throw new ConnectorSetupError(msg.startsWith(`connectors.${id}`) ? msg : `connectors.${id}: ${msg}`);
       }
       checkConnectorShape(id, meta.type, connector);
+      this.built.set(id, connector);
       const caps = connector.capabilities?.();
       const modes = caps?.replyModes;
       if (caps?.endpointing === 'agent' && typeof connector.openSession !== 'function') {
@@ -193,6 +196,23 @@ export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
   /** An empty id selects the default agent. */
   resolve(agentId: string): AgentBinding | undefined {
     return agentId ? this.byId.get(agentId) : this.defaultBinding;
+  }
+
+  /**
+   * Each connector's own health report (those that offer health()), by config id, read now: for monitoring.
+   * A report that throws counts as degraded, with the error.
+   */
+  connectorHealth(): Record<string, ConnectorHealth> {
+    const out: Record<string, ConnectorHealth> = {};
+    for (const [id, c] of this.built) {
+      if (typeof c.health !== 'function') continue;
+      try {
+        out[id] = c.health();
+      } catch (e) {
+        out[id] = { degraded: true, error: (e as Error).message };
+      }
+    }
+    return out;
   }
 
   hasAgents(): boolean {

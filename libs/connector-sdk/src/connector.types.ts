@@ -96,9 +96,17 @@ export interface ConnectorCapabilities {
   endpointing?: Endpointing;
 }
 
+/** A connector's own view of its health, for monitoring: `degraded` plus details of its own (JSON values). */
+export interface ConnectorHealth {
+  degraded: boolean;
+  [detail: string]: unknown;
+}
+
 /** What every connector offers, whichever way it talks to its agent. */
 export interface ConnectorBase {
   listAgents(): AgentDescriptor[];
+  /** Read live by ConnectorRegistry.connectorHealth(); calls are served whatever it says. */
+  health?(): ConnectorHealth;
   /** Omitted: every reply mode works, the gateway endpoints and utterance audio is wanted. */
   capabilities?(): ConnectorCapabilities;
   /** The agent's own apology for failures; the gateway adds the `error_occurred` event. */
