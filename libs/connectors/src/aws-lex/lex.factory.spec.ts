@@ -29,6 +29,25 @@ describe('LexConnectorFactory', () => {
     await expect(make({ region_name: 'eu-west-2', bots: [], apology_audio_file: 'nope.wav' })).rejects.toThrow(/config\.apology_audio_file: .*nope\.wav is not a readable WAV file/);
   });
 
+  it('without apology_audio_file, speaks the gateway\'s own error prompt if it is there, else warns that the apology is silent', async () => {
+    const c = await make({ region_name: 'eu-west-2', bots: [] });
+    expect(c.errorReply().prompts[0].audio!.data.length).toBeGreaterThan(1000);
+    await c.close();
+    const lines: Array<{ msg: string }> = [];
+    const elsewhere = await new LexConnectorFactory().create({
+      id: 'aws_lex_connector',
+      config: { region_name: 'eu-west-2', bots: [] },
+      defaults: new AgentDefaults(),
+      timeouts: new ConnectorTimeouts(),
+      promptFormat: MULAW,
+      baseDir: resolve(REPO, 'libs'),
+      logger: createLogger('warn', { write: (l: string) => void lines.push(JSON.parse(l)) }),
+    });
+    expect(elsewhere.errorReply().prompts[0].audio).toBeUndefined();
+    expect(lines.map((l) => l.msg)).toEqual([expect.stringMatching(/apology_audio_file is not set .* text only/)]);
+    await elsewhere.close();
+  });
+
   it('needs region_name', async () => {
     await expect(make({ bots: [] })).rejects.toThrow(/connectors\.aws_lex_connector\.config\.region_name/);
   });

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { convertWav } from '@app/audio';
 import { LexModelsV2Client } from '@aws-sdk/client-lex-models-v2';
@@ -9,6 +9,9 @@ import type { AgentPrompt, ConnectorDefinition, ConnectorFactory } from '@app/co
 import { BotDirectory, type BotCatalog, discoverBots, needsCatalog, resolveExplicit, sdkCatalog } from './lex-bots';
 import { LexConnector } from './lex.connector';
 import { checkLexConfig, credentialKeys, LexConfig } from './lex.config';
+
+/** The local audio agent's error prompt, relative to the config's base folder: the apology's voice unless configured. */
+const DEFAULT_APOLOGY = 'audio/error.wav';
 
 @ConnectorProvider({
   type: 'aws_lex_connector',
@@ -32,8 +35,11 @@ export class LexConnectorFactory implements ConnectorFactory {
     }
     if (problems.length) throw new Error(problems.join('; '));
     const apology: AgentPrompt = { text: cfg.apology_text };
-    if (cfg.apology_audio_file) {
-      const file = resolve(def.baseDir, cfg.apology_audio_file);
+    // Lex cannot speak our apology: without a file, the gateway's own error prompt (if shipped beside the config) is used.
+    const apologyFile = cfg.apology_audio_file ?? (existsSync(resolve(def.baseDir, DEFAULT_APOLOGY)) ? DEFAULT_APOLOGY : undefined);
+    if (!apologyFile) def.logger.warn(`${prefix}.apology_audio_file is not set and ${DEFAULT_APOLOGY} is missing: a failed turn's apology is text only, which a caller does not hear`);
+    if (apologyFile) {
+      const file = resolve(def.baseDir, apologyFile);
       try {
         const wav = convertWav(readFileSync(file), def.promptFormat);
         apology.audio = { format: def.promptFormat, data: wav.raw, wav: wav.wav };
