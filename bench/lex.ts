@@ -12,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { LexRuntimeV2Client, RecognizeUtteranceCommand, type SessionState } from '@aws-sdk/client-lex-runtime-v2';
 import { decodeLexField, encodeLexField, lexSessionId } from '../libs/connectors/src/aws-lex/lex-session';
 import type { LexRecord } from './lex-fake';
+import { SOURCEMAPS_FILE, summariseProfile } from './profile';
 import { runLevel, standardLevel, type TurnSample } from './load';
 import { readMachine, readProc, REPO, startServer, type ServerChild } from './servers';
 import type { ClientKind } from './wire';
@@ -30,6 +31,8 @@ export interface LexBenchOptions {
   connections: number;
   client: ClientKind;
   endSilenceMs: number;
+  /** CPU profile of the gateway's steady window, summarised into this directory. */
+  profileDir?: string;
 }
 
 export const LEX_DEFAULTS = { calls: 100, durationS: 10, serviceMs: 30 };
@@ -186,7 +189,19 @@ async function gatewayPhase(o: LexBenchOptions, fake: FakeChild, live: Set<Serve
     await sleep(500);
     await fake.take(); // drop the warm-up's
     const meter = windowMeter({ gateway: server.pid, fake: fake.pid });
-    const run = await runLevel(level, { steadyStart: meter.start, steadyEnd: meter.end });
+    let profiled: Promise<boolean> = Promise.resolve(false);
+    const dir = o.profileDir;
+    const run = await runLevel(level, {
+      steadyStart() {
+        meter.start();
+        if (dir) server.profileStart();
+      },
+      steadyEnd() {
+        meter.end();
+        if (dir) profiled = server.profileStop(resolve(dir, `gateway-lex-${o.calls}.cpuprofile`), resolve(dir, SOURCEMAPS_FILE));
+      },
+    });
+    await profiled;
     await sleep(200);
     const sessions = bySession(await fake.take());
     const from = level.rampMs + level.settleMs;
@@ -412,5 +427,10 @@ export async function runLexBench(o: LexBenchOptions, resultsDir: string, live: 
     ].join('\n'),
   );
   process.stdout.write(`Wrote ${resolve(resultsDir, 'lex.json')} and lex.md\n`);
+  if (o.profileDir) {
+    const text = summariseProfile(o.profileDir, REPO);
+    writeFileSync(resolve(o.profileDir, 'summary.md'), `# gateway CPU profile, Lex section at ${o.calls} calls\n\n\`\`\`\n${text}\n\`\`\`\n`);
+    process.stdout.write(`\nGateway CPU profile (Lex section, steady window, ${o.profileDir}):\n${text}\n`);
+  }
   return { met };
 }

@@ -50,6 +50,8 @@ interface Options {
   /** Lex section (bench/lex.ts), like the VAD section. */
   lex: 'auto' | 'only' | 'off';
   lexOptions: { calls: number; durationS: number; serviceMs: number };
+  /** Profile the gateway in the Lex section. */
+  lexProfile: boolean;
 }
 
 function usage(msg?: string): never {
@@ -60,7 +62,7 @@ function usage(msg?: string): never {
       '                        [--profile-loadgen] [--no-refine]\n' +
       '                        [--vad | --no-vad] [--vad-streams N] [--vad-seconds S] [--vad-repeats N] [--vad-rates 8000,16000]\n' +
       '                        [--chunks | --no-chunks] [--chunk-calls N] [--chunk-duration SECONDS] [--chunk-repeats N] [--chunk-profile] [--chunk-dtmf-only]\n' +
-      '                        [--lex | --no-lex] [--lex-calls N] [--lex-duration SECONDS] [--lex-service-ms MS]\n',
+      '                        [--lex | --no-lex] [--lex-calls N] [--lex-duration SECONDS] [--lex-service-ms MS] [--lex-profile]\n',
   );
   process.exit(2);
 }
@@ -82,6 +84,7 @@ function parseArgs(argv: string[]): Options {
     chunkOptions: { ...CHUNK_DEFAULTS },
     chunkProfile: false,
     lex: 'auto',
+    lexProfile: false,
     lexOptions: { ...LEX_DEFAULTS },
   };
   const lexGiven: Partial<Options['lexOptions']> = {};
@@ -170,6 +173,9 @@ function parseArgs(argv: string[]): Options {
         break;
       case '--no-lex':
         o.lex = 'off';
+        break;
+      case '--lex-profile':
+        o.lexProfile = true;
         break;
       case '--lex-calls':
         lexGiven.calls = Math.round(num(argv[++i], '--lex-calls'));
@@ -618,7 +624,11 @@ async function main(): Promise<void> {
     await chunkSection();
     return;
   }
-  const lexSection = () => runLexBench({ ...o.lexOptions, connections: o.connections, client: o.client, endSilenceMs: o.endSilenceMs }, RESULTS, live);
+  const lexSection = () => {
+    const profileDir = o.lexProfile ? resolve(RESULTS, `profile-lex-${Date.now()}`) : undefined;
+    if (profileDir) mkdirSync(profileDir, { recursive: true });
+    return runLexBench({ ...o.lexOptions, connections: o.connections, client: o.client, endSilenceMs: o.endSilenceMs, profileDir }, RESULTS, live);
+  };
   if (o.lex === 'only') {
     await lexSection();
     return;
