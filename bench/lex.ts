@@ -11,6 +11,7 @@ import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { LexRuntimeV2Client, RecognizeUtteranceCommand, type SessionState } from '@aws-sdk/client-lex-runtime-v2';
 import { decodeLexField, encodeLexField, lexSessionId } from '../libs/connectors/src/aws-lex/lex-session';
+import type { LoopLag } from './child-stats';
 import type { LexRecord } from './lex-fake';
 import { SOURCEMAPS_FILE, summariseProfile } from './profile';
 import { runLevel, standardLevel, type TurnSample } from './load';
@@ -137,6 +138,8 @@ interface PhaseResult {
   errors: number;
   errorKinds: Record<string, number>;
   window: Window;
+  /** The gateway's event-loop lag over the steady window (gateway phase only). */
+  serverLoopLag?: LoopLag | null;
 }
 
 function errorKindsOf(samples: TurnSample[]): { errors: number; errorKinds: Record<string, number> } {
@@ -190,18 +193,22 @@ async function gatewayPhase(o: LexBenchOptions, fake: FakeChild, live: Set<Serve
     await fake.take(); // drop the warm-up's
     const meter = windowMeter({ gateway: server.pid, fake: fake.pid });
     let profiled: Promise<boolean> = Promise.resolve(false);
+    let lagP: Promise<LoopLag | null> = Promise.resolve(null);
     const dir = o.profileDir;
     const run = await runLevel(level, {
       steadyStart() {
         meter.start();
+        server.resetLoopLag();
         if (dir) server.profileStart();
       },
       steadyEnd() {
         meter.end();
+        lagP = server.loopLag();
         if (dir) profiled = server.profileStop(resolve(dir, `gateway-lex-${o.calls}.cpuprofile`), resolve(dir, SOURCEMAPS_FILE));
       },
     });
     await profiled;
+    const serverLoopLag = await lagP;
     await sleep(200);
     const sessions = bySession(await fake.take());
     const from = level.rampMs + level.settleMs;
@@ -248,6 +255,7 @@ async function gatewayPhase(o: LexBenchOptions, fake: FakeChild, live: Set<Serve
         unmatched,
         ...errorKindsOf(run.samples),
         window: meter.result(),
+        serverLoopLag,
       },
       calls,
     };
@@ -387,10 +395,10 @@ export async function runLexBench(o: LexBenchOptions, resultsDir: string, live: 
   const verdict = met === null ? 'NOT DETERMINED' : met ? 'MET' : 'NOT MET';
   const row = (name: string, p: PhaseResult) =>
     `| ${name} | ${p.remainder.all.n} | ${f(p.remainder.all.p50)} | ${f(p.remainder.all.p90)} | ${f(p.remainder.all.p99)} | ${f(p.remainder.all.max)} | ` +
-    `${f(p.raw.p50)} | ${f(p.raw.p99)} | ${f(p.fake.p50)} | ${f(p.fake.p99)} | ${f(p.remainder.welcome.p99)} | ${f(p.window.cpuPct.gateway)} | ${f(p.window.cpuPct.fake, 0)} | ${f(p.window.cpuPct.loadgen, 0)} | ${f(p.window.machinePct, 0)} | ${p.errors + p.unmatched} |`;
+    `${f(p.raw.p50)} | ${f(p.raw.p99)} | ${f(p.fake.p50)} | ${f(p.fake.p99)} | ${f(p.remainder.welcome.p99)} | ${f(p.window.cpuPct.gateway, 0)} | ${p.serverLoopLag ? `${f(p.serverLoopLag.p99Ms, 1)}/${f(p.serverLoopLag.maxMs, 1)}` : '-'} | ${f(p.window.cpuPct.fake, 0)} | ${f(p.window.cpuPct.loadgen, 0)} | ${f(p.window.machinePct, 0)} | ${p.errors + p.unmatched} |`;
   const table = [
-    '| path | turns | rem p50 | rem p90 | rem p99 | rem max | raw p50 | raw p99 | fake p50 | fake p99 | welcome rem p99 | gateway CPU % | fake CPU % | loadgen CPU % | box CPU % (of 200) | errors |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| path | turns | rem p50 | rem p90 | rem p99 | rem max | raw p50 | raw p99 | fake p50 | fake p99 | welcome rem p99 | gateway CPU % | gateway lag p99/max | fake CPU % | loadgen CPU % | box CPU % (of 200) | errors |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     row('gateway', gw),
     row('direct SDK', direct),
   ].join('\n');
@@ -419,7 +427,7 @@ export async function runLexBench(o: LexBenchOptions, resultsDir: string, live: 
       'ms, turns begun in the steady window. rem: client latency minus the fake\'s time on the request (arrival -> answer written); ' +
         'gateway: END_OF_INPUT (speech) or digits sent (DTMF) -> FINAL; direct SDK: RecognizeUtterance sent -> answer read and decoded. ' +
         'raw: the client latency itself. welcome rem p99: SESSION_START (or the first request) -> answer, minus the fake, all calls (they start in the ramp). ' +
-        'CPU in % of one core over the steady window; box = every process.',
+        'CPU in % of one core over the steady window; box = every process. gateway lag: its event-loop lag in the window (10 ms histogram).',
       '',
       ...errs.map((e) => `- ${e}`),
       ...lines.map((l) => `- ${l}`),
