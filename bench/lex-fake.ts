@@ -1,6 +1,7 @@
 // Bench child: the protocol-level fake Lex V2 (test/support/fake-lex) with a fixed service delay, in its own
 // process so its CPU shares neither the gateway's nor the load generator's event loop (bench/lex.ts).
 // Usage: node -r @swc-node/register bench/lex-fake.ts <service_delay_ms>
+import { setMaxListeners } from 'node:events';
 import { FakeLexServer } from '../test/support/fake-lex';
 
 /** What the parent needs per request: times are this process's epoch clock, used only as differences. */
@@ -17,6 +18,8 @@ export interface LexRecord {
 
 async function main(): Promise<void> {
   const delayMs = Number(process.argv[2] ?? 30);
+  // Each delayed request listens on the fake's shared stop signal: 100 calls are more than the warning's 10.
+  setMaxListeners(0);
   const lex = await FakeLexServer.start({});
   lex.delay('RecognizeUtterance', delayMs);
   lex.delay('RecognizeText', delayMs);
