@@ -1,6 +1,7 @@
 // Bench child: the real gateway (NestJS + engine + local_audio connector) on a loopback port.
 // With mode `chunks`: the chunked_reply test plugin instead, in CHUNK reply mode, stamping its pieces (bench/chunks.ts).
-// Usage: node -r @swc-node/register bench/gateway-server.ts <port> [end_silence_ms] [chunks]
+// With mode `lex`: the aws_lex_connector pointed at the fake Lex at <url>, one explicit bot (bench/lex.ts).
+// Usage: node -r @swc-node/register bench/gateway-server.ts <port> [end_silence_ms] [chunks | lex <url>]
 // BENCH_GATEWAY_DIRECT=1 (diagnostic): BYOVA is served on <port> by a plain grpc-js server driving the gateway's
 // engine directly, without NestJS and RxJS (the Nest server listens on another port, unused), to tell their
 // share of a cost from the engine's.
@@ -22,6 +23,8 @@ async function main(): Promise<void> {
   const port = Number(process.argv[2] ?? 0);
   const endSilenceMs = Number(process.argv[3] ?? 600);
   const chunks = process.argv[4] === 'chunks';
+  const lexUrl = process.argv[4] === 'lex' ? process.argv[5] : undefined;
+  if (process.argv[4] === 'lex' && !lexUrl) throw new Error('lex mode needs the fake Lex URL');
   if (!Number.isInteger(port) || port <= 0) throw new Error(`bad port ${process.argv[2]}`);
   if (chunks) installServerChunkTimes();
   const direct = process.env.BENCH_GATEWAY_DIRECT === '1';
@@ -31,7 +34,22 @@ async function main(): Promise<void> {
     sessions: { max_sessions: 100_000 },
     // Same level gate as the bare server; the load's two-tone bursts are not speech to a neural VAD.
     voice_activity_detection: { engine: 'energy', end_silence_ms: endSilenceMs },
-    connectors: chunks
+    connectors: lexUrl
+      ? {
+          // Explicit bot: no discovery. Credentials come from this child's env (dummy ones, set by bench/lex.ts).
+          lex: {
+            type: 'aws_lex_connector',
+            config: {
+              region_name: 'us-east-1',
+              endpoint_url: lexUrl,
+              models_endpoint_url: lexUrl,
+              bots: [{ bot_id: 'BANKBOT001', alias_id: 'LIVEALIAS1', agent_name: 'Banking' }],
+              apology_audio_file: 'audio/error.wav',
+            },
+            defaults: { speech: { no_input_timeout_ms: 0 } },
+          },
+        }
+      : chunks
       ? {
           chunked: {
             module: './test/fixtures/chunked-reply-connector',

@@ -21,6 +21,8 @@ export interface TurnSample {
   latencyMs?: number;
   /** speech: the frame that completes end_silence_ms sent → END_OF_INPUT received (server keeping up). */
   eoiDelayMs?: number;
+  /** The call's conversation id (the Lex section matches turns to the fake's requests by it). */
+  conversationId?: string;
   errors: string[];
 }
 
@@ -319,11 +321,13 @@ export async function runLevel(o: LevelOptions, hooks: LevelHooks): Promise<Leve
   const runCall = async (i: number) => {
     await sleep(t0 + (i * o.rampMs) / o.calls - performance.now());
     const client = conns[i % conns.length];
-    const req = encodeCall(client, `bench-${process.pid}-${Math.round(t0)}-${i}`, speech, o.dtmfDigits);
+    const conversationId = `bench-${process.pid}-${Math.round(t0)}-${i}`;
+    const req = encodeCall(client, conversationId, speech, o.dtmfDigits);
     const callEnd = performance.now() + o.durationMs;
     let failures = 0;
     // A failing server must not turn a call into a tight retry loop.
     const check = async (s: TurnSample) => {
+      s.conversationId = conversationId;
       if (s.errors.length === 0) return true;
       if (++failures >= 5 || stopping) return false;
       await sleep(100);

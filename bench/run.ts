@@ -2,6 +2,7 @@
 // N concurrent simulated WxCC calls against the real gateway and a bare grpc-js server, each in its own
 // child process; reports latency, CPU per call-second, RSS per call, errors and sustained concurrency.
 // Then the chunk section (bench/chunks.ts): streamed reply pieces, agent emit -> caller, gateway vs bare server;
+// the Lex section (bench/lex.ts): time the gateway adds to a Lex turn against the SDK alone;
 // and the VAD section (bench/vad.ts): endpointer CPU and accuracy on the labelled corpus.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
@@ -15,6 +16,7 @@ import type { ClientKind } from './wire';
 import type { LoopLag } from './child-stats';
 import { runVadBench, VAD_DEFAULTS, VAD_QUICK, type VadBenchOptions } from './vad';
 import { CHUNK_DEFAULTS, CHUNK_QUICK, runChunkBench } from './chunks';
+import { LEX_DEFAULTS, LEX_QUICK, runLexBench } from './lex';
 
 const RESULTS = resolve(__dirname, 'results');
 const P99_LIMIT_MS = 50;
@@ -45,6 +47,11 @@ interface Options {
   chunkOptions: { calls: number; durationS: number; repeats: number; dtmfOnly?: boolean };
   /** Profile the gateway in the chunk section. */
   chunkProfile: boolean;
+  /** Lex section (bench/lex.ts), like the VAD section. */
+  lex: 'auto' | 'only' | 'off';
+  lexOptions: { calls: number; durationS: number; serviceMs: number };
+  /** Profile the gateway in the Lex section. */
+  lexProfile: boolean;
 }
 
 function usage(msg?: string): never {
@@ -54,7 +61,8 @@ function usage(msg?: string): never {
       '                        [--connections N] [--client h2|grpc-js] [--end-silence MS] [--only gateway|bare] [--profile CALLS]\n' +
       '                        [--profile-loadgen] [--no-refine]\n' +
       '                        [--vad | --no-vad] [--vad-streams N] [--vad-seconds S] [--vad-repeats N] [--vad-rates 8000,16000]\n' +
-      '                        [--chunks | --no-chunks] [--chunk-calls N] [--chunk-duration SECONDS] [--chunk-repeats N] [--chunk-profile] [--chunk-dtmf-only]\n',
+      '                        [--chunks | --no-chunks] [--chunk-calls N] [--chunk-duration SECONDS] [--chunk-repeats N] [--chunk-profile] [--chunk-dtmf-only]\n' +
+      '                        [--lex | --no-lex] [--lex-calls N] [--lex-duration SECONDS] [--lex-service-ms MS] [--lex-profile]\n',
   );
   process.exit(2);
 }
@@ -75,7 +83,11 @@ function parseArgs(argv: string[]): Options {
     chunks: 'auto',
     chunkOptions: { ...CHUNK_DEFAULTS },
     chunkProfile: false,
+    lex: 'auto',
+    lexProfile: false,
+    lexOptions: { ...LEX_DEFAULTS },
   };
+  const lexGiven: Partial<Options['lexOptions']> = {};
   const vadGiven: Partial<VadBenchOptions> = {};
   const chunkGiven: Partial<Options['chunkOptions']> = {};
   let levelsGiven = false;
@@ -156,6 +168,24 @@ function parseArgs(argv: string[]): Options {
       case '--chunk-repeats':
         chunkGiven.repeats = Math.round(num(argv[++i], '--chunk-repeats'));
         break;
+      case '--lex':
+        o.lex = 'only';
+        break;
+      case '--no-lex':
+        o.lex = 'off';
+        break;
+      case '--lex-profile':
+        o.lexProfile = true;
+        break;
+      case '--lex-calls':
+        lexGiven.calls = Math.round(num(argv[++i], '--lex-calls'));
+        break;
+      case '--lex-duration':
+        lexGiven.durationS = num(argv[++i], '--lex-duration');
+        break;
+      case '--lex-service-ms':
+        lexGiven.serviceMs = Math.round(num(argv[++i], '--lex-service-ms'));
+        break;
       case '--vad-streams':
         vadGiven.streams = Math.round(num(argv[++i], '--vad-streams'));
         break;
@@ -185,6 +215,8 @@ function parseArgs(argv: string[]): Options {
   }
   o.vadOptions = { ...(o.quick ? VAD_QUICK : VAD_DEFAULTS), ...vadGiven };
   o.chunkOptions = { ...(o.quick ? CHUNK_QUICK : CHUNK_DEFAULTS), ...chunkGiven };
+  o.lexOptions = { ...(o.quick ? LEX_QUICK : LEX_DEFAULTS), ...lexGiven };
+  if (o.lexOptions.durationS < 4) usage('--lex-duration must be at least 4 s (ramp + steady window)');
   if (o.chunkOptions.durationS < 4) usage('--chunk-duration must be at least 4 s (ramp + steady window)');
   if (o.durationS < 4) usage('--duration must be at least 4 s (ramp + steady window)');
   o.levels.sort((a, b) => a - b);
@@ -592,6 +624,15 @@ async function main(): Promise<void> {
     await chunkSection();
     return;
   }
+  const lexSection = () => {
+    const profileDir = o.lexProfile ? resolve(RESULTS, `profile-lex-${Date.now()}`) : undefined;
+    if (profileDir) mkdirSync(profileDir, { recursive: true });
+    return runLexBench({ ...o.lexOptions, connections: o.connections, client: o.client, endSilenceMs: o.endSilenceMs, profileDir }, RESULTS, live);
+  };
+  if (o.lex === 'only') {
+    await lexSection();
+    return;
+  }
   if (o.profile) return profile(o);
   if (o.profileLoadgen) {
     loadgenProfileDir = resolve(RESULTS, `profile-loadgen-${Date.now()}`);
@@ -695,6 +736,10 @@ async function main(): Promise<void> {
   if (o.chunks === 'auto' && !o.only && !o.profileLoadgen) {
     watchdog.refresh();
     await chunkSection();
+  }
+  if (o.lex === 'auto' && !o.only && !o.profileLoadgen) {
+    watchdog.refresh();
+    await lexSection();
   }
   if (o.vad === 'auto' && !o.only && !o.profileLoadgen) {
     watchdog.refresh(); // the VAD section gets its own time

@@ -33,12 +33,21 @@ export interface ServerChild {
   stop(): Promise<void>;
 }
 
-/** Starts a server child and resolves once it listens; `chunks`: streamed answers (bench/chunks.ts). */
-export async function startServer(kind: ServerKind, endSilenceMs: number, mode?: 'chunks'): Promise<ServerChild> {
+/**
+ * Starts a server child and resolves once it listens; `chunks`: streamed answers (bench/chunks.ts); `lex`: the
+ * gateway on the Lex connector (bench/lex.ts), with `extra.args` after the mode and `extra.env` for that child only.
+ */
+export async function startServer(
+  kind: ServerKind,
+  endSilenceMs: number,
+  mode?: 'chunks' | 'lex',
+  extra: { args?: string[]; env?: Record<string, string> } = {},
+): Promise<ServerChild> {
   const port = await freePort();
   const t0 = Date.now();
-  const child: ChildProcess = fork(SCRIPTS[kind], [String(port), String(endSilenceMs), ...(mode ? [mode] : [])], {
+  const child: ChildProcess = fork(SCRIPTS[kind], [String(port), String(endSilenceMs), ...(mode ? [mode, ...(extra.args ?? [])] : [])], {
     cwd: REPO,
+    env: { ...process.env, ...extra.env },
     // BENCH_SERVER_NODE_ARGS: extra node flags for diagnosis, e.g. "--trace-gc".
     execArgv: ['-r', '@swc-node/register', ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

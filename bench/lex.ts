@@ -1,0 +1,444 @@
+// Lex section: the time the gateway adds to a Lex turn. The fake Lex V2 (its own child process) answers after a
+// fixed service delay and records per request when it arrived and when it answered. Phase 1: N WxCC-like calls
+// through the gateway on the aws_lex_connector; per turn END_OF_INPUT (or DTMF sent) -> FINAL at the client, minus
+// the fake's time on that turn's request. Phase 2, same run: N callers replay the same Lex requests (same ops,
+// texts, audio sizes and think times) straight at the fake with the SDK, request -> response minus the same.
+// The difference of the two remainders is what the gateway adds. See bench/README.md.
+import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { LexRuntimeV2Client, RecognizeUtteranceCommand, type SessionState } from '@aws-sdk/client-lex-runtime-v2';
+import { decodeLexField, encodeLexField, lexSessionId } from '../libs/connectors/src/aws-lex/lex-session';
+import type { LoopLag } from './child-stats';
+import type { LexRecord } from './lex-fake';
+import { SOURCEMAPS_FILE, summariseProfile } from './profile';
+import { runLevel, standardLevel, type TurnSample } from './load';
+import { readMachine, readProc, REPO, startServer, type ServerChild } from './servers';
+import type { ClientKind } from './wire';
+
+export const LEX_ADDED_P99_TARGET_MS = 5;
+const LPCM_8K = 'audio/lpcm; sample-rate=8000; sample-size-bits=16; channel-count=1; is-big-endian=false';
+const TEXT = 'text/plain; charset=utf-8';
+// Dummy credentials for the SDK's signer: the fake checks none. Given to the gateway child's env only.
+const DUMMY_AWS_ENV = { AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', AWS_REGION: 'us-east-1' };
+
+export interface LexBenchOptions {
+  calls: number;
+  durationS: number;
+  /** The fake's service time per RecognizeUtterance/RecognizeText. */
+  serviceMs: number;
+  connections: number;
+  client: ClientKind;
+  endSilenceMs: number;
+  /** CPU profile of the gateway's steady window, summarised into this directory. */
+  profileDir?: string;
+}
+
+export const LEX_DEFAULTS = { calls: 100, durationS: 10, serviceMs: 30 };
+export const LEX_QUICK = { calls: 25, durationS: 6, serviceMs: 30 };
+
+interface Dist {
+  n: number;
+  p50: number | null;
+  p90: number | null;
+  p99: number | null;
+  max: number | null;
+}
+
+const r3 = (n: number | null) => (n === null ? null : Math.round(n * 1000) / 1000);
+function pct(sorted: number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+function dist(values: number[]): Dist {
+  const a = Array.from(Float64Array.from(values).sort());
+  return { n: a.length, p50: r3(pct(a, 50)), p90: r3(pct(a, 90)), p99: r3(pct(a, 99)), max: r3(a.length ? a[a.length - 1] : null) };
+}
+
+interface FakeChild {
+  url: string;
+  pid: number;
+  take(): Promise<LexRecord[]>;
+  stop(): Promise<void>;
+}
+
+async function startFake(serviceMs: number): Promise<FakeChild> {
+  const child: ChildProcess = fork(resolve(__dirname, 'lex-fake.ts'), [String(serviceMs)], {
+    cwd: REPO,
+    execArgv: ['-r', '@swc-node/register'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const url = await new Promise<string>((res, rej) => {
+    const timer = setTimeout(() => rej(new Error('fake Lex did not start within 30 s')), 30_000);
+    child.once('message', (m: { url?: string }) => {
+      clearTimeout(timer);
+      if (m?.url) res(m.url);
+      else rej(new Error('fake Lex sent no URL'));
+    });
+    child.once('exit', (code) => rej(new Error(`fake Lex exited during start-up (code ${code})`)));
+  });
+  return {
+    url,
+    pid: child.pid!,
+    take: () =>
+      new Promise((res, rej) => {
+        const timer = setTimeout(() => rej(new Error('fake Lex did not hand over its records')), 10_000);
+        const on = (m: { type?: string; records?: LexRecord[] }) => {
+          if (m?.type !== 'records') return;
+          clearTimeout(timer);
+          child.off('message', on);
+          res(m.records ?? []);
+        };
+        child.on('message', on);
+        child.send({ type: 'take' });
+      }),
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+const TURN_OPS = new Set(['RecognizeUtterance', 'RecognizeText']);
+
+/** Conversation turns per Lex session, in the order the fake received them. */
+function bySession(records: LexRecord[]): Map<string, LexRecord[]> {
+  const m = new Map<string, LexRecord[]>();
+  for (const r of records) {
+    if (!TURN_OPS.has(r.op) || !r.sessionId) continue;
+    const list = m.get(r.sessionId) ?? [];
+    list.push(r);
+    m.set(r.sessionId, list);
+  }
+  return m;
+}
+
+/** The fake's own time on a request: arrival of its headers -> its answer written. */
+const fakeMs = (r: LexRecord) => (r.respondedAt ?? r.at) - r.at;
+
+interface Window {
+  machinePct: number | null;
+  cpuPct: { gateway?: number | null; fake: number | null; loadgen: number | null };
+}
+
+interface PhaseResult {
+  /** Client latency minus the fake's time, turns in the steady window. */
+  remainder: { all: Dist; speech: Dist; dtmf: Dist; welcome: Dist };
+  /** Client latency as measured. */
+  raw: Dist;
+  fake: Dist;
+  serviceMs: Dist;
+  unmatched: number;
+  errors: number;
+  errorKinds: Record<string, number>;
+  window: Window;
+  /** The gateway's event-loop lag over the steady window (gateway phase only). */
+  serverLoopLag?: LoopLag | null;
+}
+
+function errorKindsOf(samples: TurnSample[]): { errors: number; errorKinds: Record<string, number> } {
+  const errorKinds: Record<string, number> = {};
+  let errors = 0;
+  for (const s of samples) {
+    for (const e of s.errors) {
+      errors++;
+      const key = e.replace(/\d+/g, '#');
+      errorKinds[key] = (errorKinds[key] ?? 0) + 1;
+    }
+  }
+  return { errors, errorKinds };
+}
+
+/** CPU of the given processes and of the box over [start, end]. */
+function windowMeter(pids: Record<string, number | undefined>) {
+  let a: { t: number; m: { busy: number; total: number }; cpu: Record<string, number | undefined>; self: NodeJS.CpuUsage } | undefined;
+  let out: Window = { machinePct: null, cpuPct: { fake: null, loadgen: null } };
+  const cpuOf = () => Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, pid ? readProc(pid)?.cpuMs : undefined]));
+  return {
+    start() {
+      a = { t: performance.now(), m: readMachine(), cpu: cpuOf(), self: process.cpuUsage() };
+    },
+    end() {
+      if (!a) return;
+      const ms = performance.now() - a.t;
+      const m = readMachine();
+      const cpu = cpuOf();
+      const self = process.cpuUsage(a.self);
+      const pctOf = (k: string) => (cpu[k] !== undefined && a!.cpu[k] !== undefined ? Math.round(((cpu[k]! - a!.cpu[k]!) / ms) * 100) : null);
+      out = {
+        machinePct: Math.round(((m.busy - a.m.busy) / Math.max(1, m.total - a.m.total)) * 100 * cpus().length),
+        cpuPct: { ...(pids.gateway ? { gateway: pctOf('gateway') } : {}), fake: pctOf('fake'), loadgen: Math.round(((self.user + self.system) / 1000 / ms) * 100) },
+      };
+    },
+    result: () => out,
+  };
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
+
+/** Phase 1: calls through the gateway. Returns the result and the fake's records per call, for phase 2. */
+async function gatewayPhase(o: LexBenchOptions, fake: FakeChild, live: Set<ServerChild>): Promise<{ result: PhaseResult; calls: LexRecord[][] }> {
+  const server = await startServer('gateway', o.endSilenceMs, 'lex', { args: [fake.url], env: DUMMY_AWS_ENV });
+  live.add(server);
+  try {
+    const level = standardLevel(o, server.target, o.calls, o.durationS);
+    await runLevel({ ...standardLevel(o, server.target, 8, 1), rampMs: 200, levelTimeoutMs: 20_000 }, { steadyStart() {}, steadyEnd() {} });
+    await sleep(500);
+    await fake.take(); // drop the warm-up's
+    const meter = windowMeter({ gateway: server.pid, fake: fake.pid });
+    let profiled: Promise<boolean> = Promise.resolve(false);
+    let lagP: Promise<LoopLag | null> = Promise.resolve(null);
+    const dir = o.profileDir;
+    const run = await runLevel(level, {
+      steadyStart() {
+        meter.start();
+        server.resetLoopLag();
+        if (dir) server.profileStart();
+      },
+      steadyEnd() {
+        meter.end();
+        lagP = server.loopLag();
+        if (dir) profiled = server.profileStop(resolve(dir, `gateway-lex-${o.calls}.cpuprofile`), resolve(dir, SOURCEMAPS_FILE));
+      },
+    });
+    await profiled;
+    const serverLoopLag = await lagP;
+    await sleep(200);
+    const sessions = bySession(await fake.take());
+    const from = level.rampMs + level.settleMs;
+    const rem: Record<'speech' | 'dtmf' | 'welcome', number[]> = { speech: [], dtmf: [], welcome: [] };
+    const raw: number[] = [];
+    const fakeT: number[] = [];
+    const svc: number[] = [];
+    let unmatched = 0;
+    const byCall = new Map<string, TurnSample[]>();
+    for (const s of run.samples) {
+      if (!s.conversationId || (s.kind !== 'welcome' && s.kind !== 'speech' && s.kind !== 'dtmf')) continue;
+      const list = byCall.get(s.conversationId) ?? [];
+      list.push(s);
+      byCall.set(s.conversationId, list);
+    }
+    const calls: LexRecord[][] = [];
+    for (const [id, turns] of byCall) {
+      const recs = sessions.get(lexSessionId(id)) ?? [];
+      calls.push(recs);
+      // One Lex request per answered turn (no faults injected, so no retries): matched by order.
+      if (recs.length !== turns.length) {
+        unmatched += turns.length;
+        continue;
+      }
+      turns.forEach((t, k) => {
+        if (t.latencyMs === undefined || t.errors.length) return;
+        // Welcomes all fall in the ramp: kept over the whole run; turns only in the steady window.
+        if (t.kind !== 'welcome' && (t.at < from || t.at > level.durationMs)) return;
+        const f = fakeMs(recs[k]);
+        rem[t.kind as 'speech' | 'dtmf' | 'welcome'].push(t.latencyMs - f);
+        if (t.kind !== 'welcome') {
+          raw.push(t.latencyMs);
+          fakeT.push(f);
+          svc.push(recs[k].serviceMs);
+        }
+      });
+    }
+    return {
+      result: {
+        remainder: { all: dist([...rem.speech, ...rem.dtmf]), speech: dist(rem.speech), dtmf: dist(rem.dtmf), welcome: dist(rem.welcome) },
+        raw: dist(raw),
+        fake: dist(fakeT),
+        serviceMs: dist(svc),
+        unmatched,
+        ...errorKindsOf(run.samples),
+        window: meter.result(),
+        serverLoopLag,
+      },
+      calls,
+    };
+  } finally {
+    await server.stop();
+    live.delete(server);
+  }
+}
+
+/** Phase 2: the same Lex requests, same pacing, straight from the SDK (as the connector builds them). */
+async function directPhase(o: LexBenchOptions, fake: FakeChild, scripts: LexRecord[][]): Promise<PhaseResult> {
+  const lex = new LexRuntimeV2Client({ region: 'us-east-1', endpoint: fake.url, maxAttempts: 1, credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
+  const level = standardLevel(o, '', o.calls, o.durationS);
+  const t0 = performance.now();
+  const from = level.rampMs + level.settleMs;
+  const meter = windowMeter({ fake: fake.pid });
+  const startT = setTimeout(meter.start, from);
+  const endT = setTimeout(meter.end, level.durationMs);
+  // A loud pattern, so the fake hears speech (as it does the gateway's utterances), not silence.
+  const loud = Buffer.alloc(64 * 1024);
+  for (let i = 0; i < loud.length; i += 2) loud.writeInt16LE(i % 8 < 4 ? 4000 : -4000, i);
+  const samples: Array<{ session: string; k: number; at: number; ms?: number; kind: 'welcome' | 'speech' | 'dtmf'; error?: string }> = [];
+  const runCaller = async (i: number, script: LexRecord[]) => {
+    await sleep(t0 + (i * level.rampMs) / o.calls - performance.now());
+    const session = `direct-${process.pid}-${i}`;
+    let state: SessionState | undefined;
+    for (let k = 0; k < script.length; k++) {
+      const r = script[k];
+      // The caller's think time between two requests in the gateway run (speech streaming, DTMF, prompts).
+      if (k > 0) await sleep((r.at - (script[k - 1].respondedAt ?? script[k - 1].at)) as number);
+      const body = r.audioBytes > 0 ? loud.subarray(0, Math.min(r.audioBytes, loud.length)) : Buffer.from(r.text ?? '');
+      const at = performance.now();
+      const sample: (typeof samples)[number] = { session, k, at: at - t0, kind: k === 0 ? 'welcome' : r.audioBytes > 0 ? 'speech' : 'dtmf' };
+      samples.push(sample);
+      try {
+        const out = await lex.send(
+          new RecognizeUtteranceCommand({
+            botId: 'BANKBOT001',
+            botAliasId: 'LIVEALIAS1',
+            localeId: 'en_US',
+            sessionId: session,
+            requestContentType: r.audioBytes > 0 ? LPCM_8K : TEXT,
+            responseContentType: 'audio/pcm',
+            sessionState: encodeLexField({ ...(state ?? {}), sessionAttributes: {} }),
+            inputStream: body,
+          }),
+        );
+        // What the connector does with an answer before it can reply: read the audio, decode the fields.
+        await out.audioStream?.transformToByteArray();
+        decodeLexField(out.messages);
+        state = decodeLexField<SessionState>(out.sessionState);
+        sample.ms = performance.now() - at;
+      } catch (e) {
+        sample.error = (e as Error).name;
+      }
+    }
+  };
+  await Promise.all(scripts.map((s, i) => runCaller(i, s)));
+  clearTimeout(startT);
+  clearTimeout(endT);
+  lex.destroy();
+  await sleep(200);
+  const sessions = bySession(await fake.take());
+  const rem: Record<'speech' | 'dtmf' | 'welcome', number[]> = { speech: [], dtmf: [], welcome: [] };
+  const raw: number[] = [];
+  const fakeT: number[] = [];
+  const svc: number[] = [];
+  let unmatched = 0;
+  const errorKinds: Record<string, number> = {};
+  let errors = 0;
+  for (const s of samples) {
+    if (s.error) {
+      errors++;
+      errorKinds[s.error] = (errorKinds[s.error] ?? 0) + 1;
+      continue;
+    }
+    const rec = sessions.get(s.session)?.[s.k];
+    if (!rec || s.ms === undefined) {
+      unmatched++;
+      continue;
+    }
+    const f = fakeMs(rec);
+    if (s.kind === 'welcome') {
+      rem.welcome.push(s.ms - f);
+      continue;
+    }
+    if (s.at < from || s.at > level.durationMs) continue;
+    rem[s.kind].push(s.ms - f);
+    raw.push(s.ms);
+    fakeT.push(f);
+    svc.push(rec.serviceMs);
+  }
+  return {
+    remainder: { all: dist([...rem.speech, ...rem.dtmf]), speech: dist(rem.speech), dtmf: dist(rem.dtmf), welcome: dist(rem.welcome) },
+    raw: dist(raw),
+    fake: dist(fakeT),
+    serviceMs: dist(svc),
+    unmatched,
+    errors,
+    errorKinds,
+    window: meter.result(),
+  };
+}
+
+const f = (n: number | null | undefined, d = 2) => (n === null || n === undefined ? '-' : n.toFixed(d));
+const sub = (a: number | null, b: number | null) => (a === null || b === null ? null : r3(a - b));
+
+function readLoadavg(): string {
+  try {
+    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  } catch {
+    return '?';
+  }
+}
+
+export async function runLexBench(o: LexBenchOptions, resultsDir: string, live: Set<ServerChild>): Promise<{ met: boolean | null }> {
+  const t0 = performance.now();
+  process.stdout.write(
+    `\nLex section: ${o.calls} calls of ${o.durationS} s through the gateway (aws_lex_connector -> fake Lex, ${o.serviceMs} ms service time), ` +
+      `then the same Lex requests straight from the SDK\n`,
+  );
+  const loadBefore = readLoadavg();
+  const fake = await startFake(o.serviceMs);
+  let gw: PhaseResult;
+  let direct: PhaseResult;
+  try {
+    const g = await gatewayPhase(o, fake, live);
+    gw = g.result;
+    direct = await directPhase(o, fake, g.calls);
+  } finally {
+    await fake.stop();
+  }
+  const loadAfter = readLoadavg();
+  const added = { p50: sub(gw.remainder.all.p50, direct.remainder.all.p50), p90: sub(gw.remainder.all.p90, direct.remainder.all.p90), p99: sub(gw.remainder.all.p99, direct.remainder.all.p99) };
+  const clean = gw.errors + direct.errors + gw.unmatched + direct.unmatched === 0 && gw.remainder.all.n > 0 && direct.remainder.all.n > 0;
+  const met = !clean || added.p99 === null ? null : added.p99 <= LEX_ADDED_P99_TARGET_MS;
+  const verdict = met === null ? 'NOT DETERMINED' : met ? 'MET' : 'NOT MET';
+  const row = (name: string, p: PhaseResult) =>
+    `| ${name} | ${p.remainder.all.n} | ${f(p.remainder.all.p50)} | ${f(p.remainder.all.p90)} | ${f(p.remainder.all.p99)} | ${f(p.remainder.all.max)} | ` +
+    `${f(p.raw.p50)} | ${f(p.raw.p99)} | ${f(p.fake.p50)} | ${f(p.fake.p99)} | ${f(p.remainder.welcome.p99)} | ${f(p.window.cpuPct.gateway, 0)} | ${p.serverLoopLag ? `${f(p.serverLoopLag.p99Ms, 1)}/${f(p.serverLoopLag.maxMs, 1)}` : '-'} | ${f(p.window.cpuPct.fake, 0)} | ${f(p.window.cpuPct.loadgen, 0)} | ${f(p.window.machinePct, 0)} | ${p.errors + p.unmatched} |`;
+  const table = [
+    '| path | turns | rem p50 | rem p90 | rem p99 | rem max | raw p50 | raw p99 | fake p50 | fake p99 | welcome rem p99 | gateway CPU % | gateway lag p99/max | fake CPU % | loadgen CPU % | box CPU % (of 200) | errors |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    row('gateway', gw),
+    row('direct SDK', direct),
+  ].join('\n');
+  const byKind = (k: 'speech' | 'dtmf') =>
+    `${k}: gateway remainder p50 ${f(gw.remainder[k].p50)} p99 ${f(gw.remainder[k].p99)} ms (${gw.remainder[k].n}), direct p50 ${f(direct.remainder[k].p50)} p99 ${f(direct.remainder[k].p99)} ms (${direct.remainder[k].n}), ` +
+    `added p50 ${f(sub(gw.remainder[k].p50, direct.remainder[k].p50))} p99 ${f(sub(gw.remainder[k].p99, direct.remainder[k].p99))} ms`;
+  const lines = [
+    `By turn kind: ${byKind('speech')}; ${byKind('dtmf')}`,
+    `Added by the gateway (gateway remainder - direct remainder): p50 ${f(added.p50)} ms, p90 ${f(added.p90)} ms, p99 ${f(added.p99)} ms`,
+    `Target added p99 <= ${LEX_ADDED_P99_TARGET_MS} ms at ${o.calls} calls: ${verdict}${clean ? '' : ' (errors or unmatched turns)'}`,
+  ];
+  const totalS = Math.round((performance.now() - t0) / 1000);
+  const errs = [gw.errors || gw.unmatched ? `gateway: ${JSON.stringify(gw.errorKinds)}, ${gw.unmatched} unmatched` : '', direct.errors || direct.unmatched ? `direct: ${JSON.stringify(direct.errorKinds)}, ${direct.unmatched} unmatched` : ''].filter(Boolean);
+  process.stdout.write(`\n${table}\n\n${errs.length ? `Errors: ${errs.join('; ')}\n` : ''}${lines.join('\n')}\nLoad average before/after: ${loadBefore} / ${loadAfter}\n`);
+  const when = new Date().toISOString();
+  writeFileSync(resolve(resultsDir, 'lex.json'), `${JSON.stringify({ when, options: o, loadavg: { before: loadBefore, after: loadAfter }, totalSeconds: totalS, gateway: gw, direct, added, target: { p99Ms: LEX_ADDED_P99_TARGET_MS, met } }, null, 2)}\n`);
+  writeFileSync(
+    resolve(resultsDir, 'lex.md'),
+    [
+      `# Lex turn overhead (${when})`,
+      '',
+      `${o.calls} calls of ${o.durationS} s; fake Lex service time ${o.serviceMs} ms; load average before/after ${loadBefore} / ${loadAfter}. Total ${totalS} s.`,
+      '',
+      table,
+      '',
+      'ms, turns begun in the steady window. rem: client latency minus the fake\'s time on the request (arrival -> answer written); ' +
+        'gateway: END_OF_INPUT (speech) or digits sent (DTMF) -> FINAL; direct SDK: RecognizeUtterance sent -> answer read and decoded. ' +
+        'raw: the client latency itself. welcome rem p99: SESSION_START (or the first request) -> answer, minus the fake, all calls (they start in the ramp). ' +
+        'CPU in % of one core over the steady window; box = every process. gateway lag: its event-loop lag in the window (10 ms histogram).',
+      '',
+      ...errs.map((e) => `- ${e}`),
+      ...lines.map((l) => `- ${l}`),
+      '',
+    ].join('\n'),
+  );
+  process.stdout.write(`Wrote ${resolve(resultsDir, 'lex.json')} and lex.md\n`);
+  if (o.profileDir) {
+    const text = summariseProfile(o.profileDir, REPO);
+    writeFileSync(resolve(o.profileDir, 'summary.md'), `# gateway CPU profile, Lex section at ${o.calls} calls\n\n\`\`\`\n${text}\n\`\`\`\n`);
+    process.stdout.write(`\nGateway CPU profile (Lex section, steady window, ${o.profileDir}):\n${text}\n`);
+  }
+  return { met };
+}
