@@ -114,7 +114,8 @@ describe('graceful drain, in-process', () => {
       expect([report.drained, report.pending?.rpcs]).toEqual([false, [caller.conversationId]]);
       // RPCs get most of the grace (all but a fifth, kept for ending conversations and closing); the whole stop fits in it.
       expect(took).toBeGreaterThanOrEqual(75);
-      expect(took).toBeLessThan(100 + 150);
+      // Bounded by the grace, not by the 6 s turn; the slack is the event loop of a machine busy with the other test files.
+      expect(took).toBeLessThan(100 + 900);
 
       const r = await within(speaking.result, 1000, 'in-flight RPC never ended');
       expect([r.status.code, r.status.details]).toEqual([status.UNAVAILABLE, 'gateway is shutting down']);
@@ -256,7 +257,7 @@ describe('a bounded stop (child process)', () => {
       const e = await exit;
       expect([e.code, e.signal]).toEqual([0, null]);
       // The stop ends at the grace; the margin is signal delivery and process exit on a busy machine.
-      expect(e.afterMs).toBeLessThan(BOUNDED_GRACE_S * 1000 + 400);
+      expect(e.afterMs).toBeLessThan(BOUNDED_GRACE_S * 1000 + 1500);
 
       const lines = bounded.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
       const pending = lines.find((l) => /shutdown grace used up/.test(String(l.msg)));
