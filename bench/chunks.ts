@@ -1,7 +1,7 @@
 // Chunk section: how long a streamed reply's piece takes from the agent emitting it to the caller receiving it,
 // through the real gateway (chunked_reply plugin, CHUNK reply mode) and through a bare grpc-js server that writes
 // the same pieces on the same schedule straight into its response stream. See bench/README.md.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -11,6 +11,7 @@ import { epochNow, readStamp } from './chunk-stamps';
 import { runLevel, standardLevel, type LevelOptions } from './load';
 import { SOURCEMAPS_FILE, summariseProfile } from './profile';
 import { readMachine, readProc, REPO, startServer, type ServerChild, type ServerKind } from './servers';
+import { dist, pctSorted as pct, r3, readLoadavg, type Dist } from './stats';
 import type { ClientKind } from './wire';
 
 export const CHUNK_P99_TARGET_MS = 2;
@@ -31,14 +32,6 @@ export interface ChunkBenchOptions {
 
 export const CHUNK_DEFAULTS = { calls: 100, durationS: 10, repeats: 1 };
 export const CHUNK_QUICK = { calls: 25, durationS: 6, repeats: 1 };
-
-interface Dist {
-  n: number;
-  p50: number | null;
-  p90: number | null;
-  p99: number | null;
-  max: number | null;
-}
 
 export interface ChunkResult {
   run: number;
@@ -63,19 +56,6 @@ export interface ChunkResult {
   machineCpuPct: number | null;
   otherCpuPct: number | null;
   serverLoopLag: LoopLag | null;
-}
-
-function pct(sorted: number[], p: number): number | null {
-  if (sorted.length === 0) return null;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
-
-const r3 = (n: number | null) => (n === null ? null : Math.round(n * 1000) / 1000);
-
-function dist(values: number[]): Dist {
-  const s = Float64Array.from(values).sort();
-  const a = Array.from(s);
-  return { n: a.length, p50: r3(pct(a, 50)), p90: r3(pct(a, 90)), p99: r3(pct(a, 99)), max: r3(a.length ? a[a.length - 1] : null) };
 }
 
 /** The pieces slower to leave than the p99, and whether a GC pause fell between their emit and flush. */
@@ -310,10 +290,3 @@ export async function runChunkBench(o: ChunkBenchOptions, resultsDir: string, li
   return rows;
 }
 
-function readLoadavg(): string {
-  try {
-    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-  } catch {
-    return '?';
-  }
-}

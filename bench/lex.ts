@@ -5,7 +5,7 @@
 // texts, audio sizes and think times) straight at the fake with the SDK, request -> response minus the same.
 // The difference of the two remainders is what the gateway adds. See bench/README.md.
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -16,6 +16,7 @@ import type { LexRecord } from './lex-fake';
 import { SOURCEMAPS_FILE, summariseProfile } from './profile';
 import { runLevel, standardLevel, type TurnSample } from './load';
 import { readMachine, readProc, REPO, startServer, type ServerChild } from './servers';
+import { dist, errorKindsOf, r3, readLoadavg, type Dist } from './stats';
 import type { ClientKind } from './wire';
 
 export const LEX_ADDED_P99_TARGET_MS = 5;
@@ -38,24 +39,6 @@ export interface LexBenchOptions {
 
 export const LEX_DEFAULTS = { calls: 100, durationS: 10, serviceMs: 30 };
 export const LEX_QUICK = { calls: 25, durationS: 6, serviceMs: 30 };
-
-interface Dist {
-  n: number;
-  p50: number | null;
-  p90: number | null;
-  p99: number | null;
-  max: number | null;
-}
-
-const r3 = (n: number | null) => (n === null ? null : Math.round(n * 1000) / 1000);
-function pct(sorted: number[], p: number): number | null {
-  if (sorted.length === 0) return null;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
-function dist(values: number[]): Dist {
-  const a = Array.from(Float64Array.from(values).sort());
-  return { n: a.length, p50: r3(pct(a, 50)), p90: r3(pct(a, 90)), p99: r3(pct(a, 99)), max: r3(a.length ? a[a.length - 1] : null) };
-}
 
 interface FakeChild {
   url: string;
@@ -140,19 +123,6 @@ interface PhaseResult {
   window: Window;
   /** The gateway's event-loop lag over the steady window (gateway phase only). */
   serverLoopLag?: LoopLag | null;
-}
-
-function errorKindsOf(samples: TurnSample[]): { errors: number; errorKinds: Record<string, number> } {
-  const errorKinds: Record<string, number> = {};
-  let errors = 0;
-  for (const s of samples) {
-    for (const e of s.errors) {
-      errors++;
-      const key = e.replace(/\d+/g, '#');
-      errorKinds[key] = (errorKinds[key] ?? 0) + 1;
-    }
-  }
-  return { errors, errorKinds };
 }
 
 /** CPU of the given processes and of the box over [start, end]. */
@@ -363,13 +333,6 @@ async function directPhase(o: LexBenchOptions, fake: FakeChild, scripts: LexReco
 const f = (n: number | null | undefined, d = 2) => (n === null || n === undefined ? '-' : n.toFixed(d));
 const sub = (a: number | null, b: number | null) => (a === null || b === null ? null : r3(a - b));
 
-function readLoadavg(): string {
-  try {
-    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-  } catch {
-    return '?';
-  }
-}
 
 export async function runLexBench(o: LexBenchOptions, resultsDir: string, live: Set<ServerChild>): Promise<{ met: boolean | null }> {
   const t0 = performance.now();

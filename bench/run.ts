@@ -10,6 +10,7 @@ import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { runLevel, standardLevel, type LevelOptions, type TurnSample } from './load';
+import { errorKindsOf } from './stats';
 import { dumpSourceMaps, SOURCEMAPS_FILE, summariseProfile } from './profile';
 import { readMachine, readProc, REPO, startServer, type ServerChild, type ServerKind } from './servers';
 import type { ClientKind } from './wire';
@@ -287,16 +288,9 @@ function summariseLevel(
   const lat = (k: string[]) => samples.filter((s) => k.includes(s.kind) && s.latencyMs !== undefined).map((s) => s.latencyMs!);
   const turnLat = lat(['speech', 'dtmf']);
   const eoi = samples.filter((s) => s.eoiDelayMs !== undefined).map((s) => s.eoiDelayMs!);
-  const errorKinds: Record<string, number> = {};
-  let errors = 0;
-  for (const s of samples) {
-    for (const e of s.errors) {
-      errors++;
-      // Group by message without ids or numbers, so the report stays short.
-      const key = e.replace(/\d+/g, '#');
-      errorKinds[key] = (errorKinds[key] ?? 0) + 1;
-    }
-  }
+  const counted = errorKindsOf(samples);
+  let errors = counted.errors;
+  const errorKinds = counted.errorKinds;
   if (run.timedOut) {
     errors++;
     errorKinds['level timed out (RPCs cancelled)'] = 1;

@@ -1,0 +1,46 @@
+// Small statistics and machine readings the bench sections share.
+import { readFileSync } from 'node:fs';
+import type { TurnSample } from './load';
+
+export interface Dist {
+  n: number;
+  p50: number | null;
+  p90: number | null;
+  p99: number | null;
+  max: number | null;
+}
+
+export const r3 = (n: number | null) => (n === null ? null : Math.round(n * 1000) / 1000);
+
+/** Nearest-rank percentile of an ascending array. */
+export function pctSorted(sorted: number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+export function dist(values: number[]): Dist {
+  const a = Array.from(Float64Array.from(values).sort());
+  return { n: a.length, p50: r3(pctSorted(a, 50)), p90: r3(pctSorted(a, 90)), p99: r3(pctSorted(a, 99)), max: r3(a.length ? a[a.length - 1] : null) };
+}
+
+/** Turn errors counted, grouped by message without ids or numbers so the report stays short. */
+export function errorKindsOf(samples: TurnSample[]): { errors: number; errorKinds: Record<string, number> } {
+  const errorKinds: Record<string, number> = {};
+  let errors = 0;
+  for (const s of samples) {
+    for (const e of s.errors) {
+      errors++;
+      const key = e.replace(/\d+/g, '#');
+      errorKinds[key] = (errorKinds[key] ?? 0) + 1;
+    }
+  }
+  return { errors, errorKinds };
+}
+
+export function readLoadavg(): string {
+  try {
+    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  } catch {
+    return '?';
+  }
+}
