@@ -7,7 +7,7 @@ export interface LexResult {
   messages: Message[];
   interpretations: Interpretation[];
   sessionState?: SessionState;
-  /** 16 kHz 16-bit little-endian PCM, when Lex spoke. */
+  /** Lex's speech in the call's prompt format, when Lex spoke. */
   audio?: Uint8Array;
 }
 

@@ -1,6 +1,5 @@
-import { DeleteSessionCommand, LexRuntimeV2Client, RecognizeUtteranceCommand } from '@aws-sdk/client-lex-runtime-v2';
-import type { Interpretation, Message, SessionState } from '@aws-sdk/client-lex-runtime-v2';
-import { type AudioFormat, encodeFromPcm16, resamplePcm16 } from '@app/audio';
+import type { SessionState } from '@aws-sdk/client-lex-runtime-v2';
+import { type AudioFormat, resamplePcm16 } from '@app/audio';
 import type { Logger } from '@app/config';
 import type {
   AgentDescriptor,
@@ -18,20 +17,17 @@ import { type LexResult, classify, currentIntent, heardNothing, messageTexts, ou
 import { CircuitBreaker, CircuitOpenError, type RetryClock, withRetries } from './lex-resilience';
 import {
   applyDtmfDeletion,
-  decodeLexField,
-  decodeLexText,
   dtmfDeletionCharacter,
-  encodeLexField,
   eventAttributes,
   lexSessionId,
   nextInputFromAttributes,
 } from './lex-session';
 import type { LexConfig } from './lex.config';
+import type { LexRuntime } from './runtime/lex-runtime';
 
 const LPCM_8K = 'audio/lpcm; sample-rate=8000; sample-size-bits=16; channel-count=1; is-big-endian=false';
 const L16_16K = 'audio/l16; rate=16000; channels=1';
 const TEXT = 'text/plain; charset=utf-8';
-const LEX_PCM_RATE = 16000;
 const DELETE_TIMEOUT_MS = 2000;
 
 /** What the connector keeps per conversation. */
@@ -54,7 +50,8 @@ export interface LexConnectorOptions {
   id: string;
   config: LexConfig;
   directory: BotDirectory;
-  runtime: LexRuntimeV2Client;
+  /** Lex's runtime API; its replies' audio comes already in `promptFormat`. */
+  runtime: LexRuntime;
   promptFormat: AudioFormat;
   logger: Logger;
   clock?: RetryClock;
@@ -128,9 +125,9 @@ export class LexConnector implements RequestReplyConnector {
     if (!call) return;
     // Best effort and bounded: Lex forgets the session on its own after its idle timeout anyway.
     try {
-      await this.o.runtime.send(
-        new DeleteSessionCommand({ botId: call.bot.botId, botAliasId: call.bot.aliasId, localeId: call.bot.localeId, sessionId: call.sessionId }),
-        { abortSignal: AbortSignal.timeout(DELETE_TIMEOUT_MS) },
+      await this.o.runtime.deleteSession(
+        { botId: call.bot.botId, botAliasId: call.bot.aliasId, localeId: call.bot.localeId, sessionId: call.sessionId },
+        AbortSignal.timeout(DELETE_TIMEOUT_MS),
       );
     } catch (e) {
       ctx.logger.debug({ err: (e as Error).name }, 'Lex DeleteSession failed');
@@ -139,8 +136,8 @@ export class LexConnector implements RequestReplyConnector {
 
   async close(): Promise<void> {
     this.o.directory.stop();
-    this.o.runtime.destroy();
     this.o.dispose?.();
+    await this.o.runtime.close();
   }
 
   private noInput(call: CallState): AgentReply {
@@ -187,42 +184,26 @@ export class LexConnector implements RequestReplyConnector {
     breaker.enter();
     // A sessionState sent to Lex replaces its own: send back its last dialog position with the attributes.
     const sessionState: SessionState = { ...(req.state ?? dialogPosition(call.lexState)), sessionAttributes: call.attributes };
-    const command = new RecognizeUtteranceCommand({
+    const request = {
       botId: call.bot.botId,
       botAliasId: call.bot.aliasId,
       localeId: call.bot.localeId,
       sessionId: call.sessionId,
-      requestContentType: req.contentType,
-      responseContentType: 'audio/pcm',
-      sessionState: encodeLexField(sessionState),
-      inputStream: req.body,
-    });
+      contentType: req.contentType,
+      body: req.body,
+      sessionState,
+    };
     try {
-      const out = await withRetries(
-        async (signal) => {
-          const r = await this.o.runtime.send(command, { abortSignal: signal });
-          // Read the body inside the attempt: a stalled body is a failed attempt too.
-          const audio = r.audioStream ? await r.audioStream.transformToByteArray() : undefined;
-          return { r, audio };
-        },
-        {
-          maxRetries: this.cfg.max_retries,
-          attemptTimeoutMs: this.cfg.request_timeout_ms,
-          budgetMs: this.cfg.turn_budget_ms,
-          signal: ctx.signal,
-          clock: this.o.clock,
-          onRetry: (err, retry, delayMs) => ctx.logger.info({ err: (err as Error).name, retry, delayMs, bot: call.bot.name }, 'retrying Lex'),
-        },
-      );
+      const result = await withRetries((signal) => this.o.runtime.recognize(request, signal), {
+        maxRetries: this.cfg.max_retries,
+        attemptTimeoutMs: this.cfg.request_timeout_ms,
+        budgetMs: this.cfg.turn_budget_ms,
+        signal: ctx.signal,
+        clock: this.o.clock,
+        onRetry: (err, retry, delayMs) => ctx.logger.info({ err: (err as Error).name, retry, delayMs, bot: call.bot.name }, 'retrying Lex'),
+      });
       breaker.success();
-      const { r, audio } = out;
-      return {
-        inputTranscript: decodeLexText(r.inputTranscript),
-        messages: decodeLexField<Message[]>(r.messages) ?? [],
-        interpretations: decodeLexField<Interpretation[]>(r.interpretations) ?? [],
-        sessionState: decodeLexField<SessionState>(r.sessionState),
-        audio: audio?.length ? audio : undefined,
-      };
+      return result;
     } catch (e) {
       if (ctx.signal.aborted) breaker.release();
       else if (!(e instanceof CircuitOpenError)) breaker.failure();
@@ -268,22 +249,13 @@ export class LexConnector implements RequestReplyConnector {
     const texts = messageTexts(r.messages);
     const bargeIn = closing ? false : undefined;
     if (r.audio) {
-      const prompt: AgentPrompt = { text: texts.join(' '), audio: { format: this.o.promptFormat, data: this.convert(r.audio) } };
+      const prompt: AgentPrompt = { text: texts.join(' '), audio: { format: this.o.promptFormat, data: r.audio } };
       if (bargeIn !== undefined) prompt.bargeIn = bargeIn;
       return [prompt];
     }
     return texts.map((text) => (bargeIn === undefined ? { text } : { text, bargeIn }));
   }
 
-  /** Lex's 16 kHz little-endian PCM, converted once to the call's prompt format. */
-  private convert(pcmBytes: Uint8Array): Uint8Array {
-    const samples = new Int16Array(pcmBytes.length >> 1);
-    const view = new DataView(pcmBytes.buffer, pcmBytes.byteOffset, samples.length * 2);
-    for (let i = 0; i < samples.length; i++) samples[i] = view.getInt16(i * 2, true);
-    const f = this.o.promptFormat;
-    const resampled = f.sampleRate === LEX_PCM_RATE ? samples : resamplePcm16(samples, LEX_PCM_RATE, f.sampleRate);
-    return encodeFromPcm16(resampled, f.encoding);
-  }
 }
 
 interface LexRequest {

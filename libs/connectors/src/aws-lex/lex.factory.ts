@@ -2,13 +2,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { convertWav } from '@app/audio';
 import { LexModelsV2Client } from '@aws-sdk/client-lex-models-v2';
-import { LexRuntimeV2Client } from '@aws-sdk/client-lex-runtime-v2';
 import { validateSection } from '@app/config';
 import { ConnectorProvider } from '@app/connector-sdk';
 import type { AgentPrompt, ConnectorDefinition, ConnectorFactory } from '@app/connector-sdk';
 import { BotDirectory, type BotCatalog, discoverBots, needsCatalog, resolveExplicit, sdkCatalog } from './lex-bots';
 import { LexConnector } from './lex.connector';
 import { checkLexConfig, credentialKeys, LexConfig } from './lex.config';
+import { SdkLexRuntime } from './runtime/sdk-lex-runtime';
 
 /** The local audio agent's error prompt, relative to the config's base folder: the apology's voice unless configured. */
 const DEFAULT_APOLOGY = 'audio/error.wav';
@@ -48,8 +48,7 @@ export class LexConnectorFactory implements ConnectorFactory {
       }
     }
 
-    // Our own retry policy governs: the SDK's would multiply the attempts and ignore the turn budget.
-    const runtime = new LexRuntimeV2Client({ region: cfg.region_name, endpoint: cfg.endpoint_url, maxAttempts: 1 });
+    const runtime = new SdkLexRuntime({ region: cfg.region_name, endpoint: cfg.endpoint_url, promptFormat: def.promptFormat });
     let catalog: BotCatalog | undefined;
     let modelsClient: LexModelsV2Client | undefined;
     const models = () => {
