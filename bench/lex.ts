@@ -117,6 +117,11 @@ interface PhaseResult {
   raw: Dist;
   fake: Dist;
   serviceMs: Dist;
+  /**
+   * The remainder split at the fake (epoch clocks shared by the processes): turn start → request at the fake, and
+   * the fake's answer → the reply at the caller.
+   */
+  legs: { request: Dist; response: Dist };
   unmatched: number;
   errors: number;
   errorKinds: Record<string, number>;
@@ -186,6 +191,7 @@ async function gatewayPhase(o: LexBenchOptions, fake: FakeChild, live: Set<Serve
     const raw: number[] = [];
     const fakeT: number[] = [];
     const svc: number[] = [];
+    const legs = { request: [] as number[], response: [] as number[] };
     let unmatched = 0;
     const byCall = new Map<string, TurnSample[]>();
     for (const s of run.samples) {
@@ -213,6 +219,11 @@ async function gatewayPhase(o: LexBenchOptions, fake: FakeChild, live: Set<Serve
           raw.push(t.latencyMs);
           fakeT.push(f);
           svc.push(recs[k].serviceMs);
+          if (t.finalEpochMs !== undefined && recs[k].respondedAt !== undefined) {
+            const response = t.finalEpochMs - recs[k].respondedAt!;
+            legs.response.push(response);
+            legs.request.push(t.latencyMs - f - response);
+          }
         }
       });
     }
@@ -222,6 +233,7 @@ async function gatewayPhase(o: LexBenchOptions, fake: FakeChild, live: Set<Serve
         raw: dist(raw),
         fake: dist(fakeT),
         serviceMs: dist(svc),
+        legs: { request: dist(legs.request), response: dist(legs.response) },
         unmatched,
         ...errorKindsOf(run.samples),
         window: meter.result(),
@@ -247,7 +259,7 @@ async function directPhase(o: LexBenchOptions, fake: FakeChild, scripts: LexReco
   // A loud pattern, so the fake hears speech (as it does the gateway's utterances), not silence.
   const loud = Buffer.alloc(64 * 1024);
   for (let i = 0; i < loud.length; i += 2) loud.writeInt16LE(i % 8 < 4 ? 4000 : -4000, i);
-  const samples: Array<{ session: string; k: number; at: number; ms?: number; kind: 'welcome' | 'speech' | 'dtmf'; error?: string }> = [];
+  const samples: Array<{ session: string; k: number; at: number; ms?: number; kind: 'welcome' | 'speech' | 'dtmf'; error?: string; startEpoch?: number; endEpoch?: number }> = [];
   const runCaller = async (i: number, script: LexRecord[]) => {
     await sleep(t0 + (i * level.rampMs) / o.calls - performance.now());
     const session = `direct-${process.pid}-${i}`;
@@ -277,7 +289,10 @@ async function directPhase(o: LexBenchOptions, fake: FakeChild, scripts: LexReco
         await out.audioStream?.transformToByteArray();
         decodeLexField(out.messages);
         state = decodeLexField<SessionState>(out.sessionState);
-        sample.ms = performance.now() - at;
+        const end = performance.now();
+        sample.ms = end - at;
+        sample.startEpoch = performance.timeOrigin + at;
+        sample.endEpoch = performance.timeOrigin + end;
       } catch (e) {
         sample.error = (e as Error).name;
       }
@@ -293,6 +308,7 @@ async function directPhase(o: LexBenchOptions, fake: FakeChild, scripts: LexReco
   const raw: number[] = [];
   const fakeT: number[] = [];
   const svc: number[] = [];
+  const legs = { request: [] as number[], response: [] as number[] };
   let unmatched = 0;
   const errorKinds: Record<string, number> = {};
   let errors = 0;
@@ -317,12 +333,17 @@ async function directPhase(o: LexBenchOptions, fake: FakeChild, scripts: LexReco
     raw.push(s.ms);
     fakeT.push(f);
     svc.push(rec.serviceMs);
+    if (rec.respondedAt !== undefined) {
+      legs.request.push(rec.at - s.startEpoch!);
+      legs.response.push(s.endEpoch! - rec.respondedAt);
+    }
   }
   return {
     remainder: { all: dist([...rem.speech, ...rem.dtmf]), speech: dist(rem.speech), dtmf: dist(rem.dtmf), welcome: dist(rem.welcome) },
     raw: dist(raw),
     fake: dist(fakeT),
     serviceMs: dist(svc),
+    legs: { request: dist(legs.request), response: dist(legs.response) },
     unmatched,
     errors,
     errorKinds,
@@ -368,7 +389,9 @@ export async function runLexBench(o: LexBenchOptions, resultsDir: string, live: 
   const byKind = (k: 'speech' | 'dtmf') =>
     `${k}: gateway remainder p50 ${f(gw.remainder[k].p50)} p99 ${f(gw.remainder[k].p99)} ms (${gw.remainder[k].n}), direct p50 ${f(direct.remainder[k].p50)} p99 ${f(direct.remainder[k].p99)} ms (${direct.remainder[k].n}), ` +
     `added p50 ${f(sub(gw.remainder[k].p50, direct.remainder[k].p50))} p99 ${f(sub(gw.remainder[k].p99, direct.remainder[k].p99))} ms`;
+  const leg = (p: PhaseResult, k: 'request' | 'response') => `${f(p.legs[k].p50)} / ${f(p.legs[k].p99)}`;
   const lines = [
+    `Legs, p50 / p99 ms (turn start -> request at the fake; fake's answer -> reply at the caller): gateway ${leg(gw, 'request')} and ${leg(gw, 'response')}; direct SDK ${leg(direct, 'request')} and ${leg(direct, 'response')}`,
     `By turn kind: ${byKind('speech')}; ${byKind('dtmf')}`,
     `Added by the gateway (gateway remainder - direct remainder): p50 ${f(added.p50)} ms, p90 ${f(added.p90)} ms, p99 ${f(added.p99)} ms`,
     `Target added p99 <= ${LEX_ADDED_P99_TARGET_MS} ms at ${o.calls} calls: ${verdict}${clean ? '' : ' (errors or unmatched turns)'}`,

@@ -21,6 +21,8 @@ export interface TurnSample {
   latencyMs?: number;
   /** speech: the frame that completes end_silence_ms sent → END_OF_INPUT received (server keeping up). */
   eoiDelayMs?: number;
+  /** The FINAL's arrival on the epoch clock shared by the bench's processes (the Lex section splits legs by it). */
+  finalEpochMs?: number;
   /** The call's conversation id (the Lex section matches turns to the fake's requests by it). */
   conversationId?: string;
   errors: string[];
@@ -274,7 +276,7 @@ export async function runLevel(o: LevelOptions, hooks: LevelHooks): Promise<Leve
     rpc.write(req);
     rpc.halfClose();
     const r = await rpc.result;
-    return record(kind, at, rpc, r, answered && rpc.finalAt !== undefined ? { latencyMs: rpc.finalAt - at } : {});
+    return record(kind, at, rpc, r, answered && rpc.finalAt !== undefined ? { latencyMs: rpc.finalAt - at, finalEpochMs: performance.timeOrigin + rpc.finalAt } : {});
   };
 
   const speechTurn = async (client: Connection, req: CallRequests) => {
@@ -313,7 +315,10 @@ export async function runLevel(o: LevelOptions, hooks: LevelHooks): Promise<Leve
     const r = await rpc.result;
     stop();
     const extra: Partial<TurnSample> = {};
-    if (rpc.eoiAt !== undefined && rpc.finalAt !== undefined) extra.latencyMs = rpc.finalAt - rpc.eoiAt;
+    if (rpc.eoiAt !== undefined && rpc.finalAt !== undefined) {
+      extra.latencyMs = rpc.finalAt - rpc.eoiAt;
+      extra.finalEpochMs = performance.timeOrigin + rpc.finalAt;
+    }
     if (rpc.eoiAt !== undefined && eoiFrameSentAt !== undefined) extra.eoiDelayMs = rpc.eoiAt - eoiFrameSentAt;
     return record('speech', at, rpc, r, extra);
   };
