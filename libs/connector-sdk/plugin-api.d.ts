@@ -198,6 +198,8 @@ export interface ConnectorDefinition {
   /** Relative paths in `config` resolve against this folder. */
   baseDir: string;
   logger: PluginLogger;
+  /** Call when listAgents() would now answer differently: new agents take new calls, calls in progress keep theirs. */
+  agentsChanged(): void;
 }
 
 /** One connector type a plugin offers. */

@@ -88,9 +88,9 @@ export function speechBurst(speechMs: number, silenceMs: number, sampleRate = 80
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls until `fn` is true or the time is up. */
-export async function eventually(fn: () => boolean, timeoutMs = 3000): Promise<void> {
+export async function eventually(fn: () => boolean | Promise<boolean>, timeoutMs = 3000): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!fn()) {
+  while (!(await fn())) {
     if (Date.now() > end) throw new Error('condition not met in time');
     await sleep(10);
   }

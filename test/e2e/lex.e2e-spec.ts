@@ -438,6 +438,30 @@ describe('Lex bot discovery', () => {
     }
   });
 
+  it('a bot deployed after start-up is listed and takes calls after the next refresh; a removed one leaves the list, its call in progress goes on', async () => {
+    const lex = await FakeLexServer.start({});
+    const t = await startTestGateway({ connectors: { lex: lexConnector(lex, { discovery_refresh_seconds: 1 }) } });
+    const ids = async () => (await t.caller().listAgents()).virtualAgents.map((a) => a.virtualAgentId).sort();
+    try {
+      expect(await ids()).toEqual([AGENT]);
+      const onBanking = t.caller({ agentId: AGENT });
+      ok(await onBanking.startSession());
+      const travel = { botId: 'TRAVELBOT1', botName: 'Travel', aliases: [{ botAliasId: 'TRVLALIAS1', botAliasName: 'live', lastUpdatedDateTime: new Date('2026-03-01T00:00:00Z') }] };
+      lex.setBots([travel]);
+      await eventually(async () => (await ids()).join() === 'lex: Travel', 4000);
+      const onTravel = t.caller({ agentId: 'lex: Travel' });
+      ok(await onTravel.startSession());
+      expect(lex.calls('RecognizeUtterance').at(-1)!.botId).toBe('TRAVELBOT1');
+      // Banking is gone for new calls, but the call that started on it still reaches its bot.
+      expect((await t.caller({ agentId: AGENT }).startSession()).status.code).not.toBe(0);
+      ok(await onBanking.sendDtmf('5'));
+      expect(lex.calls('RecognizeUtterance').at(-1)!.botId).toBe('BANKBOT001');
+    } finally {
+      await t.stop();
+      await lex.stop();
+    }
+  });
+
   it('a refresh picks up a newly deployed alias for new calls, without disturbing a call in progress; a failed one keeps the last list', async () => {
     const lex = await FakeLexServer.start({});
     const t = await startTestGateway({ connectors: { lex: lexConnector(lex, { discovery_refresh_seconds: 1 }) } });

@@ -34,7 +34,21 @@ class ReportingFactory implements ConnectorFactory {
     };
   }
 }
-@Module({ providers: [FixedFactory, ReportingFactory] })
+/** Agents a test changes at run time, with the callback the registry gave each connector. */
+const live: Record<string, { ids: string[]; changed: () => void }> = {};
+@ConnectorProvider({ type: 'changing' })
+class ChangingFactory implements ConnectorFactory {
+  create(def: ConnectorDefinition) {
+    const state = (live[def.id] = { ids: (def.config.agents as string[]) ?? [], changed: def.agentsChanged });
+    return {
+      listAgents: () => (state.ids.includes('BAD') ? ('bad' as never) : state.ids.map((id) => ({ id }))),
+      start: async () => ({ prompts: [] }),
+      handleInput: async () => null,
+      end: async () => undefined,
+    };
+  }
+}
+@Module({ providers: [FixedFactory, ReportingFactory, ChangingFactory] })
 class FixedModule {}
 
 async function registry(raw: Record<string, unknown>) {
@@ -65,6 +79,32 @@ describe('ConnectorRegistry', () => {
       connectors: { one: { type: 'fixed', enabled: false }, two: { type: 'fixed', config: { agents: ['C'] } } },
     });
     expect(r.agents().map((a) => [a.id, a.isDefault])).toEqual([['Fixed: C', true]]);
+  });
+
+  it('reads a connector\'s agents again when it says they changed: adds, removes, keeps ids unique, survives a bad list', async () => {
+    const r = await registry({ connectors: { fixed: { type: 'fixed', config: { agents: ['A'] } }, bots: { type: 'changing', config: { agents: ['x'] } } } });
+    const ids = () => r.agents().map((a) => a.id);
+    expect(ids()).toEqual(['Fixed: A', 'x']);
+    const bound = r.resolve('x');
+    live.bots.ids = ['y', 'Fixed: A'];
+    live.bots.changed();
+    // 'Fixed: A' belongs to the other connector: not taken over; 'x' no longer takes new calls.
+    expect(ids()).toEqual(['Fixed: A', 'y']);
+    expect(r.resolve('Fixed: A')?.connectorId).toBe('fixed');
+    expect(r.resolve('x')).toBeUndefined();
+    expect(bound?.id).toBe('x'); // a call holding the binding keeps it
+    live.bots.ids = ['BAD'];
+    live.bots.changed();
+    expect(ids()).toEqual(['Fixed: A', 'y']);
+  });
+
+  it('re-picks the default agent when the default one goes away', async () => {
+    const r = await registry({ connectors: { bots: { type: 'changing', config: { agents: ['x', 'y'] } } } });
+    expect(r.resolve('')?.id).toBe('x');
+    live.bots.ids = ['y'];
+    live.bots.changed();
+    expect(r.resolve('')?.id).toBe('y');
+    expect(r.agents().map((a) => a.isDefault)).toEqual([true]);
   });
 
   it('fails start-up on an unknown connector type, listing the known ones', async () => {

@@ -15,7 +15,7 @@ import {
 } from '@app/config';
 import { CONNECTOR_PROVIDER, ConnectorProviderMeta } from './connector-provider.decorator';
 import type { Endpointing } from './agent-session';
-import type { ConnectorFactory, ConnectorHealth, VirtualAgentConnector } from './connector.types';
+import type { AgentDescriptor, ConnectorFactory, ConnectorHealth, VirtualAgentConnector } from './connector.types';
 
 /** An agent as the engine sees it: which connector serves it and how its calls behave. */
 export interface AgentBinding {
@@ -65,6 +65,8 @@ export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
   private readonly built = new Map<string, VirtualAgentConnector>();
   private ordered: AgentBinding[] = [];
   private defaultBinding?: AgentBinding;
+  /** Set once start-up built every connector: agent changes reported before are read by the build itself. */
+  private ready = false;
   private readonly log: Logger;
 
   constructor(
@@ -119,6 +121,7 @@ export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
           promptFormat,
           baseDir: this.paths.baseDir,
           logger: this.log.child({ connector: id }),
+          agentsChanged: () => this.resync(id),
         });
       } catch (e) {
         const msg = (e as Error).message;
@@ -127,52 +130,109 @@ export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
       checkConnectorShape(id, meta.type, connector);
       this.built.set(id, connector);
       const caps = connector.capabilities?.();
-      const modes = caps?.replyModes;
       if (caps?.endpointing === 'agent' && typeof connector.openSession !== 'function') {
         throw new ConnectorSetupError(`connectors.${id}: a connector that endpoints the caller itself must offer openSession() (a streaming session)`);
       }
-      const agents = connector.listAgents();
-      if (!Array.isArray(agents) || agents.some((a) => typeof a?.id !== 'string' || !a.id)) {
-        throw new ConnectorSetupError(`connectors.${id}: listAgents() of the "${meta.type}" connector must return an array of { id: string }`);
-      }
+      const agents = this.readAgents(id, meta.type, connector);
       const unknown = Object.keys(entry.agent_defaults ?? {}).filter((a) => !agents.some((d) => d.id === a));
       if (unknown.length) {
         throw new ConnectorSetupError(`connectors.${id}.agent_defaults: no agent "${unknown[0]}" in this connector (agents: ${agents.map((a) => a.id).join(', ')})`);
       }
       if (agents.length === 0) this.log.warn({ connector: id }, 'connector offers no agents');
-      for (const a of agents) {
-        if (this.byId.has(a.id)) {
-          throw new ConnectorSetupError(`connectors.${id}: agent id "${a.id}" is already served by connector ${this.byId.get(a.id)!.connectorId}`);
-        }
-        const defaults = this.agentDefaults(id, entry, a.id);
-        if (modes && !modes.includes(defaults.reply_mode)) {
-          const where = entry.agent_defaults?.[a.id]?.reply_mode ? `agent_defaults.${a.id}` : 'defaults';
-          throw new ConnectorSetupError(`connectors.${id}.${where}.reply_mode: "${defaults.reply_mode}" is not supported by this connector (use ${modes.join(' or ')})`);
-        }
-        const binding: AgentBinding = {
-          id: a.id,
-          name: a.name ?? (a.id.includes(': ') ? a.id.slice(a.id.indexOf(': ') + 2) : a.id),
-          attributes: a.attributes ?? {},
-          connectorId: id,
-          connector,
-          defaults,
-          promptFormat,
-          speechAudio: caps?.speechAudio ?? true,
-          speechAudioRate: caps?.speechAudioRate,
-          endpointing: caps?.endpointing ?? 'gateway',
-          isDefault: false,
-        };
-        this.byId.set(a.id, binding);
-        this.ordered.push(binding);
-      }
+      for (const a of agents) this.bind(id, entry, connector, promptFormat, a);
       this.log.info({ connector: id, type: meta.type, agents: agents.map((a) => a.id) }, 'connector ready');
     }
     const wanted = this.gateway.default_agent;
     if (wanted && !this.byId.has(wanted)) {
       throw new ConnectorSetupError(`gateway.default_agent: no agent "${wanted}" (agents: ${this.ordered.map((a) => a.id).join(', ') || 'none'})`);
     }
+    this.pickDefault();
+    this.ready = true;
+  }
+
+  private pickDefault(): void {
+    if (this.defaultBinding) this.defaultBinding.isDefault = false;
+    const wanted = this.gateway.default_agent;
     this.defaultBinding = wanted ? this.byId.get(wanted) : this.ordered[0];
     if (this.defaultBinding) this.defaultBinding.isDefault = true;
+  }
+
+  private readAgents(id: string, type: string, connector: VirtualAgentConnector): AgentDescriptor[] {
+    const agents = connector.listAgents();
+    if (!Array.isArray(agents) || agents.some((a) => typeof a?.id !== 'string' || !a.id)) {
+      throw new ConnectorSetupError(`connectors.${id}: listAgents() of the "${type}" connector must return an array of { id: string }`);
+    }
+    return agents;
+  }
+
+  /** Adds one of the connector's agents; a setup error names what is wrong. */
+  private bind(id: string, entry: ConnectorEntry, connector: VirtualAgentConnector, promptFormat: AudioFormat, a: AgentDescriptor): AgentBinding {
+    const owner = this.byId.get(a.id);
+    if (owner) throw new ConnectorSetupError(`connectors.${id}: agent id "${a.id}" is already served by connector ${owner.connectorId}`);
+    const caps = connector.capabilities?.();
+    const modes = caps?.replyModes;
+    const defaults = this.agentDefaults(id, entry, a.id);
+    if (modes && !modes.includes(defaults.reply_mode)) {
+      const where = entry.agent_defaults?.[a.id]?.reply_mode ? `agent_defaults.${a.id}` : 'defaults';
+      throw new ConnectorSetupError(`connectors.${id}.${where}.reply_mode: "${defaults.reply_mode}" is not supported by this connector (use ${modes.join(' or ')})`);
+    }
+    const binding: AgentBinding = {
+      id: a.id,
+      name: a.name ?? (a.id.includes(': ') ? a.id.slice(a.id.indexOf(': ') + 2) : a.id),
+      attributes: a.attributes ?? {},
+      connectorId: id,
+      connector,
+      defaults,
+      promptFormat,
+      speechAudio: caps?.speechAudio ?? true,
+      speechAudioRate: caps?.speechAudioRate,
+      endpointing: caps?.endpointing ?? 'gateway',
+      isDefault: false,
+    };
+    this.byId.set(a.id, binding);
+    this.ordered.push(binding);
+    return binding;
+  }
+
+  /**
+   * Reads a connector's agents again after it said they changed: new ones are bound, vanished ones stop taking
+   * new calls (calls in progress hold their binding). A bad list is logged and the current one kept.
+   */
+  private resync(id: string): void {
+    // During create() the list is read right after anyway.
+    if (!this.ready) return;
+    const connector = this.built.get(id);
+    const entry = this.connectors[id];
+    if (!connector || !entry) return;
+    let agents: AgentDescriptor[];
+    try {
+      agents = this.readAgents(id, this.typeOf(entry), connector);
+    } catch (e) {
+      this.log.error({ connector: id, err: (e as Error).message }, 'connector reported a bad agent list; keeping the current one');
+      return;
+    }
+    const mine = this.ordered.filter((b) => b.connectorId === id);
+    const promptFormat: AudioFormat = { encoding: entry.defaults.prompt_encoding, sampleRate: entry.defaults.prompt_sample_rate };
+    const added: string[] = [];
+    for (const a of agents) {
+      if (mine.some((b) => b.id === a.id)) continue;
+      try {
+        this.bind(id, entry, connector, promptFormat, a);
+        added.push(a.id);
+      } catch (e) {
+        this.log.error({ connector: id, agent: a.id, err: (e as Error).message }, 'new agent not added');
+      }
+    }
+    const removed = mine.filter((b) => !agents.some((a) => a.id === b.id));
+    for (const b of removed) this.byId.delete(b.id);
+    if (removed.length) this.ordered = this.ordered.filter((b) => !removed.includes(b));
+    if (!added.length && !removed.length) return;
+    this.pickDefault();
+    this.log.info({ connector: id, added, removed: removed.map((b) => b.id) }, 'connector agents changed');
+  }
+
+  private typeOf(entry: ConnectorEntry): string {
+    return entry.type ?? entry.module ?? entry.class ?? 'unknown';
   }
 
   /** The connector's defaults with the agent's own `agent_defaults` laid over them. */

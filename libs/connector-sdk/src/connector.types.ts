@@ -154,6 +154,11 @@ export interface ConnectorDefinition {
   /** Relative paths in the connector's config resolve against this folder. */
   baseDir: string;
   logger: Logger;
+  /**
+   * Call when listAgents() would now answer differently (bots deployed or removed): the gateway reads it again.
+   * New agents take new calls at once; calls in progress keep their agent.
+   */
+  agentsChanged(): void;
 }
 
 /** Builds connectors of one type; found by the registry through the @ConnectorProvider decorator. */

@@ -117,6 +117,8 @@ export class BotDirectory {
   constructor(
     private readonly load: () => Promise<LexBot[]>,
     private readonly logger: Logger,
+    /** A refresh changed which agents there are (a bot deployed or removed). */
+    private readonly onAgentsChanged: () => void = () => undefined,
   ) {}
 
   list(): LexBot[] {
@@ -129,13 +131,19 @@ export class BotDirectory {
 
   async refresh(): Promise<void> {
     try {
+      const before = this.agentIds();
       this.bots = await this.load();
       this.status = { healthy: true, lastRefreshAt: new Date().toISOString() };
+      if (this.agentIds() !== before) this.onAgentsChanged();
     } catch (e) {
       const msg = (e as Error).name + ': ' + (e as Error).message;
       this.status = { ...this.status, healthy: false, lastError: msg };
       this.logger.warn({ err: msg, bots: this.bots.length }, 'Lex bot discovery failed; keeping the last list');
     }
+  }
+
+  private agentIds(): string {
+    return this.bots.map((b) => b.agentId).sort().join('\n');
   }
 
   every(seconds: number): void {

@@ -7,7 +7,7 @@ const REPO = resolve(__dirname, '../../../..');
 
 const MULAW: AudioFormat = { encoding: 'mulaw', sampleRate: 8000 };
 const make = (config: Record<string, unknown>, timeouts = new ConnectorTimeouts()) =>
-  new LexConnectorFactory().create({ id: 'aws_lex_connector', config, defaults: new AgentDefaults(), timeouts, promptFormat: MULAW, baseDir: REPO, logger: createLogger('silent') });
+  new LexConnectorFactory().create({ id: 'aws_lex_connector', config, defaults: new AgentDefaults(), timeouts, promptFormat: MULAW, baseDir: REPO, logger: createLogger('silent'), agentsChanged: () => undefined });
 
 describe('LexConnectorFactory', () => {
   it('serves an explicit bot list with ids without any discovery call', async () => {
@@ -42,6 +42,7 @@ describe('LexConnectorFactory', () => {
       promptFormat: MULAW,
       baseDir: resolve(REPO, 'libs'),
       logger: createLogger('warn', { write: (l: string) => void lines.push(JSON.parse(l)) }),
+      agentsChanged: () => undefined,
     });
     expect(elsewhere.errorReply().prompts[0].audio).toBeUndefined();
     expect(lines.map((l) => l.msg)).toEqual([expect.stringMatching(/apology_audio_file is not set .* text only/)]);

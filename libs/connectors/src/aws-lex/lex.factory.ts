@@ -60,7 +60,7 @@ export class LexConnectorFactory implements ConnectorFactory {
     const load = explicit
       ? () => resolveExplicit(explicit, def.id, cfg.locale_id, needsCatalog(explicit) ? models() : undefined)
       : () => discoverBots(models(), def.id, cfg.locale_id, cfg.alias_name);
-    const directory = new BotDirectory(load, def.logger);
+    const directory = new BotDirectory(load, def.logger, () => def.agentsChanged());
     await directory.refresh();
     // Ids given by hand never change; names and discovered bots are looked up again now and then.
     if (!explicit || needsCatalog(explicit)) directory.every(cfg.discovery_refresh_seconds);

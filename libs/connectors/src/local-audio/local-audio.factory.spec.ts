@@ -12,7 +12,7 @@ const MULAW: AudioFormat = { encoding: 'mulaw', sampleRate: 8000 };
 const ctx = {} as ConnectorCallContext;
 
 function make(config: Record<string, unknown>, promptFormat = MULAW, baseDir = REPO) {
-  return new LocalAudioConnectorFactory().create({ id: 'local', config, defaults: new AgentDefaults(), timeouts: new ConnectorTimeouts(), promptFormat, baseDir, logger: createLogger('silent') });
+  return new LocalAudioConnectorFactory().create({ id: 'local', config, defaults: new AgentDefaults(), timeouts: new ConnectorTimeouts(), promptFormat, baseDir, logger: createLogger('silent'), agentsChanged: () => undefined });
 }
 
 /** A prompt folder where every prompt is the given fixture file. */
