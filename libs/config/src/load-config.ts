@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConnectorEntry, ConnectorsSection, GatewayConfig, UNSUPPORTED_SECTIONS } from './gateway-config';
 import { isLogLevel } from './logger';
+import { monitoringAuthProblems } from './monitoring-auth-config';
 import { validateSection } from './validate-section';
 
 export const DEFAULT_CONFIG_PATH = 'config/config.yaml';
@@ -43,6 +44,12 @@ function validateConfig(raw: Record<string, unknown>): { config: GatewayConfig; 
         config.connectors[id] = entry;
       }
     }
+  }
+  const auth = config.monitoring?.auth;
+  if (auth instanceof Object) {
+    problems.push(...monitoringAuthProblems(auth));
+    // Unauthenticated monitoring stays on loopback unless the file names a host itself.
+    if ((rest.monitoring as Record<string, unknown> | undefined)?.host === undefined && !auth.enabled) config.monitoring.host = '127.0.0.1';
   }
   return { config, problems };
 }
