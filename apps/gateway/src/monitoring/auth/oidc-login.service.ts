@@ -125,10 +125,12 @@ export class OidcLoginService {
       });
       claims = tokens.claims();
     } catch (e) {
+      // openid-client wraps the precise check that failed (nonce, exp, signature) as the cause.
       const err = e as Error & { code?: string; cause?: unknown };
-      this.log.warn({ err: err.message, code: err.code }, 'OIDC login refused');
-      const network = err.code === undefined && (err.name === 'TypeError' || err.name === 'TimeoutError' || err.name === 'AbortError');
-      throw network ? new LoginError(502, 'the login provider cannot be reached; try again later') : new LoginError(400, `login failed: ${err.message}`);
+      const inner = err.cause instanceof Error ? (err.cause as Error & { code?: string }) : err;
+      const network = [err.name, inner.name].some((n) => n === 'TypeError' || n === 'TimeoutError' || n === 'AbortError');
+      this.log.warn({ err: inner.message, code: inner.code ?? err.code }, 'OIDC login refused');
+      throw network ? new LoginError(502, 'the login provider cannot be reached; try again later') : new LoginError(400, `login failed: ${inner.message}`);
     }
     if (!claims) throw new LoginError(400, 'login failed: the provider sent no id-token');
     const email = typeof claims.email === 'string' && claims.email_verified !== false ? claims.email.toLowerCase() : undefined;
