@@ -304,3 +304,62 @@ describe('monitoring auth: OIDC login against a fake provider', () => {
     expect(cookieOf(start, 'byova_mon_login')).toMatch(/; Secure$/);
   });
 });
+
+describe('monitoring auth: start-up', () => {
+  const startWith = (auth: Record<string, unknown>) => startTestGateway({ monitoring: { auth: { enabled: true, ...auth } } });
+
+  it('stops with an error naming the entry when a token\'s env variable is missing or too short, never printing the token', async () => {
+    delete process.env.TEST_MISSING_TOKEN;
+    await expect(startWith({ api_tokens: [{ name: 'deploy-bot', role: 'admin', env: 'TEST_MISSING_TOKEN' }] })).rejects.toThrow(
+      'monitoring.auth.api_tokens.0 (token "deploy-bot"): environment variable TEST_MISSING_TOKEN is not set',
+    );
+    process.env.TEST_SHORT_TOKEN = 'short-secret';
+    try {
+      const err = await startWith({ api_tokens: [{ name: 'x', role: 'viewer', env: 'TEST_SHORT_TOKEN' }] }).catch((e: Error) => e);
+      expect((err as Error).message).toBe('monitoring.auth.api_tokens.0 (token "x"): the token in TEST_SHORT_TOKEN is shorter than 16 characters');
+      expect((err as Error).message).not.toContain('short-secret');
+    } finally {
+      delete process.env.TEST_SHORT_TOKEN;
+    }
+  });
+
+  it('stops when the OIDC client secret\'s env variable is missing or the session secret is too short', async () => {
+    const oidc = { issuer_url: 'http://127.0.0.1:9/', client_id: 'c', client_secret_env: 'TEST_NO_SUCH_SECRET', redirect_uri: 'http://127.0.0.1:9/auth/callback', allowed_org_ids: ['o'] };
+    await expect(startWith({ oidc })).rejects.toThrow('monitoring.auth.oidc.client_secret_env: environment variable TEST_NO_SUCH_SECRET is not set');
+    process.env.TEST_WEAK_SESSION_SECRET = 'too-short';
+    try {
+      await expect(startWith({ session: { secret_env: 'TEST_WEAK_SESSION_SECRET' } })).rejects.toThrow('TEST_WEAK_SESSION_SECRET must hold at least 32 characters');
+    } finally {
+      delete process.env.TEST_WEAK_SESSION_SECRET;
+    }
+  });
+
+  it('with auth off and no host named, listens on 127.0.0.1 and warns; a named host is kept, with a louder warning', async () => {
+    const logs: Record<string, unknown>[] = [];
+    const t = await startTestGateway({ monitoring: { host: undefined } }, { logs });
+    try {
+      expect(t.gw.httpAddress).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(logs).toContainEqual(expect.objectContaining({ level: 40, msg: 'monitoring auth is off: the monitoring server listens on loopback only' }));
+    } finally {
+      await t.stop();
+    }
+    const wideLogs: Record<string, unknown>[] = [];
+    const wide = await startTestGateway({ monitoring: { host: '0.0.0.0' } }, { logs: wideLogs });
+    try {
+      expect(wide.gw.httpAddress).toMatch(/^0\.0\.0\.0:\d+$/);
+      expect(wideLogs).toContainEqual(expect.objectContaining({ level: 40, msg: expect.stringContaining('listens beyond loopback') }));
+    } finally {
+      await wide.stop();
+    }
+  });
+
+  it('with auth on and no host named, listens on every interface', async () => {
+    const t = await startTestGateway({ monitoring: { host: undefined, auth: { enabled: true } } });
+    try {
+      expect(t.gw.httpAddress).toMatch(/^0\.0\.0\.0:\d+$/);
+      expect((await fetch(`http://127.0.0.1:${t.gw.httpAddress!.split(':')[1]}/auth/me`)).status).toBe(401);
+    } finally {
+      await t.stop();
+    }
+  });
+});

@@ -25,23 +25,23 @@ export type MonitoringRole = (typeof MONITORING_ROLES)[number];
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const entryName = (args: ValidationArguments) => {
   const name = (args.object as { name?: unknown }).name;
-  return typeof name === 'string' && name ? `(token "${name}") ` : '';
+  return typeof name === 'string' && name ? ` (token "${name}")` : '';
 };
 
 /** One bearer token for scripts: the token itself never appears in the file, only its SHA-256 or the env var holding it. */
 export class ApiTokenEntry {
   @IsString() @MinLength(1) name = '';
-  @IsIn(MONITORING_ROLES, { message: (a) => `${entryName(a)}must be viewer or admin` }) role: MonitoringRole = 'viewer';
+  @IsIn(MONITORING_ROLES, { message: (a) => `$property${entryName(a)} must be viewer or admin` }) role: MonitoringRole = 'viewer';
   @IsOptional()
-  @Matches(/^[0-9a-fA-F]{64}$/, { message: (a) => `${entryName(a)}must be the SHA-256 of the token as 64 hex digits` })
+  @Matches(/^[0-9a-fA-F]{64}$/, { message: (a) => `$property${entryName(a)} must be the SHA-256 of the token as 64 hex digits` })
   sha256?: string;
   @IsOptional()
-  @Matches(ENV_NAME, { message: (a) => `${entryName(a)}must be the name of an environment variable` })
+  @Matches(ENV_NAME, { message: (a) => `$property${entryName(a)} must be the name of an environment variable` })
   @ValidateBy({
     name: 'oneSource',
     validator: {
       validate: (_v, args) => (args?.object as ApiTokenEntry).sha256 === undefined,
-      defaultMessage: (a) => `${a ? entryName(a) : ''}give either sha256 or env, not both`,
+      defaultMessage: (a) => `$property${a ? entryName(a) : ''}: give either sha256 or env, not both`,
     },
   })
   env?: string;
@@ -82,7 +82,7 @@ export class MonitoringAuthSection {
     name: 'uniqueNames',
     validator: {
       validate: (v: unknown) => !Array.isArray(v) || new Set(v.map((t: ApiTokenEntry) => t?.name)).size === v.length,
-      defaultMessage: () => '$property: token names must be unique',
+      defaultMessage: () => 'token names must be unique',
     },
   })
   api_tokens: ApiTokenEntry[] = [];
