@@ -89,7 +89,7 @@ describe('monitoring auth: bearer tokens, roles, public routes', () => {
     const res = await g.req('/probe/read');
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
-    const body = await res.json();
+    const body = (await res.json()) as Record<string, unknown>;
     expect(Object.keys(body).sort()).toEqual(['message', 'statusCode']);
     expect(body).toEqual({ statusCode: 401, message: expect.stringContaining('authentication required') });
   });
@@ -171,12 +171,12 @@ describe('monitoring auth: cross-site requests with a session cookie', () => {
   it('refuses a POST from another origin or without the CSRF token; accepts same-origin with the token', async () => {
     idp.idToken = { claims: { org_id: ORG, email: 'boss@example.com' } };
     const { cookie } = await login(g.base);
-    const me = await (await g.req('/auth/me', { headers: { cookie } })).json();
+    const me = (await (await g.req('/auth/me', { headers: { cookie } })).json()) as { role: string; csrfToken: string };
     expect(me).toMatchObject({ role: 'admin', via: 'session', email: 'boss@example.com', csrfToken: expect.any(String) });
     const post = (headers: Record<string, string>) => g.req('/probe/write', { method: 'POST', headers: { cookie, 'content-type': 'application/json', ...headers }, body: '{}' });
 
     const evil = await post({ origin: 'https://evil.example', 'x-csrf-token': me.csrfToken });
-    expect([evil.status, (await evil.json()).message]).toEqual([403, expect.stringContaining('cross-site')]);
+    expect([evil.status, ((await evil.json()) as { message: string }).message]).toEqual([403, expect.stringContaining('cross-site')]);
     expect((await post({ 'x-csrf-token': me.csrfToken })).status).toBe(403); // no Origin nor Referer
     expect((await post({ origin: g.base })).status).toBe(403); // no token
     expect((await post({ origin: g.base, 'x-csrf-token': 'x'.repeat(me.csrfToken.length) })).status).toBe(403);
@@ -189,7 +189,7 @@ describe('monitoring auth: cross-site requests with a session cookie', () => {
   it('a viewer session cannot POST even from the same origin', async () => {
     idp.idToken = { claims: { org_id: ORG, email: 'someone@example.com' } };
     const { cookie } = await login(g.base);
-    const me = await (await g.req('/auth/me', { headers: { cookie } })).json();
+    const me = (await (await g.req('/auth/me', { headers: { cookie } })).json()) as { role: string; csrfToken: string };
     expect(me.role).toBe('viewer');
     const res = await g.req('/probe/write', { method: 'POST', headers: { cookie, origin: g.base, 'x-csrf-token': me.csrfToken } });
     expect(res.status).toBe(403);
@@ -244,7 +244,7 @@ describe('monitoring auth: OIDC login against a fake provider', () => {
 
   it('refuses a callback whose state is not the login\'s, and one with no login cookie', async () => {
     const r = await login(g.base, { tamperState: true });
-    expect([r.done.status, (await r.done.json()).message]).toEqual([400, expect.stringContaining('state')]);
+    expect([r.done.status, ((await r.done.json()) as { message: string }).message]).toEqual([400, expect.stringContaining('state')]);
     expect(r.session).toBeUndefined();
     const noCookie = await g.req('/auth/callback?code=abc&state=def');
     expect([noCookie.status, noCookie.headers.getSetCookie().some((c) => c.startsWith('byova_mon_session=') && !/Max-Age=0/.test(c))]).toEqual([400, false]);
@@ -253,14 +253,14 @@ describe('monitoring auth: OIDC login against a fake provider', () => {
   it('refuses an id-token whose nonce is not the login\'s', async () => {
     idp.idToken = { claims: { org_id: ORG }, nonce: 'some-other-nonce' };
     const r = await login(g.base);
-    expect([r.done.status, (await r.done.json()).message]).toEqual([400, expect.stringContaining('nonce')]);
+    expect([r.done.status, ((await r.done.json()) as { message: string }).message]).toEqual([400, expect.stringContaining('nonce')]);
     expect(r.session).toBeUndefined();
   });
 
   it('refuses an expired id-token', async () => {
     idp.idToken = { claims: { org_id: ORG }, expiresIn: -120 };
     const r = await login(g.base);
-    expect([r.done.status, (await r.done.json()).message]).toEqual([400, expect.stringMatching(/exp/)]);
+    expect([r.done.status, ((await r.done.json()) as { message: string }).message]).toEqual([400, expect.stringMatching(/exp/)]);
     expect(r.session).toBeUndefined();
   });
 

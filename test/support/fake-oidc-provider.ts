@@ -3,6 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 
+type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+
 /** What the next id-token says or breaks (applied to every token until changed). */
 export interface IdTokenOptions {
   claims?: Record<string, unknown>;
@@ -35,7 +37,7 @@ export class FakeOidcProvider {
   readonly tokenRequests: URLSearchParams[] = [];
   private server?: Server;
   private readonly codes = new Map<string, PendingCode>();
-  private keys?: { privateKey: CryptoKey; publicJwk: JWK; foreign: CryptoKey };
+  private keys?: { privateKey: PrivateKey; publicJwk: JWK; foreign: PrivateKey };
 
   get issuer(): string {
     return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;

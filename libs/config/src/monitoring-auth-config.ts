@@ -102,3 +102,46 @@ export function monitoringAuthProblems(auth: MonitoringAuthSection, prefix = 'mo
   }
   return out;
 }
+
+const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The Python gateway's `authentication` section (its dashboard login), read as monitoring.auth where it maps:
+ * `enabled`, `session.timeout_hours`, `session.secret_key_env` (default FLASK_SECRET_KEY), `webex_oauth.scopes`,
+ * and the Webex login from the environment variables that gateway read (WEBEX_CLIENT_ID, WEBEX_CLIENT_SECRET,
+ * WEBEX_REDIRECT_URI, and the org allow-list in AUTHORIZED_WEBEX_ORG_IDS or the variable `authorized_orgs_env`
+ * names). Its static `state` is not used: every login gets its own.
+ */
+export function authFromPythonSection(section: Record<string, unknown>, env: NodeJS.ProcessEnv): { auth: Record<string, unknown>; note: string } {
+  const session = isMap(section.session) ? section.session : {};
+  const oauth = isMap(section.webex_oauth) ? section.webex_oauth : {};
+  const enabled = section.enabled === true;
+  const auth: Record<string, unknown> = {
+    enabled,
+    session: {
+      secret_env: typeof session.secret_key_env === 'string' ? session.secret_key_env : 'FLASK_SECRET_KEY',
+      ...(typeof session.timeout_hours === 'number' ? { timeout_hours: session.timeout_hours } : {}),
+    },
+  };
+  const orgsEnv = typeof section.authorized_orgs_env === 'string' ? section.authorized_orgs_env : 'AUTHORIZED_WEBEX_ORG_IDS';
+  const orgs = (env[orgsEnv] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const login = !!(env.WEBEX_CLIENT_ID && env.WEBEX_REDIRECT_URI && orgs.length);
+  if (login) {
+    auth.oidc = {
+      client_id: env.WEBEX_CLIENT_ID,
+      client_secret_env: env.WEBEX_CLIENT_SECRET ? 'WEBEX_CLIENT_SECRET' : '',
+      redirect_uri: env.WEBEX_REDIRECT_URI,
+      allowed_org_ids: orgs,
+      ...(typeof oauth.scopes === 'string' ? { scopes: oauth.scopes } : {}),
+    };
+  }
+  const how = !enabled
+    ? 'auth off'
+    : login
+      ? `auth on, Webex login from WEBEX_CLIENT_ID, WEBEX_REDIRECT_URI and ${orgsEnv}`
+      : `auth on, no browser login (set WEBEX_CLIENT_ID, WEBEX_CLIENT_SECRET, WEBEX_REDIRECT_URI and ${orgsEnv}, or use monitoring.auth)`;
+  return { auth, note: `section "authentication" (Python layout) is read as monitoring.auth: ${how}` };
+}
