@@ -12,8 +12,9 @@ const ORG = 'org-allowed-1';
 type Init = RequestInit & { headers?: Record<string, string> };
 
 /** One gateway with auth on: a viewer token by hash, an admin token by env, OIDC against the fake provider. */
-async function authGateway(idp: FakeOidcProvider, monitoring: Record<string, unknown> = {}, oidc: Record<string, unknown> = {}) {
+async function authGateway(idp: FakeOidcProvider, monitoring: Record<string, unknown> = {}, oidcFor: (port: number) => Record<string, unknown> = () => ({})) {
   const port = await freePort();
+  const oidc = oidcFor(port);
   process.env[ADMIN_ENV] = ADMIN_TOKEN;
   process.env.TEST_OIDC_SECRET = idp.clientSecret;
   const t = await startTestGateway(
@@ -296,6 +297,17 @@ describe('monitoring auth: OIDC login against a fake provider', () => {
     for (const evil of ['//evil.example/x', 'https://evil.example/', '/\\evil.example']) {
       const r = await login(g.base, { returnTo: evil });
       expect(r.done.headers.get('location')).toBe('/');
+    }
+  });
+
+  it('serves the Python gateway\'s callback path /oauth too, for an integration registered with it', async () => {
+    const py = await authGateway(idp, {}, (port) => ({ redirect_uri: `http://127.0.0.1:${port}/oauth` }));
+    try {
+      const r = await login(py.base);
+      expect(new URL(r.authorizeUrl.searchParams.get('redirect_uri')!).pathname).toBe('/oauth');
+      expect([r.done.status, r.session]).toEqual([302, expect.stringMatching(/^byova_mon_session=/)]);
+    } finally {
+      await py.t.stop();
     }
   });
 

@@ -22,7 +22,8 @@ const b64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');
 /** Reads a Cookie header into a map (first value of a name wins). */
 export function parseCookies(h: string | undefined): Map<string, string> {
   const out = new Map<string, string>();
-  for (const part of (h ?? '').split(';')) {
+  for (const raw of (h ?? '').split(';')) {
+    const part = raw.trim();
     const eq = part.indexOf('=');
     if (eq < 1) continue;
     const k = part.slice(0, eq).trim();
