@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { request } from 'node:http';
 import { FakeOidcProvider } from '../support/fake-oidc-provider';
 import { AuthProbeModule } from '../fixtures/auth-probe/auth-probe.module';
 import { freePort, startTestGateway, type TestGateway } from './harness';
@@ -314,6 +315,42 @@ describe('monitoring auth: OIDC login against a fake provider', () => {
   it('marks the cookie Secure behind a TLS proxy', async () => {
     const start = await g.req('/auth/login', { headers: { 'x-forwarded-proto': 'https' } });
     expect(cookieOf(start, 'byova_mon_login')).toMatch(/; Secure$/);
+  });
+});
+
+describe('monitoring auth off: what a web page could make a local browser do is still refused', () => {
+  let t: TestGateway;
+  let base: string;
+  beforeAll(async () => {
+    t = await startTestGateway({}, { modules: [AuthProbeModule] });
+    base = `http://${t.gw.httpAddress}`;
+  });
+  afterAll(() => t.stop());
+
+  it('scripts (no Origin) may read and POST; a POST from another site is refused', async () => {
+    expect((await fetch(`${base}/probe/read`)).status).toBe(200);
+    expect((await fetch(`${base}/probe/write`, { method: 'POST' })).status).toBe(201);
+    expect((await fetch(`${base}/probe/write`, { method: 'POST', headers: { origin: base } })).status).toBe(201);
+    const evil = await fetch(`${base}/probe/write`, { method: 'POST', headers: { origin: 'http://evil.example' } });
+    expect([evil.status, await evil.json()]).toEqual([403, { statusCode: 403, message: 'cross-site request refused (Origin is not this gateway)' }]);
+    expect((await fetch(`${base}/probe/write`, { method: 'POST', headers: { referer: 'http://evil.example/page' } })).status).toBe(403);
+  });
+
+  it('a loopback-only server answers only to a loopback Host name (DNS rebinding)', async () => {
+    const port = Number(t.gw.httpAddress!.split(':')[1]);
+    // fetch sets Host itself: node:http sends the one given.
+    const statusWithHost = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        const r = request({ host: '127.0.0.1', port, path: '/probe/read', headers: { host } }, (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        });
+        r.setTimeout(5000, () => r.destroy(new Error('timeout')));
+        r.on('error', reject);
+        r.end();
+      });
+    expect(await statusWithHost(`localhost:${port}`)).toBe(200);
+    expect(await statusWithHost(`evil.example:${port}`)).toBe(403);
   });
 });
 

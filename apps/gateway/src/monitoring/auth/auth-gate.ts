@@ -33,8 +33,11 @@ export class AuthGate {
   ) {}
 
   readonly handle = (req: IncomingMessage, res: ServerResponse, next: Next): void => {
-    if (!this.auth.enabled) return next();
     const r = req as unknown as AuthRequest;
+    if (!this.auth.enabled) {
+      const problem = this.auth.unauthenticatedProblem(r);
+      return problem ? sendError(res, 403, problem) : next();
+    }
     const result = this.auth.authenticate(r);
     r[REQUEST_AUTH] = result;
     if (result.principal || this.isPublic(r)) return next();

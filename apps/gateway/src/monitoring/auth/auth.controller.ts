@@ -2,7 +2,8 @@ import { Controller, Get, Post, Req, Res } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Public } from '../public.decorator';
 import { safeReturnPath, sendError } from './auth-gate';
-import { type AuthRequest, REQUEST_AUTH } from './auth.types';
+import { type AuthRequest, REQUEST_AUTH, type RequestAuth } from './auth.types';
+import { CurrentAuth } from './current-auth.decorator';
 import { LOGIN_COOKIE, MonitoringAuthService, parseCookies, SESSION_COOKIE } from './monitoring-auth.service';
 import { LOGIN_WINDOW_SECONDS, LoginError, OidcLoginService } from './oidc-login.service';
 
@@ -70,8 +71,8 @@ export class AuthController {
   }
 
   @Get('auth/me')
-  me(@Req() req: Req): { name: string; role: string; via: string; email?: string; orgId?: string; csrfToken?: string } {
-    const { principal: p, csrfToken } = req[REQUEST_AUTH] ?? {};
+  me(@CurrentAuth() auth: RequestAuth): { name: string; role: string; via: string; email?: string; orgId?: string; csrfToken?: string } {
+    const { principal: p, csrfToken } = auth;
     return { name: p?.name ?? '', role: p?.role ?? '', via: p?.via ?? '', email: p?.email, orgId: p?.orgId, csrfToken };
   }
 

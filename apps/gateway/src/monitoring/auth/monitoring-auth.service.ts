@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { LOGGER, type Logger, MonitoringSection, type MonitoringRole } from '@app/config';
-import { type AuthRequest, header, type MonitoringPrincipal, type RequestAuth } from './auth.types';
+import { type AuthRequest, header, type MonitoringPrincipal, MUTATING_METHODS, type RequestAuth } from './auth.types';
 
 export const SESSION_COOKIE = 'byova_mon_session';
 export const LOGIN_COOKIE = 'byova_mon_login';
@@ -61,7 +61,7 @@ export class MonitoringAuthService {
     if (settings.enabled && !auth.enabled) {
       log.warn(
         { host: settings.host },
-        settings.host === '127.0.0.1' || settings.host === 'localhost' || settings.host === '::1'
+        isLoopback(settings.host)
           ? 'monitoring auth is off: the monitoring server listens on loopback only'
           : 'monitoring auth is off and the monitoring server listens beyond loopback: anyone who reaches it sees calls and may end them',
       );
@@ -160,6 +160,23 @@ export class MonitoringAuthService {
     return undefined;
   }
 
+  /**
+   * With auth off, the server still refuses what a web page could make a local browser do: a page served under
+   * another name (DNS rebinding) reading the loopback-only server, and a cross-site POST (Origin of another site).
+   * Scripts (no Origin) are unaffected.
+   */
+  unauthenticatedProblem(req: AuthRequest): string | undefined {
+    if (isLoopback(this.settings.host)) {
+      const host = header(req, 'host') ?? '';
+      if (!isLoopback(host.replace(/:\d+$/, ''))) return 'this monitoring server (auth off) answers only to localhost';
+    }
+    if (MUTATING_METHODS.has(req.method)) {
+      const origin = header(req, 'origin')?.toLowerCase() ?? originOf(header(req, 'referer'));
+      if (origin !== undefined && !this.ownOrigins(req).has(origin)) return 'cross-site request refused (Origin is not this gateway)';
+    }
+    return undefined;
+  }
+
   /** This gateway's origin as the browser sees it: the Host it was asked for, and the OIDC redirect URI's. */
   ownOrigins(req: AuthRequest): Set<string> {
     const out = new Set<string>();
@@ -205,6 +222,8 @@ export class MonitoringAuthService {
     }
   }
 }
+
+const isLoopback = (host: string) => ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host.toLowerCase()) || /^127\.\d+\.\d+\.\d+$/.test(host);
 
 function originOf(url: string | undefined): string | undefined {
   if (!url) return undefined;
