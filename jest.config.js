@@ -17,7 +17,7 @@ module.exports = {
   moduleFileExtensions: ['ts', 'js', 'json'],
   // NestJS 12 ships ES modules only; SWC turns them into CommonJS for jest's runtime.
   transform: { '^.+\\.(ts|js|mjs)$': ['@swc/jest', swc] },
-  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|uid|file-type|strtok3|token-types|load-esm)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|uid|file-type|strtok3|token-types|load-esm|jose|openid-client|oauth4webapi)/)'],
   moduleNameMapper: Object.fromEntries(libs.map((l) => [`^@app/${l}(|/.*)$`, `<rootDir>/libs/${l}/src$1`])),
   testTimeout: 30000,
   reporters: ['default', '<rootDir>/scripts/jest-summary-reporter.js'],

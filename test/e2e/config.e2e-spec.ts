@@ -165,7 +165,8 @@ describe('start-up configuration through the real entry point (child processes)'
       caller.close();
     }
     // Sections it does not serve yet are reported, not silently dropped.
-    expect(python.stdout).toMatch(/authentication.*not supported/);
+    expect(python.stdout).toMatch(/jwt_validation.*not supported/);
+    expect(python.stdout).toMatch(/authentication.*read as monitoring.auth/);
     const exit = await python.stop('SIGTERM');
     expect(exit.code).toBe(0);
     expect(stackLines(python.stderr + python.stdout)).toEqual([]);

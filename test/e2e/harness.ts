@@ -5,7 +5,7 @@ import { ByovaCaller, type ByovaCallerOptions, freePort, type TurnResult } from 
 
 export { freePort };
 import type { ConversationStateStore } from '@app/engine';
-import { startGateway, type RunningGateway } from '../../apps/gateway/src/bootstrap';
+import { startGateway, type RunningGateway, type StartOptions } from '../../apps/gateway/src/bootstrap';
 
 export const REPO = resolve(__dirname, '../..');
 export const LOCAL_AGENT = 'Local Audio: Local Playback';
@@ -43,7 +43,11 @@ export interface TestGateway {
 
 /** Starts the real gateway (NestJS hybrid app: gRPC + monitoring HTTP) on loopback ports with the given config sections. */
 /** `logs`: collect the gateway's JSON log lines (at debug level) instead of discarding them. `stateStore`: share one between gateways. */
-export async function startTestGateway(raw: Raw = {}, opts: { logs?: Record<string, unknown>[]; stateStore?: ConversationStateStore } = {}): Promise<TestGateway> {
+/** `modules`: extra Nest modules, e.g. a controller that exists only for a test. */
+export async function startTestGateway(
+  raw: Raw = {},
+  opts: { logs?: Record<string, unknown>[]; stateStore?: ConversationStateStore; modules?: StartOptions['modules'] } = {},
+): Promise<TestGateway> {
   const port = await freePort();
   const config = buildGatewayConfig({
     ...raw,
@@ -58,7 +62,7 @@ export async function startTestGateway(raw: Raw = {}, opts: { logs?: Record<stri
   const logger = logs
     ? createLogger('debug', { write: (line: string) => void logs.push(JSON.parse(line)) })
     : createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-  const gw = await startGateway(loaded, logger, { stateStore: opts.stateStore });
+  const gw = await startGateway(loaded, logger, { stateStore: opts.stateStore, modules: opts.modules });
   const target = `127.0.0.1:${port}`;
   const callers: ByovaCaller[] = [];
   return {

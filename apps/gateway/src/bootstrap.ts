@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
-import type { INestApplication } from '@nestjs/common';
+import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { type LoadedConfig, type Logger, PinoNestLogger } from '@app/config';
 import { loadConnectorPlugins } from '@app/connector-sdk';
@@ -30,6 +30,8 @@ export interface RunningGateway {
 export interface StartOptions {
   /** Where conversation state lives (default: in this process's memory); replicas sharing calls share one. */
   stateStore?: ConversationStateStore;
+  /** Extra Nest modules (tests: controllers that exist only to exercise the HTTP auth). */
+  modules?: Array<Type<unknown> | DynamicModule>;
 }
 
 export async function startGateway(loaded: LoadedConfig, logger: Logger, opts: StartOptions = {}): Promise<RunningGateway> {

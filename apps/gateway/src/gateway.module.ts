@@ -5,6 +5,7 @@ import { ConversationStateStoreModule, type ConversationStateStore } from '@app/
 import { GrpcModule } from './grpc/grpc.module';
 import { HealthModule } from './health/health.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
+import { MonitoringAuthModule } from './monitoring/auth/monitoring-auth.module';
 import { RpcModule } from './rpc/rpc.module';
 import { VoiceAgentModule } from './voice-agent/voice-agent.module';
 
@@ -15,7 +16,7 @@ export class GatewayModule {
     loaded: LoadedConfig,
     logger: Logger,
     plugins: Array<Type<unknown> | DynamicModule> = [],
-    opts: { stateStore?: ConversationStateStore } = {},
+    opts: { stateStore?: ConversationStateStore; modules?: Array<Type<unknown> | DynamicModule> } = {},
   ): DynamicModule {
     return {
       module: GatewayModule,
@@ -28,6 +29,9 @@ export class GatewayModule {
         RpcModule,
         HealthModule,
         VoiceAgentModule,
+        MonitoringAuthModule,
+        // Test-only additions (e.g. a probe controller for the auth tests).
+        ...(opts.modules ?? []),
       ],
     };
   }

@@ -18,6 +18,7 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
+import { MonitoringAuthSection } from './monitoring-auth-config';
 
 // @ValidateNested alone lets a list through where a block of settings belongs (every key then missing at run time).
 const MAP = { message: '$property must be a map of settings' };
@@ -208,11 +209,16 @@ export class ConnectorsSection {
 
 export class MonitoringSection {
   @IsBoolean() enabled = true;
+  /** Not named in the file: 0.0.0.0 with auth on, 127.0.0.1 with auth off (the loader decides). */
   @IsString() host = '0.0.0.0';
   @IsInt() @Min(0) @Max(65535) port = 8080;
   @IsOptional() @IsBoolean() debug?: boolean;
   @IsOptional() @IsBoolean() metrics_enabled?: boolean;
   @IsOptional() @IsNumber() health_check_interval?: number;
+  /** Who may see the monitoring server: bearer tokens, OIDC browser login (see monitoring-auth-config.ts). */
+  @Section() @Type(() => MonitoringAuthSection) auth = new MonitoringAuthSection();
+  /** Serve /metrics without auth (for a Prometheus that cannot send a token). */
+  @IsBoolean() metrics_public = false;
 }
 
 export class LogTarget {

@@ -1,4 +1,5 @@
 export * from './gateway-config';
+export * from './monitoring-auth-config';
 export * from './load-config';
 export * from './logger';
 export * from './config.module';

@@ -227,7 +227,30 @@ describe('the Python gateway\'s file layout', () => {
     const { config, warnings } = load(python);
     expect(config.connectors.local_audio_connector).toMatchObject({ module: 'connectors.local_audio_connector', class: 'LocalAudioConnector' });
     expect(config.logging.gateway.level).toBe('INFO');
-    expect(warnings).toEqual(['authentication', 'jwt_validation', 'data_source', 'audio'].map((s) => `section "${s}" is not supported by this gateway yet and is ignored`));
+    expect(warnings).toEqual([
+      'section "authentication" (Python layout) is read as monitoring.auth: auth on, no browser login (set WEBEX_CLIENT_ID, WEBEX_CLIENT_SECRET, WEBEX_REDIRECT_URI and AUTHORIZED_WEBEX_ORG_IDS, or use monitoring.auth)',
+      ...['jwt_validation', 'data_source', 'audio'].map((s) => `section "${s}" is not supported by this gateway yet and is ignored`),
+    ]);
+    expect(config.monitoring.auth).toMatchObject({ enabled: true, session: { secret_env: 'FLASK_SECRET_KEY', timeout_hours: 8 } });
+    expect(config.monitoring.auth.oidc).toBeUndefined();
+  });
+
+  it('reads its authentication section\'s Webex login from the environment variables that gateway used', () => {
+    const withLogin = {
+      ...python,
+      authentication: { enabled: true, session: { timeout_hours: 24, secret_key_env: 'MY_SECRET' }, webex_oauth: { scopes: 'openid email', state: 'static' }, authorized_orgs_env: 'MY_ORGS' },
+    };
+    const env = { WEBEX_CLIENT_ID: 'cid', WEBEX_CLIENT_SECRET: 's', WEBEX_REDIRECT_URI: 'https://gw.example.com/oauth', MY_ORGS: 'org-a, org-b' };
+    const { config, warnings } = load(withLogin, env);
+    expect(config.monitoring.auth).toMatchObject({
+      enabled: true,
+      session: { secret_env: 'MY_SECRET', timeout_hours: 24 },
+      oidc: { client_id: 'cid', client_secret_env: 'WEBEX_CLIENT_SECRET', redirect_uri: 'https://gw.example.com/oauth', allowed_org_ids: ['org-a', 'org-b'], scopes: 'openid email' },
+    });
+    expect(warnings[0]).toBe('section "authentication" (Python layout) is read as monitoring.auth: auth on, Webex login from WEBEX_CLIENT_ID, WEBEX_REDIRECT_URI and MY_ORGS');
+    // monitoring.auth written out wins.
+    const ours = load({ ...withLogin, monitoring: { auth: { enabled: false } } }, env);
+    expect([ours.config.monitoring.auth.enabled, ours.warnings[0]]).toEqual([false, 'section "authentication" (Python layout) is ignored: monitoring.auth is set']);
   });
 });
 

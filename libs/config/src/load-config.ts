@@ -3,7 +3,10 @@ import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConnectorEntry, ConnectorsSection, GatewayConfig, UNSUPPORTED_SECTIONS } from './gateway-config';
 import { isLogLevel } from './logger';
+import { authFromPythonSection, monitoringAuthProblems } from './monitoring-auth-config';
 import { validateSection } from './validate-section';
+
+const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export const DEFAULT_CONFIG_PATH = 'config/config.yaml';
 
@@ -44,6 +47,12 @@ function validateConfig(raw: Record<string, unknown>): { config: GatewayConfig; 
       }
     }
   }
+  const auth = config.monitoring?.auth;
+  if (auth instanceof Object) {
+    problems.push(...monitoringAuthProblems(auth));
+    // Unauthenticated monitoring stays on loopback unless the file names a host itself.
+    if ((rest.monitoring as Record<string, unknown> | undefined)?.host === undefined && !auth.enabled) config.monitoring.host = '127.0.0.1';
+  }
   return { config, problems };
 }
 
@@ -73,7 +82,19 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
     throw new ConfigError([`cannot parse YAML: ${(e as Error).message}`], file);
   }
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(['the top level must be a map of sections'], file);
-  const { config, problems } = validateConfig(raw as Record<string, unknown>);
+  let top = raw as Record<string, unknown>;
+  // The Python layout's dashboard login, unless monitoring.auth is written out.
+  let authNote: string | undefined;
+  const { authentication: pyAuth, monitoring: mon } = top;
+  if (isMap(pyAuth) && (mon === undefined || mon === null || isMap(mon))) {
+    if (isMap(mon) && mon.auth !== undefined) authNote = 'section "authentication" (Python layout) is ignored: monitoring.auth is set';
+    else {
+      const mapped = authFromPythonSection(pyAuth, env);
+      top = { ...top, monitoring: { ...(mon ?? {}), auth: mapped.auth } };
+      authNote = mapped.note;
+    }
+  }
+  const { config, problems } = validateConfig(top);
 
   const port = intFromEnv(env, 'PORT', problems);
   if (port !== undefined) config.gateway.port = port;
@@ -86,9 +107,12 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
   }
 
   if (problems.length) throw new ConfigError(problems, file);
-  const warnings = UNSUPPORTED_SECTIONS.filter((s) => config[s] !== undefined).map(
-    (s) => `section "${s}" is not supported by this gateway yet and is ignored`,
-  );
+  const warnings = [
+    ...(authNote ? [authNote] : []),
+    ...UNSUPPORTED_SECTIONS.filter((s) => config[s] !== undefined && !(s === 'authentication' && authNote)).map(
+      (s) => `section "${s}" is not supported by this gateway yet and is ignored`,
+    ),
+  ];
   return { config, file, baseDir: cwd, warnings };
 }
 
