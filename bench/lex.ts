@@ -5,14 +5,15 @@
 // texts, audio sizes and think times) straight at the fake with the SDK, request -> response minus the same.
 // The difference of the two remainders is what the gateway adds. See bench/README.md.
 import { fork, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { LexRuntimeV2Client, RecognizeUtteranceCommand, type SessionState } from '@aws-sdk/client-lex-runtime-v2';
 import { decodeLexField, encodeLexField, lexSessionId } from '../libs/connectors/src/aws-lex/lex-session';
 import type { LoopLag } from './child-stats';
 import type { LexRecord } from './lex-fake';
+import type { LexTraceRecord } from './lex-trace';
 import { SOURCEMAPS_FILE, summariseProfile } from './profile';
 import { runLevel, standardLevel, type TurnSample } from './load';
 import { readMachine, readProc, REPO, startServer, type ServerChild } from './servers';
@@ -35,6 +36,8 @@ export interface LexBenchOptions {
   endSilenceMs: number;
   /** CPU profile of the gateway's steady window, summarised into this directory. */
   profileDir?: string;
+  /** Stamp each Lex request's stages inside the gateway (bench/lex-trace.ts) and break the remainder down. */
+  trace?: boolean;
 }
 
 export const LEX_DEFAULTS = { calls: 100, durationS: 10, serviceMs: 30 };
@@ -158,8 +161,15 @@ function windowMeter(pids: Record<string, number | undefined>) {
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
 
 /** Phase 1: calls through the gateway. Returns the result and the fake's records per call, for phase 2. */
-async function gatewayPhase(o: LexBenchOptions, fake: FakeChild, live: Set<ServerChild>): Promise<{ result: PhaseResult; calls: LexRecord[][] }> {
-  const server = await startServer('gateway', o.endSilenceMs, 'lex', { args: [fake.url], env: DUMMY_AWS_ENV });
+type Matched = Array<{ sessionId: string; k: number; turn: TurnSample; rec: LexRecord }>;
+
+async function gatewayPhase(o: LexBenchOptions, fake: FakeChild, live: Set<ServerChild>): Promise<{ result: PhaseResult; calls: LexRecord[][]; matched: Matched; traceFile?: string }> {
+  const traceFile = o.trace ? resolve(tmpdir(), `bench-lex-trace-${process.pid}.json`) : undefined;
+  const server = await startServer('gateway', o.endSilenceMs, 'lex', {
+    args: [fake.url],
+    env: traceFile ? { ...DUMMY_AWS_ENV, BENCH_LEX_TRACE: traceFile } : DUMMY_AWS_ENV,
+    execArgv: traceFile ? ['-r', resolve(__dirname, 'lex-trace.ts')] : [],
+  });
   live.add(server);
   try {
     const level = standardLevel(o, server.target, o.calls, o.durationS);
@@ -201,6 +211,7 @@ async function gatewayPhase(o: LexBenchOptions, fake: FakeChild, live: Set<Serve
       byCall.set(s.conversationId, list);
     }
     const calls: LexRecord[][] = [];
+    const matched: Matched = [];
     for (const [id, turns] of byCall) {
       const recs = sessions.get(lexSessionId(id)) ?? [];
       calls.push(recs);
@@ -223,6 +234,7 @@ async function gatewayPhase(o: LexBenchOptions, fake: FakeChild, live: Set<Serve
             const response = t.finalEpochMs - recs[k].respondedAt!;
             legs.response.push(response);
             legs.request.push(t.latencyMs - f - response);
+            matched.push({ sessionId: lexSessionId(id), k, turn: t, rec: recs[k] });
           }
         }
       });
@@ -240,11 +252,46 @@ async function gatewayPhase(o: LexBenchOptions, fake: FakeChild, live: Set<Serve
         serverLoopLag,
       },
       calls,
+      matched,
+      traceFile,
     };
   } finally {
     await server.stop();
     live.delete(server);
   }
+}
+
+/** Per stage of a Lex turn inside the gateway (p50 / p99 ms), from the trace the gateway child wrote at exit. */
+function traceStages(file: string, matched: Matched): Record<string, Dist> | undefined {
+  let records: LexTraceRecord[];
+  try {
+    records = JSON.parse(readFileSync(file, 'utf8')) as LexTraceRecord[];
+    unlinkSync(file);
+  } catch {
+    return undefined;
+  }
+  const bySessionId = new Map<string, LexTraceRecord[]>();
+  for (const r of records) bySessionId.set(r.sessionId, [...(bySessionId.get(r.sessionId) ?? []), r]);
+  const stages: Record<string, number[]> = {
+    'turn start -> connector asks': [],
+    'connector asks -> request at the fake': [],
+    "fake's answer -> SDK has the headers": [],
+    'headers -> body read': [],
+    'body -> decoded and converted': [],
+    'converted -> FINAL at the caller': [],
+  };
+  for (const m of matched) {
+    const tr = bySessionId.get(m.sessionId)?.[m.k];
+    const start = m.turn.finalEpochMs! - m.turn.latencyMs!;
+    if (!tr || tr.sent === undefined || tr.body === undefined || tr.done === undefined || m.rec.respondedAt === undefined) continue;
+    stages['turn start -> connector asks'].push(tr.call - start);
+    stages['connector asks -> request at the fake'].push(m.rec.at - tr.call);
+    stages["fake's answer -> SDK has the headers"].push(tr.sent - m.rec.respondedAt);
+    stages['headers -> body read'].push(tr.body - tr.sent);
+    stages['body -> decoded and converted'].push(tr.done - tr.body);
+    stages['converted -> FINAL at the caller'].push(m.turn.finalEpochMs! - tr.done);
+  }
+  return Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, dist(v)]));
 }
 
 /** Phase 2: the same Lex requests, same pacing, straight from the SDK (as the connector builds them). */
@@ -365,9 +412,11 @@ export async function runLexBench(o: LexBenchOptions, resultsDir: string, live: 
   const fake = await startFake(o.serviceMs);
   let gw: PhaseResult;
   let direct: PhaseResult;
+  let stages: Record<string, Dist> | undefined;
   try {
     const g = await gatewayPhase(o, fake, live);
     gw = g.result;
+    if (g.traceFile) stages = traceStages(g.traceFile, g.matched);
     direct = await directPhase(o, fake, g.calls);
   } finally {
     await fake.stop();
@@ -390,7 +439,9 @@ export async function runLexBench(o: LexBenchOptions, resultsDir: string, live: 
     `${k}: gateway remainder p50 ${f(gw.remainder[k].p50)} p99 ${f(gw.remainder[k].p99)} ms (${gw.remainder[k].n}), direct p50 ${f(direct.remainder[k].p50)} p99 ${f(direct.remainder[k].p99)} ms (${direct.remainder[k].n}), ` +
     `added p50 ${f(sub(gw.remainder[k].p50, direct.remainder[k].p50))} p99 ${f(sub(gw.remainder[k].p99, direct.remainder[k].p99))} ms`;
   const leg = (p: PhaseResult, k: 'request' | 'response') => `${f(p.legs[k].p50)} / ${f(p.legs[k].p99)}`;
+  const stageLines = stages ? Object.entries(stages).map(([k, d]) => `  ${k}: ${f(d.p50)} / ${f(d.p99)} (${d.n})`) : [];
   const lines = [
+    ...(stages ? [`Stages inside the gateway path, p50 / p99 ms (--lex-trace):\n${stageLines.join('\n')}`] : []),
     `Legs, p50 / p99 ms (turn start -> request at the fake; fake's answer -> reply at the caller): gateway ${leg(gw, 'request')} and ${leg(gw, 'response')}; direct SDK ${leg(direct, 'request')} and ${leg(direct, 'response')}`,
     `By turn kind: ${byKind('speech')}; ${byKind('dtmf')}`,
     `Added by the gateway (gateway remainder - direct remainder): p50 ${f(added.p50)} ms, p90 ${f(added.p90)} ms, p99 ${f(added.p99)} ms`,

@@ -53,6 +53,7 @@ interface Options {
   lexOptions: { calls: number; durationS: number; serviceMs: number };
   /** Profile the gateway in the Lex section. */
   lexProfile: boolean;
+  lexTrace: boolean;
 }
 
 function usage(msg?: string): never {
@@ -63,7 +64,7 @@ function usage(msg?: string): never {
       '                        [--profile-loadgen] [--no-refine]\n' +
       '                        [--vad | --no-vad] [--vad-streams N] [--vad-seconds S] [--vad-repeats N] [--vad-rates 8000,16000]\n' +
       '                        [--chunks | --no-chunks] [--chunk-calls N] [--chunk-duration SECONDS] [--chunk-repeats N] [--chunk-profile] [--chunk-dtmf-only]\n' +
-      '                        [--lex | --no-lex] [--lex-calls N] [--lex-duration SECONDS] [--lex-service-ms MS] [--lex-profile]\n',
+      '                        [--lex | --no-lex] [--lex-calls N] [--lex-duration SECONDS] [--lex-service-ms MS] [--lex-profile] [--lex-trace]\n',
   );
   process.exit(2);
 }
@@ -86,6 +87,7 @@ function parseArgs(argv: string[]): Options {
     chunkProfile: false,
     lex: 'auto',
     lexProfile: false,
+    lexTrace: false,
     lexOptions: { ...LEX_DEFAULTS },
   };
   const lexGiven: Partial<Options['lexOptions']> = {};
@@ -174,6 +176,9 @@ function parseArgs(argv: string[]): Options {
         break;
       case '--no-lex':
         o.lex = 'off';
+        break;
+      case '--lex-trace':
+        o.lexTrace = true;
         break;
       case '--lex-profile':
         o.lexProfile = true;
@@ -621,7 +626,7 @@ async function main(): Promise<void> {
   const lexSection = () => {
     const profileDir = o.lexProfile ? resolve(RESULTS, `profile-lex-${Date.now()}`) : undefined;
     if (profileDir) mkdirSync(profileDir, { recursive: true });
-    return runLexBench({ ...o.lexOptions, connections: o.connections, client: o.client, endSilenceMs: o.endSilenceMs, profileDir }, RESULTS, live);
+    return runLexBench({ ...o.lexOptions, connections: o.connections, client: o.client, endSilenceMs: o.endSilenceMs, profileDir, trace: o.lexTrace }, RESULTS, live);
   };
   if (o.lex === 'only') {
     await lexSection();

@@ -41,7 +41,7 @@ export async function startServer(
   kind: ServerKind,
   endSilenceMs: number,
   mode?: 'chunks' | 'lex',
-  extra: { args?: string[]; env?: Record<string, string> } = {},
+  extra: { args?: string[]; env?: Record<string, string>; execArgv?: string[] } = {},
 ): Promise<ServerChild> {
   const port = await freePort();
   const t0 = Date.now();
@@ -49,7 +49,7 @@ export async function startServer(
     cwd: REPO,
     env: { ...process.env, ...extra.env },
     // BENCH_SERVER_NODE_ARGS: extra node flags for diagnosis, e.g. "--trace-gc".
-    execArgv: ['-r', '@swc-node/register', ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)],
+    execArgv: ['-r', '@swc-node/register', ...(extra.execArgv ?? []), ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
