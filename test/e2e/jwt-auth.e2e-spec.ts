@@ -1,7 +1,11 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type ServiceError, status } from '@grpc/grpc-js';
 import { SignJWT } from 'jose';
 import { BYOVA_SERVICE } from '@app/proto';
 import type { TurnResult } from '@app/simulator';
+import { runCli } from '../../libs/simulator/src/cli';
 import { JwtMetrics } from '../../apps/gateway/src/jwt-auth/jwt-metrics.service';
 import { b64json, FakeWebexIdBroker, TEST_DATASOURCE_URL, TEST_SCHEMA_ID } from '../support/fake-webex-idbroker';
 import { HealthClient, ServingStatus } from '../support/grpc-clients';
@@ -206,6 +210,28 @@ describe('jwt_validation over real gRPC, against a fake Webex identity broker', 
     expect(await listAgents(t, `Bearer ${await broker.token({ key: old })}`)).toEqual(refused('unknown key'));
     const stray = await FakeWebexIdBroker.newKey('never-published');
     expect(await both(t, await broker.token({ key: stray }))).toEqual([refused('unknown key'), refused('unknown key')]);
+  });
+
+  it('the simulator sends a token from BYOVA_TOKEN, --token-file or --token', async () => {
+    const token = await broker.token();
+    const dir = await mkdtemp(join(tmpdir(), 'jwt-sim-'));
+    try {
+      const out: string[] = [];
+      const print = (s: string) => void out.push(s);
+      const call = ['--target', t.target, '--agent', LOCAL_AGENT, '--dtmf', '1', '--out', dir];
+      expect(await runCli(call, print, { BYOVA_TOKEN: token })).toBe(0);
+      await writeFile(join(dir, 'token'), `${token}\n`);
+      expect(await runCli(['--target', t.target, '--list', '--token-file', join(dir, 'token')], print, {})).toBe(0);
+      expect(await runCli(['--target', t.target, '--list', '--token', `Bearer ${token}`], print, {})).toBe(0);
+      out.length = 0;
+      expect(await runCli(['--target', t.target, '--list'], print, {})).toBe(1);
+      expect(out).toEqual(['ListVirtualAgents failed: UNAUTHENTICATED missing token']);
+      out.length = 0;
+      expect(await runCli(call, print, {})).toBe(1);
+      expect(out[1]).toMatch(/^#1 SESSION_START {2}UNAUTHENTICATED \(missing token\)/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('health and reflection need no token', async () => {
