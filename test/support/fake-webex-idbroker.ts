@@ -8,7 +8,7 @@ export const TEST_DATASOURCE_URL = 'https://gateway.example.com/byova';
 export const TEST_SCHEMA_ID = '5397013b-7920-4ffc-807c-e8a3e0a18f43';
 
 /** How the key endpoint answers: normally, 500, 429 (with Retry-After), dropped connections, never, or too much. */
-export type KeyServerMode = 'ok' | 'error' | 'throttled' | 'down' | 'hang' | 'huge';
+export type KeyServerMode = 'ok' | 'error' | 'throttled' | 'down' | 'hang' | 'huge' | 'huge-announced';
 
 interface SigningKey {
   kid: string;
@@ -38,6 +38,8 @@ export class FakeWebexIdBroker {
   readonly requests: string[] = [];
   /** Published keys (newest last). */
   published: SigningKey[] = [];
+  /** Served after the published keys (odd entries: other key types, broken keys). */
+  extraJwks: unknown[] = [];
   private server?: Server;
   private readonly sockets = new Set<Socket>();
 
@@ -138,6 +140,10 @@ export class FakeWebexIdBroker {
       case 'throttled':
         res.writeHead(429, { 'retry-after': String(this.retryAfterSeconds) }).end();
         return;
+      case 'huge-announced':
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(1024 * 1024) });
+        res.write('{"keys":[');
+        return;
       case 'huge': {
         // A key set padded past any sensible size, without a content-length (chunked).
         res.writeHead(200, { 'content-type': 'application/json' });
@@ -147,7 +153,7 @@ export class FakeWebexIdBroker {
         return;
       }
       default:
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: this.published.map((k) => k.jwk) }));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [...this.published.map((k) => k.jwk), ...this.extraJwks] }));
     }
   }
 }

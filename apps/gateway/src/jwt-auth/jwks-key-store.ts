@@ -6,6 +6,8 @@ import { JwtRefusal } from './jwt-refusal';
 
 /** Largest key set response read; Webex's is a few KiB. */
 export const MAX_JWKS_BYTES = 64 * 1024;
+/** RS256 keys under 2048 bits are not trusted (nor accepted by jose). */
+const MIN_MODULUS_BYTES = 256;
 /** Most keys kept per issuer (a token without `kid` is tried against each). */
 export const MAX_KEYS_PER_ISSUER = 20;
 /** After a failed fetch, the next attempt waits at least this (or what a 429's Retry-After asks, up to the cap). */
@@ -173,6 +175,10 @@ export class JwksKeyStore implements OnApplicationBootstrap {
       if (keys.size >= MAX_KEYS_PER_ISSUER) break;
       // RS256 signing keys only; others (encryption keys, EC) are not for us.
       if (!jwk || typeof jwk !== 'object' || jwk.kty !== 'RSA' || (jwk.alg !== undefined && jwk.alg !== 'RS256') || (jwk.use !== undefined && jwk.use !== 'sig')) continue;
+      if (typeof jwk.n !== 'string' || Buffer.from(jwk.n, 'base64url').length < MIN_MODULUS_BYTES) {
+        this.log.warn({ url, kid: jwk.kid }, 'skipping an RSA key shorter than 2048 bits');
+        continue;
+      }
       try {
         // Imported once here, so verifying a token never parses a key.
         const key = (await importJWK({ kty: jwk.kty, n: jwk.n, e: jwk.e }, 'RS256')) as CryptoKey;

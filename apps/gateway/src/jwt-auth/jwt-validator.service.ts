@@ -47,8 +47,8 @@ export class JwtValidator {
   static tokenOf(value: string | undefined): string | undefined {
     if (value === undefined) return undefined;
     const v = value.trim();
-    const t = /^bearer\s/i.test(v) ? v.slice(7).trim() : v;
-    return t || undefined;
+    const prefix = /^bearer(?:\s+|$)/i.exec(v);
+    return (prefix ? v.slice(prefix[0].length) : v) || undefined;
   }
 
   async check(token: string | undefined): Promise<JwtVerdict> {
