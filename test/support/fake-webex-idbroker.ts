@@ -65,14 +65,17 @@ export class FakeWebexIdBroker {
     return this.requests.filter((p) => p === this.jwksPath).length;
   }
 
-  async start(): Promise<this> {
+  async start(port = 0): Promise<this> {
     this.published = [await FakeWebexIdBroker.newKey('key-1')];
     this.server = createServer((req, res) => this.route(req, res));
     this.server.on('connection', (s) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', () => r()));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, '127.0.0.1', () => resolve());
+    });
     return this;
   }
 
