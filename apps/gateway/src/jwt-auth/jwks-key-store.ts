@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { type CryptoKey, importJWK, type JWK } from 'jose';
 import { JwtValidationSection, LOGGER, type Logger } from '@app/config';
 import { JwtMetrics } from './jwt-metrics.service';
@@ -17,10 +17,15 @@ const MAX_RETRY_AFTER_MS = 10 * 60_000;
 /** Where Webex publishes an identity broker's signing keys. */
 export const jwksUrlOf = (issuer: string) => `${issuer.replace(/\/+$/, '')}/oauth2/v2/keys/verificationjwk`;
 
+/** An issuer's keys: by kid, and all of them (a token without kid is tried against each; a key without kid serves only those). */
+interface IssuerKeySet {
+  byKid: Map<string, CryptoKey>;
+  all: CryptoKey[];
+}
+
 /** One issuer's verified key set and its fetch state. */
 class IssuerKeys {
-  /** kid → key; keys without kid under '' + index. */
-  keys = new Map<string, CryptoKey>();
+  keys: IssuerKeySet = { byKid: new Map(), all: [] };
   /** When the keys in use were fetched (0: never). */
   fetchedAt = 0;
   /** Bumped on every successful fetch: tokens verified under an older set are checked again. */
@@ -58,11 +63,13 @@ class FetchProblem extends Error {
  * its choosing.
  */
 @Injectable()
-export class JwksKeyStore implements OnApplicationBootstrap {
+export class JwksKeyStore implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly issuers = new Map<string, IssuerKeys>();
   private readonly cacheMs: number;
   private readonly minRefreshMs: number;
   private readonly log: Logger;
+  /** Aborts fetches still running when the gateway stops. */
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly settings: JwtValidationSection,
@@ -79,6 +86,10 @@ export class JwksKeyStore implements OnApplicationBootstrap {
   onApplicationBootstrap(): void {
     if (!this.settings.enabled) return;
     for (const e of this.issuers.values()) void this.refresh(e);
+  }
+
+  onApplicationShutdown(): void {
+    this.closing.abort();
   }
 
   /** Whether tokens verified under key set `version` of `iss` still stand (no fetch since). */
@@ -109,8 +120,8 @@ export class JwksKeyStore implements OnApplicationBootstrap {
   }
 
   private pick(e: IssuerKeys, kid: string | undefined): KeyCandidates {
-    if (kid === undefined) return { keys: [...e.keys.values()], version: e.version };
-    const k = e.keys.get(kid);
+    if (kid === undefined) return { keys: e.keys.all, version: e.version };
+    const k = e.keys.byKid.get(kid);
     return { keys: k ? [k] : [], version: e.version };
   }
 
@@ -133,10 +144,10 @@ export class JwksKeyStore implements OnApplicationBootstrap {
       e.keys = keys;
       e.fetchedAt = Date.now();
       e.version++;
-      if (e.failing) this.log.info({ url: e.url, keys: keys.size }, 'signing keys fetched again');
+      if (e.failing) this.log.info({ url: e.url, keys: keys.all.length }, 'signing keys fetched again');
       e.failing = false;
       this.metrics.countKeyFetch(true);
-      this.log.debug({ url: e.url, keys: keys.size }, 'signing keys fetched');
+      this.log.debug({ url: e.url, keys: keys.all.length }, 'signing keys fetched');
       return true;
     } catch (err) {
       const p = err instanceof FetchProblem ? err : new FetchProblem(String((err as Error)?.message ?? err));
@@ -150,10 +161,11 @@ export class JwksKeyStore implements OnApplicationBootstrap {
     }
   }
 
-  private async download(url: string): Promise<Map<string, CryptoKey>> {
+  private async download(url: string): Promise<IssuerKeySet> {
     let res: Response;
     try {
-      res = await fetch(url, { signal: AbortSignal.timeout(this.settings.jwks_timeout_ms), headers: { accept: 'application/json' } });
+      const signal = AbortSignal.any([AbortSignal.timeout(this.settings.jwks_timeout_ms), this.closing.signal]);
+      res = await fetch(url, { signal, headers: { accept: 'application/json' } });
     } catch (err) {
       throw new FetchProblem((err as Error).name === 'TimeoutError' ? `no answer within ${this.settings.jwks_timeout_ms} ms` : `unreachable (${(err as Error).message})`);
     }
@@ -170,9 +182,9 @@ export class JwksKeyStore implements OnApplicationBootstrap {
     }
     const list = (set as { keys?: unknown })?.keys;
     if (!Array.isArray(list)) throw new FetchProblem('no "keys" list');
-    const keys = new Map<string, CryptoKey>();
+    const keys: IssuerKeySet = { byKid: new Map(), all: [] };
     for (const jwk of list as JWK[]) {
-      if (keys.size >= MAX_KEYS_PER_ISSUER) break;
+      if (keys.all.length >= MAX_KEYS_PER_ISSUER) break;
       // RS256 signing keys only; others (encryption keys, EC) are not for us.
       if (!jwk || typeof jwk !== 'object' || jwk.kty !== 'RSA' || (jwk.alg !== undefined && jwk.alg !== 'RS256') || (jwk.use !== undefined && jwk.use !== 'sig')) continue;
       if (typeof jwk.n !== 'string' || Buffer.from(jwk.n, 'base64url').length < MIN_MODULUS_BYTES) {
@@ -182,12 +194,16 @@ export class JwksKeyStore implements OnApplicationBootstrap {
       try {
         // Imported once here, so verifying a token never parses a key.
         const key = (await importJWK({ kty: jwk.kty, n: jwk.n, e: jwk.e }, 'RS256')) as CryptoKey;
-        keys.set(typeof jwk.kid === 'string' ? jwk.kid : `\u0000${keys.size}`, key);
+        if (typeof jwk.kid === 'string') {
+          if (keys.byKid.has(jwk.kid)) continue; // the first of a duplicated kid, as a lookup by kid would find
+          keys.byKid.set(jwk.kid, key);
+        }
+        keys.all.push(key);
       } catch {
         this.log.warn({ url, kid: jwk.kid }, 'skipping a key that cannot be read');
       }
     }
-    if (!keys.size) throw new FetchProblem('no usable RS256 key');
+    if (!keys.all.length) throw new FetchProblem('no usable RS256 key');
     return keys;
   }
 }

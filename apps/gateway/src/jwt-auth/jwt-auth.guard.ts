@@ -28,8 +28,13 @@ export class JwtAuthGuard implements CanActivate {
     this.log = logger.child({ context: 'JwtAuth' });
   }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    // Off: nothing at all per RPC.
     if (!this.settings.enabled || context.getType() !== 'rpc') return true;
+    return this.check(context);
+  }
+
+  private async check(context: ExecutionContext): Promise<boolean> {
     const metadata = context.switchToRpc().getContext<Metadata>();
     const values = metadata?.get?.('authorization') ?? [];
     // Several values: the last one, as grpc-python reads it; binary values are no token.

@@ -45,6 +45,18 @@ describe('JwtValidator', () => {
       expect(await make().check(await broker.token({ key: stray, header: { kid: undefined } }))).toEqual({ ok: false, reason: 'signature invalid' });
     });
 
+    it('a published key without kid serves tokens without kid only', async () => {
+      const bare = await FakeWebexIdBroker.newKey('unused');
+      const { kid: _kid, ...jwk } = bare.jwk;
+      broker.extraJwks = [jwk];
+      try {
+        expect(await make().check(await broker.token({ key: bare, header: { kid: undefined } }))).toEqual({ ok: true, verified: true });
+        expect(await make().check(await broker.token({ key: bare }))).toEqual({ ok: false, reason: 'unknown key' });
+      } finally {
+        broker.extraJwks = [];
+      }
+    });
+
     it('a verified token is remembered until it expires (leeway included), then refused without a signature check', async () => {
       const v = make({ leeway_seconds: 0 });
       const token = await broker.token({ claims: { exp: now() + 1 } });
