@@ -110,7 +110,7 @@ audio:
 describe('start-up configuration through the real entry point (child processes)', () => {
   // Every child starts at once: start-up (TypeScript compile + NestJS) dominates, so run them side by side.
   const missingConfig = join(__dirname, 'no-such-dir', 'gateway.yaml');
-  let outcomes: Record<'badKeys' | 'badType' | 'badPrompt' | 'noFile', Promise<Outcome>>;
+  let outcomes: Record<'badKeys' | 'badType' | 'badPrompt' | 'noFile' | 'jwtNoUrl', Promise<Outcome>>;
   let yamlPort: number;
   let envPort: number;
   let python: ReturnType<typeof spawnGateway>;
@@ -123,6 +123,7 @@ describe('start-up configuration through the real entry point (child processes)'
       badType: runGatewayToExit(env(base({ connectors: { mybot: { type: 'dialogflow_cx' } } }))),
       badPrompt: runGatewayToExit(env(base({ connectors: { local: { ...local, config: { audio_base_path: 'audio', audio_files: { welcome: 'hello-there.wav' } } } } }))),
       noFile: runGatewayToExit({ GATEWAY_CONFIG: missingConfig }),
+      jwtNoUrl: runGatewayToExit(env(base({ jwt_validation: { enabled: true, issuers: ['http://idb.example.com/idb'] } }))),
     };
     const py = PYTHON_LAYOUT.replace('port: 50051', `port: ${yamlPort}`);
     python = spawnGateway({ GATEWAY_CONFIG: tempConfig(py), PORT: String(envPort) });
@@ -146,6 +147,12 @@ describe('start-up configuration through the real entry point (child processes)'
     expectFailure(await outcomes.badPrompt, 'connectors.local.config.audio_files.welcome', 'hello-there.wav');
   });
 
+  it('jwt_validation on without a data source URL, or with a plain-http issuer, stops the gateway naming both', async () => {
+    const o = await outcomes.jwtNoUrl;
+    expectFailure(o, 'jwt_validation.datasource_url: required', 'jwt_validation.issuers.0: must be an https URL');
+    expect(o.code).toBe(2);
+  });
+
   it('a GATEWAY_CONFIG path that does not exist is named', async () => {
     expectFailure(await outcomes.noFile, missingConfig, 'GATEWAY_CONFIG');
   });
@@ -165,7 +172,9 @@ describe('start-up configuration through the real entry point (child processes)'
       caller.close();
     }
     // Sections it does not serve yet are reported, not silently dropped.
-    expect(python.stdout).toMatch(/jwt_validation.*not supported/);
+    expect(python.stdout).toMatch(/audio.*not supported/);
+    // Its jwt_validation section is read: off there, and said so.
+    expect(python.stdout).toMatch(/gRPC calls are not authenticated: jwt_validation.enabled is false/);
     expect(python.stdout).toMatch(/authentication.*read as monitoring.auth/);
     const exit = await python.stop('SIGTERM');
     expect(exit.code).toBe(0);
