@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
@@ -25,10 +25,14 @@ After SESSION_START, steps run in the order given; then SESSION_END unless the s
   --no-pace            send audio as fast as possible instead of in real time
   --conversation ID    conversation_id (default: a random uuid)
   --org ID             customer_org_id
-  --token JWT          sent as 'authorization: Bearer JWT' on every RPC
+  --token JWT          sent as 'authorization: Bearer JWT' on every RPC (visible in the process list:
+                       prefer --token-file or the BYOVA_TOKEN environment variable)
+  --token-file FILE    the token read from a file
   --tls                use TLS (system roots) instead of plaintext
   --strict             also exit 1 when the server broke a protocol rule
   -h, --help           this text
+
+Environment: BYOVA_TOKEN, the token when neither --token nor --token-file is given.
 
 Exit code: 0 when every turn ended with status OK, 1 otherwise.`;
 
@@ -48,6 +52,7 @@ const OPTIONS = {
   conversation: { type: 'string' },
   org: { type: 'string', default: '' },
   token: { type: 'string' },
+  'token-file': { type: 'string' },
   tls: { type: 'boolean', default: false },
   strict: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -77,7 +82,26 @@ function intArg(name: string, v: string, min: number): number {
   return n;
 }
 
-export async function runCli(argv: string[], print: (s: string) => void = (s) => process.stdout.write(`${s}\n`)): Promise<number> {
+/** The token to send: --token, else --token-file, else BYOVA_TOKEN; a `Bearer ` prefix written with it is dropped. */
+async function tokenOf(values: { token?: string; 'token-file'?: string }, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  let t = values.token;
+  if (t === undefined && values['token-file'] !== undefined) {
+    try {
+      t = await readFile(values['token-file'], 'utf8');
+    } catch (e) {
+      throw new Error(`--token-file: cannot read ${values['token-file']} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+  }
+  t ??= env.BYOVA_TOKEN;
+  t = t?.trim().replace(/^bearer\s+/i, '');
+  return t || undefined;
+}
+
+export async function runCli(
+  argv: string[],
+  print: (s: string) => void = (s) => process.stdout.write(`${s}\n`),
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false, tokens: true });
@@ -93,8 +117,10 @@ export async function runCli(argv: string[], print: (s: string) => void = (s) =>
 
   let format: AudioFormat;
   let trailingSilenceMs: number;
+  let token: string | undefined;
   const steps: Step[] = [];
   try {
+    token = await tokenOf(values, env);
     if (!['mulaw', 'alaw', 'linear16'].includes(values.encoding)) throw new Error(`--encoding must be mulaw, alaw or linear16`);
     const rate = intArg('rate', values.rate, 1);
     if (rate !== 8000 && rate !== 16000) throw new Error('--rate must be 8000 or 16000');
@@ -118,7 +144,7 @@ export async function runCli(argv: string[], print: (s: string) => void = (s) =>
     agentId: values.agent,
     conversationId: values.conversation,
     customerOrgId: values.org,
-    metadata: values.token ? { authorization: `Bearer ${values.token}` } : undefined,
+    metadata: token ? { authorization: `Bearer ${token}` } : undefined,
     credentials: values.tls ? grpc.credentials.createSsl() : undefined,
     format,
   });
