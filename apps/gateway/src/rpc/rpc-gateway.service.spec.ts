@@ -1,5 +1,5 @@
 import { createLogger } from '@app/config';
-import { type ConversationEngine, EngineError, type TurnHandle, type TurnSink } from '@app/engine';
+import { type ConversationEngine, EngineError, EngineEvents, type TurnHandle, type TurnSink } from '@app/engine';
 import { voiceVARequest } from '@app/simulator';
 import type { VoiceVAResponse } from '@app/proto';
 import { DrainService, SHUTTING_DOWN } from '../lifecycle/drain.service';
@@ -29,7 +29,7 @@ function setup() {
   const drain = new DrainService();
   const logs: Record<string, unknown>[] = [];
   const logger = createLogger('debug', { write: (l: string) => void logs.push(JSON.parse(l)) });
-  return { turns, drain, logs, rpc: new RpcGateway(engine, drain, logger) };
+  return { turns, drain, logs, rpc: new RpcGateway(engine, drain, logger, new EngineEvents()) };
 }
 
 /** A transport sink that records the RPC's outcome. */
@@ -55,7 +55,7 @@ describe('RpcGateway', () => {
     expect(out.outcome).toEqual(new EngineError('unavailable', SHUTTING_DOWN));
     expect([turns.length, drain.inflightCount]).toEqual([0, 0]);
     h.request(req); // nothing to drive, nothing thrown
-    expect(() => rpc.unary(() => 1)).toThrow(expect.objectContaining({ code: 'unavailable', message: SHUTTING_DOWN }));
+    expect(() => rpc.unary('ListVirtualAgents', () => 1)).toThrow(expect.objectContaining({ code: 'unavailable', message: SHUTTING_DOWN }));
   });
 
   it('counts an RPC in flight from open until it completes, fails or is cancelled, once each', () => {
@@ -134,7 +134,7 @@ describe('RpcGateway', () => {
   it('a unary bug becomes INTERNAL and a log line', () => {
     const { rpc, logs } = setup();
     expect(() =>
-      rpc.unary(() => {
+      rpc.unary('ListVirtualAgents', () => {
         throw new Error('boom');
       }),
     ).toThrow(expect.objectContaining({ code: 'internal', message: 'internal error' }));
