@@ -5,6 +5,7 @@ import { ConversationStateStoreModule, type ConversationStateStore } from '@app/
 import { GrpcModule } from './grpc/grpc.module';
 import { HealthModule } from './health/health.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
+import { MonitoringModule } from './monitoring/monitoring.module';
 import { RpcModule } from './rpc/rpc.module';
 import { VoiceAgentModule } from './voice-agent/voice-agent.module';
 
@@ -28,6 +29,8 @@ export class GatewayModule {
         RpcModule,
         HealthModule,
         VoiceAgentModule,
+        // The HTTP side: only when it listens.
+        ...(loaded.config.monitoring.enabled ? [MonitoringModule] : []),
       ],
     };
   }
