@@ -60,6 +60,8 @@ export class AgentExchange {
   private silent = false;
   private calledAt = 0;
   private failure: 'error' | 'timeout' = 'error';
+  /** The reply is complete: whatever settles the call now (a terminal reply ends the conversation), it succeeded. */
+  private completed = false;
 
   constructor(private readonly conv: Conversation, private readonly host: ExchangeHost, private readonly services: ExchangeServices) {}
 
@@ -82,6 +84,7 @@ export class AgentExchange {
     this.op = op;
     this.silent = opts.silent === true;
     this.calledAt = Date.now();
+    this.completed = false;
     let settle!: (r: ExchangeResult) => void;
     const done = new Promise<ExchangeResult>((r) => (this.settle = settle = r));
     this.stream = new ReplyStream(conv.replyMode, conv.agent.promptFormat, conv.baseInput, conv.expect, conv.recording !== undefined, this.silent ? NO_SEND : (r) => this.host.send(r));
@@ -176,6 +179,7 @@ export class AgentExchange {
   private complete(sent: SentReply): void {
     if (this.settle === undefined) return;
     // A silent call's reply (the resumed start's welcome) was not played: it changes nothing the caller knows.
+    this.completed = true;
     if (!this.silent) this.services.replySent(this.conv, sent);
     this.finishWith('replied');
   }
@@ -233,7 +237,7 @@ export class AgentExchange {
     if (ev?.listening && this.op !== 'apology') {
       const at = Date.now();
       const c = this.conv;
-      const outcome = r === 'replied' ? 'ok' : r === 'failed' ? this.failure : 'aborted';
+      const outcome = r === 'replied' || this.completed ? 'ok' : r === 'failed' ? this.failure : 'aborted';
       ev.emit({ type: 'connector_call', at, conversationId: c.id, connectorId: c.agent.connectorId, op: this.op as ConnectorOp, durationMs: at - this.calledAt, outcome });
     }
     settle(r);

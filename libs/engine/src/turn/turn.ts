@@ -378,8 +378,9 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
     // Observed: the turn reports each reply it sent (a wrapper per RPC, only while someone listens).
     const services: ExchangeServices = this.events
       ? { ...base, replySent: (c, sent) => {
-          base.replySent(c, sent);
+          // Reported first: a terminal reply ends the conversation inside replySent.
           host.replied(sent);
+          base.replySent(c, sent);
         } }
       : base;
     return (this.exchange = new AgentExchange(conv, {
