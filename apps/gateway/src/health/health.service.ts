@@ -53,6 +53,9 @@ export class HealthService implements OnApplicationBootstrap, OnApplicationShutd
     const vad = this.vad();
     if (vad.degraded) this.log.warn({ vad }, 'speech detection degraded');
     else this.log.info({ vad }, `speech detection: ${vad.kind}`);
+    for (const [connector, health] of Object.entries(this.connectors())) {
+      if (health.degraded) this.log.warn({ connector, health }, 'connector reports itself degraded; its calls are still served');
+    }
   }
 
   /** Read live: a Silero detector can become degraded at run time (inference failing). */

@@ -195,7 +195,8 @@ export class CallLogService implements OnModuleInit, OnModuleDestroy {
         break;
       }
     }
-    this.subject.next({ kind: 'updated', conversation: copySummary(entry) });
+    // The copy is made only for a subscriber (a dashboard): most updates have none.
+    if (this.subject.observed) this.subject.next({ kind: 'updated', conversation: copySummary(entry) });
   }
 
   private onStarted(e: Extract<EngineEvent, { type: 'conversation_started' }>): void {
