@@ -8,7 +8,8 @@ import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { runLevel, standardLevel } from './load';
-import { readMachine, readProc, startServer, type ServerChild } from './servers';
+import { SOURCEMAPS_FILE, summariseProfile } from './profile';
+import { readMachine, readProc, REPO, startServer, type ServerChild } from './servers';
 import { dist, errorKindsOf, readLoadavg } from './stats';
 import type { ClientKind } from './wire';
 
@@ -25,6 +26,8 @@ export interface MonitoringBenchOptions {
   connections: number;
   client: ClientKind;
   endSilenceMs: number;
+  /** CPU profiles of the monitoring-on runs' steady windows, summarised here (where monitoring's own cost shows). */
+  profileDir?: string;
 }
 
 export const MONITORING_DEFAULTS = { calls: 200, durationS: 10, repeats: 3, scrapeEveryS: 5 };
@@ -47,7 +50,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const median = (xs: number[]) => (xs.length === 0 ? null : [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]);
 const f = (n: number | null | undefined, d = 2) => (n === null || n === undefined ? '-' : n.toFixed(d));
 
-async function runMode(o: MonitoringBenchOptions, monitoring: boolean, live: Set<ServerChild>): Promise<ModeRun> {
+async function runMode(o: MonitoringBenchOptions, monitoring: boolean, live: Set<ServerChild>, index: number): Promise<ModeRun> {
   const server = await startServer('gateway', o.endSilenceMs, undefined, { env: { BENCH_MONITORING: monitoring ? 'on' : 'off' } });
   live.add(server);
   let reads = 0;
@@ -73,15 +76,19 @@ async function runMode(o: MonitoringBenchOptions, monitoring: boolean, live: Set
     };
     let a: { cpuMs: number; t: number; machine: { busy: number; total: number } } | undefined;
     let steady: { cpuMs: number; ms: number; machinePct: number } | undefined;
+    const profile = monitoring ? o.profileDir : undefined;
+    let profiled: Promise<boolean> = Promise.resolve(false);
     if (monitoring) reader = setInterval(() => void read(), o.scrapeEveryS * 1000);
     const run = await runLevel(level(o.calls, o.durationS), {
       steadyStart() {
         const p = readProc(server.pid);
         if (p) a = { cpuMs: p.cpuMs, t: performance.now(), machine: readMachine() };
+        if (profile) server.profileStart();
       },
       steadyEnd() {
         const p = readProc(server.pid);
         const m = readMachine();
+        if (profile) profiled = server.profileStop(resolve(profile, `gateway-monitoring-on-${index}.cpuprofile`), resolve(profile, SOURCEMAPS_FILE));
         if (a && p) {
           const machinePct = ((m.busy - a.machine.busy) / Math.max(1, m.total - a.machine.total)) * 100 * cpus().length;
           steady = { cpuMs: p.cpuMs - a.cpuMs, ms: performance.now() - a.t, machinePct };
@@ -89,6 +96,7 @@ async function runMode(o: MonitoringBenchOptions, monitoring: boolean, live: Set
       },
     });
     clearInterval(reader);
+    await profiled;
     const windowS = steady ? steady.ms / 1000 : 0;
     const turnLat = run.samples.filter((s) => (s.kind === 'speech' || s.kind === 'dtmf') && s.latencyMs !== undefined).map((s) => s.latencyMs!);
     const { errors, errorKinds } = errorKindsOf(run.samples);
@@ -121,7 +129,7 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
   for (let i = 0; i < o.repeats; i++) {
     // Alternate which mode goes first, so neither always meets a freshly idle machine.
     for (const on of i % 2 === 0 ? [true, false] : [false, true]) {
-      const r = await runMode(o, on, live);
+      const r = await runMode(o, on, live, i);
       runs.push(r);
       process.stdout.write(
         `  monitoring ${on ? 'on ' : 'off'}: CPU ${f(r.cpuMsPerCallSecond)} ms/call-s (${f(r.cpuPctOfCore, 0)}% core), turn p99 ${f(r.turnP99Ms)} ms, ` +
@@ -177,5 +185,10 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
     ].join('\n'),
   );
   process.stdout.write(`Wrote ${resolve(resultsDir, 'monitoring.json')} and monitoring.md\n`);
+  if (o.profileDir) {
+    const text = summariseProfile(o.profileDir, REPO, 40);
+    writeFileSync(resolve(o.profileDir, 'summary.md'), `# gateway CPU profile, monitoring on, ${o.calls} calls\n\n\`\`\`\n${text}\n\`\`\`\n`);
+    process.stdout.write(`\nGateway CPU profile (monitoring on, steady windows, ${o.profileDir}; profiling itself costs CPU, so use it for where, not how much):\n${text}\n`);
+  }
   return { met };
 }

@@ -58,6 +58,8 @@ interface Options {
   /** Monitoring section (bench/monitoring.ts), like the VAD section. */
   monitoring: 'auto' | 'only' | 'off';
   monitoringOptions: { calls: number; durationS: number; repeats: number; scrapeEveryS: number };
+  /** Profile the gateway in the monitoring section's monitoring-on runs. */
+  monitoringProfile: boolean;
 }
 
 function usage(msg?: string): never {
@@ -69,7 +71,7 @@ function usage(msg?: string): never {
       '                        [--vad | --no-vad] [--vad-streams N] [--vad-seconds S] [--vad-repeats N] [--vad-rates 8000,16000]\n' +
       '                        [--chunks | --no-chunks] [--chunk-calls N] [--chunk-duration SECONDS] [--chunk-repeats N] [--chunk-profile] [--chunk-dtmf-only]\n' +
       '                        [--lex | --no-lex] [--lex-calls N] [--lex-duration SECONDS] [--lex-service-ms MS] [--lex-profile]\n' +
-      '                        [--monitoring | --no-monitoring] [--mon-calls N] [--mon-duration SECONDS] [--mon-repeats N]\n',
+      '                        [--monitoring | --no-monitoring] [--mon-calls N] [--mon-duration SECONDS] [--mon-repeats N] [--mon-profile]\n',
   );
   process.exit(2);
 }
@@ -94,6 +96,7 @@ function parseArgs(argv: string[]): Options {
     lexProfile: false,
     lexOptions: { ...LEX_DEFAULTS },
     monitoring: 'auto',
+    monitoringProfile: false,
     monitoringOptions: { ...MONITORING_DEFAULTS },
   };
   const monGiven: Partial<Options['monitoringOptions']> = {};
@@ -207,6 +210,9 @@ function parseArgs(argv: string[]): Options {
         break;
       case '--mon-duration':
         monGiven.durationS = num(argv[++i], '--mon-duration');
+        break;
+      case '--mon-profile':
+        o.monitoringProfile = true;
         break;
       case '--mon-repeats':
         monGiven.repeats = Math.round(num(argv[++i], '--mon-repeats'));
@@ -653,8 +659,11 @@ async function main(): Promise<void> {
     await lexSection();
     return;
   }
-  const monitoringSection = () =>
-    runMonitoringBench({ ...o.monitoringOptions, connections: o.connections, client: o.client, endSilenceMs: o.endSilenceMs }, RESULTS, live);
+  const monitoringSection = () => {
+    const profileDir = o.monitoringProfile ? resolve(RESULTS, `profile-monitoring-${Date.now()}`) : undefined;
+    if (profileDir) mkdirSync(profileDir, { recursive: true });
+    return runMonitoringBench({ ...o.monitoringOptions, connections: o.connections, client: o.client, endSilenceMs: o.endSilenceMs, profileDir }, RESULTS, live);
+  };
   if (o.monitoring === 'only') {
     await monitoringSection();
     return;
