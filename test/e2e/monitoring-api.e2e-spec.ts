@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { encodeFromPcm16 } from '@app/audio';
 import { EngineEvents } from '@app/engine';
+import { MetricsService } from '../../apps/gateway/src/monitoring/metrics/metrics.service';
 import { scriptedLog } from '../fixtures/scripted-connector';
 import { type OpenApiDoc, registeredRoutes, responseSchema, schemaProblems } from '../support/openapi';
 import { eventually, LOCAL_AGENT, localConnector, ok, REPO, scriptedConnector, sleep, speechBurst, startTestGateway, type TestGateway } from './harness';
@@ -259,13 +260,16 @@ describe('monitoring: readiness and the engine seam', () => {
         if (i > 200) throw new Error('the held RPC never started');
         await sleep(10);
       }
-      const stopping = t.gw.shutdown(3000);
+      const stopping = t.gw.shutdown(1500);
       const res = await fetch(`${base}/ready`);
       expect([res.status, await res.json()]).toEqual([503, { statusCode: 503, message: 'not ready' }]);
       const s: any = await (await fetch(`${base}/api/status`)).json();
       expect(s).toMatchObject({ draining: true, grpc: { serving: false }, health: { grpc_status: 'NOT_SERVING' } });
-      turn.cancel();
+      // The drain's end cuts the held RPC with UNAVAILABLE: counted so, not as the client's cancel.
       await stopping;
+      const metrics = await t.gw.app.get(MetricsService).text();
+      expect(metrics.body).toContain('byova_rpcs_total{method="ProcessCallerInput",code="UNAVAILABLE"} 1');
+      expect(metrics.body).not.toContain('code="CANCELLED"');
     } finally {
       await t.stop();
     }

@@ -18,8 +18,8 @@ class FakeTurn implements TurnHandle {
     this.calls.push('halfClose');
     if (this.throwOn === 'halfClose') throw new TypeError('engine bug');
   }
-  cancel(): void {
-    this.calls.push('cancel');
+  cancel(status?: string): void {
+    this.calls.push(status ? `cancel ${status}` : 'cancel');
   }
 }
 
@@ -95,11 +95,11 @@ describe('RpcGateway', () => {
     turns[0].throwOn = 'request';
     expect(() => h.request(req)).not.toThrow();
     expect(bad.out.outcome).toEqual(new EngineError('internal', 'internal error'));
-    expect(turns[0].calls).toEqual(['request', 'cancel']);
+    expect(turns[0].calls).toEqual(['request', 'cancel INTERNAL']);
     expect(logs).toContainEqual(expect.objectContaining({ level: 50, conversationId: 'c-1', msg: 'unexpected error in an RPC', err: expect.objectContaining({ message: 'engine bug' }) }));
     expect([good.out.outcome, drain.inflightCount]).toEqual([undefined, 1]);
     h.halfClose(); // after the bug: ignored
-    expect(turns[0].calls).toEqual(['request', 'cancel']);
+    expect(turns[0].calls).toEqual(['request', 'cancel INTERNAL']);
   });
 
   it('a bug on half-close and a throwing transport are guarded the same way', () => {
@@ -117,7 +117,7 @@ describe('RpcGateway', () => {
     rpc.open(b.sink);
     turns[1].sink.send({} as VoiceVAResponse);
     expect(b.out.outcome).toMatchObject({ code: 'internal' });
-    expect(turns[1].calls).toEqual(['cancel']);
+    expect(turns[1].calls).toEqual(['cancel INTERNAL']);
   });
 
   it('an EngineError escaping the engine is the RPC\'s status, not INTERNAL', () => {
@@ -151,7 +151,8 @@ describe('RpcGateway', () => {
     const cut = drain.abortAll(EngineError.unavailable(SHUTTING_DOWN));
     expect(cut.map((r) => r.conversationId)).toEqual(['c-1', '']);
     expect([a.out.outcome, b.out.outcome]).toEqual([expect.objectContaining({ code: 'unavailable' }), expect.objectContaining({ code: 'unavailable' })]);
-    expect(turns.map((t) => t.calls.at(-1))).toEqual(['cancel', 'cancel']);
+    // The turns learn what the client was told (observers count it so).
+    expect(turns.map((t) => t.calls.at(-1))).toEqual(['cancel UNAVAILABLE', 'cancel UNAVAILABLE']);
     expect(drain.inflightCount).toBe(0);
   });
 });

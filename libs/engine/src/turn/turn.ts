@@ -25,7 +25,8 @@ export interface TurnHandle {
   request(req: VoiceVARequest): void;
   /** The client will send nothing more. Acted on at once: a transport whose cancel arrives as half-close then cancel orders that itself. */
   halfClose(): void;
-  cancel(): void;
+  /** `status`: how the transport ends the RPC (for observers); the client going away is CANCELLED. */
+  cancel(status?: RpcStatus): void;
 }
 
 export type EndCause = 'caller_hangup' | 'agent_ended' | 'transferred';
@@ -119,11 +120,11 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
     else if (this.phase === 'active' && !this.busy && this.queue.length === 0) this.settle();
   }
 
-  cancel(): void {
+  cancel(status: RpcStatus = 'CANCELLED'): void {
     if (this.phase === 'closed') return;
-    this.conv?.log.debug('rpc cancelled by the client');
+    this.conv?.log.debug({ status }, 'rpc cancelled');
     this.exchange?.abort('rpc cancelled');
-    this.close('CANCELLED');
+    this.close(status);
   }
 
   /** The conversation ended elsewhere (hang-up, sweep, shutdown): the RPC completes quietly. */
