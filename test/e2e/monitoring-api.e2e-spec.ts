@@ -260,7 +260,7 @@ describe('monitoring: readiness and the engine seam', () => {
         if (i > 200) throw new Error('the held RPC never started');
         await sleep(10);
       }
-      const stopping = t.gw.shutdown(1500);
+      const stopping = t.gw.shutdown(3000);
       const res = await fetch(`${base}/ready`);
       expect([res.status, await res.json()]).toEqual([503, { statusCode: 503, message: 'not ready' }]);
       const s: any = await (await fetch(`${base}/api/status`)).json();

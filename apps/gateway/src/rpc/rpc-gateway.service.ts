@@ -72,7 +72,7 @@ class Rpc implements RpcHandle, TrackedRpc {
   /** Ends the RPC from the gateway's side with `error` (shutdown): the engine stops working on it. */
   abort(error: EngineError): void {
     if (this.ended) return;
-    this.cancelTurn();
+    this.cancelTurn(error);
     this.settle((s) => s.fail(error));
   }
 
@@ -91,9 +91,10 @@ class Rpc implements RpcHandle, TrackedRpc {
     this.untrack?.();
   }
 
-  private cancelTurn(): void {
+  /** `error`: what the client is told instead (the turn reports it); none: the client went away. */
+  private cancelTurn(error?: EngineError): void {
     try {
-      this.turn?.cancel();
+      this.turn?.cancel(error?.code.toUpperCase());
     } catch (err) {
       this.log.error({ err, conversationId: this.conversationId || undefined }, 'unexpected error cancelling an RPC');
     }
@@ -111,13 +112,14 @@ class Rpc implements RpcHandle, TrackedRpc {
   private bug(err: unknown): void {
     if (err instanceof EngineError) {
       // Not a bug: a refusal that escaped the engine's own handling.
-      this.cancelTurn();
+      this.cancelTurn(err);
       this.settle((s) => s.fail(err));
       return;
     }
     this.log.error({ err, conversationId: this.conversationId || undefined }, 'unexpected error in an RPC');
-    this.cancelTurn();
-    this.settle((s) => s.fail(EngineError.internal()));
+    const internal = EngineError.internal();
+    this.cancelTurn(internal);
+    this.settle((s) => s.fail(internal));
   }
 }
 

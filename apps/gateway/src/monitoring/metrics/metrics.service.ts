@@ -5,7 +5,9 @@ import { SPEECH_ENDPOINTER_FACTORY, type SpeechEndpointerFactory } from '@app/en
 import { ConversationEngine, type EngineEvent, EngineEvents } from '@app/engine';
 import { HealthService } from '../../health/health.service';
 import { DrainService } from '../../lifecycle/drain.service';
+import { PendingCounts, PendingObservations } from './pending';
 
+const NO_LABELS = () => ({});
 const LATENCY_BUCKETS = [0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10];
 
 /**
@@ -17,14 +19,15 @@ const LATENCY_BUCKETS = [0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10];
 export class MetricsService implements OnModuleInit, OnModuleDestroy {
   readonly registry = new Registry();
   private unsubscribe?: () => void;
-  private readonly rpcs: Counter<'method' | 'code'>;
-  private readonly activeRpcs: Gauge;
-  private readonly started: Counter;
-  private readonly endedTotal: Counter<'reason'>;
-  private readonly welcome: Histogram;
-  private readonly firstReply: Histogram;
-  private readonly connectorLatency: Histogram<'connector' | 'op'>;
-  private readonly connectorErrors: Counter<'connector' | 'op' | 'kind'>;
+  // Per event only plain maps and numbers change; prom-client gets them when a scrape collects (see pending.ts).
+  private readonly rpcs: PendingCounts<'method' | 'code'>;
+  private activeRpcs = 0;
+  private started = 0;
+  private readonly endedTotal: PendingCounts<'reason'>;
+  private readonly welcome: PendingObservations<never>;
+  private readonly firstReply: PendingObservations<never>;
+  private readonly connectorLatency: PendingObservations<'connector' | 'op'>;
+  private readonly connectorErrors: PendingCounts<'connector' | 'op' | 'kind'>;
   private readonly inferenceRuns: Counter;
   private readonly inferenceWindows: Counter;
   private seen = { runs: 0, windows: 0 };
@@ -38,9 +41,19 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     @Inject(SPEECH_ENDPOINTER_FACTORY) vad: SpeechEndpointerFactory,
   ) {
     const r = [this.registry];
+    const self = this;
     collectDefaultMetrics({ register: this.registry });
-    this.rpcs = new Counter({ name: 'byova_rpcs_total', help: 'gRPC calls ended, by method and status code', labelNames: ['method', 'code'], registers: r });
-    this.activeRpcs = new Gauge({ name: 'byova_active_rpcs', help: 'ProcessCallerInput RPCs bound to a conversation and running', registers: r });
+    this.rpcs = new PendingCounts(
+      new Counter({ name: 'byova_rpcs_total', help: 'gRPC calls ended, by method and status code', labelNames: ['method', 'code'], registers: r, collect: () => this.rpcs.flush() }),
+    );
+    new Gauge({
+      name: 'byova_active_rpcs',
+      help: 'ProcessCallerInput RPCs bound to a conversation and running',
+      registers: r,
+      collect() {
+        this.set(self.activeRpcs);
+      },
+    });
     new Gauge({
       name: 'byova_active_conversations',
       help: 'Conversations this process runs now',
@@ -49,28 +62,49 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
         this.set(engine.conversationCount);
       },
     });
-    this.started = new Counter({ name: 'byova_conversations_started_total', help: 'Conversations started (or picked up) by this process', registers: r });
-    this.endedTotal = new Counter({ name: 'byova_conversations_ended_total', help: 'Conversations ended, by reason', labelNames: ['reason'], registers: r });
-    this.welcome = new Histogram({ name: 'byova_welcome_latency_seconds', help: 'SESSION_START to the first response of the welcome', buckets: LATENCY_BUCKETS, registers: r });
-    this.firstReply = new Histogram({
-      name: 'byova_first_reply_latency_seconds',
-      help: "End of the caller's input (speech end, DTMF, event, no input) to the first response of the reply",
-      buckets: LATENCY_BUCKETS,
+    new Counter({
+      name: 'byova_conversations_started_total',
+      help: 'Conversations started (or picked up) by this process',
       registers: r,
+      collect() {
+        this.reset();
+        this.inc(self.started);
+      },
     });
-    this.connectorLatency = new Histogram({
-      name: 'byova_connector_call_duration_seconds',
-      help: 'Connector calls (start, an input, listen, end) until their reply was complete',
-      labelNames: ['connector', 'op'],
-      buckets: LATENCY_BUCKETS,
-      registers: r,
-    });
-    this.connectorErrors = new Counter({
-      name: 'byova_connector_call_errors_total',
-      help: 'Connector calls that failed (error) or missed their deadline (timeout)',
-      labelNames: ['connector', 'op', 'kind'],
-      registers: r,
-    });
+    this.endedTotal = new PendingCounts(
+      new Counter({ name: 'byova_conversations_ended_total', help: 'Conversations ended, by reason', labelNames: ['reason'], registers: r, collect: () => this.endedTotal.flush() }),
+    );
+    this.welcome = new PendingObservations(
+      new Histogram({ name: 'byova_welcome_latency_seconds', help: 'SESSION_START to the first response of the welcome', buckets: LATENCY_BUCKETS, registers: r, collect: () => this.welcome.flush() }),
+    );
+    this.firstReply = new PendingObservations(
+      new Histogram({
+        name: 'byova_first_reply_latency_seconds',
+        help: "End of the caller's input (speech end, DTMF, event, no input) to the first response of the reply",
+        buckets: LATENCY_BUCKETS,
+        registers: r,
+        collect: () => this.firstReply.flush(),
+      }),
+    );
+    this.connectorLatency = new PendingObservations(
+      new Histogram({
+        name: 'byova_connector_call_duration_seconds',
+        help: 'Connector calls (start, an input, listen, end) until their reply was complete',
+        labelNames: ['connector', 'op'],
+        buckets: LATENCY_BUCKETS,
+        registers: r,
+        collect: () => this.connectorLatency.flush(),
+      }),
+    );
+    this.connectorErrors = new PendingCounts(
+      new Counter({
+        name: 'byova_connector_call_errors_total',
+        help: 'Connector calls that failed (error) or missed their deadline (timeout)',
+        labelNames: ['connector', 'op', 'kind'],
+        registers: r,
+        collect: () => this.connectorErrors.flush(),
+      }),
+    );
     new Gauge({
       name: 'byova_connector_degraded',
       help: "1 when a connector reports itself degraded (e.g. Lex discovery failing, a bot's circuit open)",
@@ -115,7 +149,6 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
       },
     });
     // Registered before the counters it updates: a scrape collects metrics in registration order.
-    const self = this;
     new Gauge({
       name: 'byova_vad_inference_batch_max',
       help: 'Largest Silero inference batch so far (absent with the energy detector)',
@@ -158,22 +191,26 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
   private onEvent(e: EngineEvent): void {
     switch (e.type) {
       case 'conversation_started':
-        return this.started.inc();
+        this.started++;
+        return;
       case 'conversation_ended':
-        return this.endedTotal.inc({ reason: e.reason });
+        return this.endedTotal.inc(e.reason, () => ({ reason: e.reason }));
       case 'rpc_started':
-        return this.activeRpcs.inc();
+        this.activeRpcs++;
+        return;
       case 'rpc_ended':
-        if (e.started) this.activeRpcs.dec();
-        return this.rpcs.inc({ method: e.method, code: e.status });
+        if (e.started) this.activeRpcs--;
+        return this.rpcs.inc(`${e.method} ${e.status}`, () => ({ method: e.method, code: e.status }));
       case 'reply':
         if (e.latencyMs === undefined) return;
-        return (e.welcome ? this.welcome : this.firstReply).observe(e.latencyMs / 1000);
-      case 'connector_call':
+        return (e.welcome ? this.welcome : this.firstReply).observe('', NO_LABELS, e.latencyMs / 1000);
+      case 'connector_call': {
         if (e.outcome === 'aborted') return;
-        this.connectorLatency.observe({ connector: e.connectorId, op: e.op }, e.durationMs / 1000);
-        if (e.outcome !== 'ok') this.connectorErrors.inc({ connector: e.connectorId, op: e.op, kind: e.outcome });
+        const key = `${e.connectorId} ${e.op}`;
+        this.connectorLatency.observe(key, () => ({ connector: e.connectorId, op: e.op }), e.durationMs / 1000);
+        if (e.outcome !== 'ok') this.connectorErrors.inc(`${key} ${e.outcome}`, () => ({ connector: e.connectorId, op: e.op, kind: e.outcome }));
         return;
+      }
     }
   }
 }
