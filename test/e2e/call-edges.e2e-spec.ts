@@ -175,7 +175,9 @@ describe('edges of a call: caller audio that keeps coming while a slow agent ans
   beforeAll(async () => {
     t = await startTestGateway({
       voice_activity_detection: { end_silence_ms: 300 },
-      connectors: { scripted: scriptedConnector({ speech_delay_ms: 2000 }, { speech: { no_input_timeout_ms: 0 } }) },
+      // The slow answer gives the caller time to send over MAX_QUEUED (1000) frames after END_OF_INPUT: ~0.9 s on an
+      // idle machine, several times that on a busy one (2 s was not always enough).
+      connectors: { scripted: scriptedConnector({ speech_delay_ms: 4000 }, { speech: { no_input_timeout_ms: 0 } }) },
     });
   });
   afterAll(() => t?.stop());
@@ -191,7 +193,7 @@ describe('edges of a call: caller audio that keeps coming while a slow agent ans
     expect(kinds(r.responses)).toEqual(['START_OF_INPUT', 'END_OF_INPUT', 'FINAL']);
     expect(texts(r)).toEqual(['heard speech']);
     expect(r.timeline.some((e) => e.kind === 'stopped-sending')).toBe(false); // it really kept sending
-    expect(r.framesSent).toBeGreaterThan(1100);
+    expect(r.framesSent).toBeGreaterThan(1100); // over MAX_QUEUED after END_OF_INPUT (at frame ~35), all before the answer
     await caller.endSession();
   });
 });
