@@ -457,8 +457,14 @@ describe('Lex bot discovery', () => {
         },
       ]);
       const before = lex.calls('ListBotAliases').length;
-      await eventually(() => lex.calls('ListBotAliases').length > before && lex.calls('ListBotAliases').at(-1)!.status !== undefined, 4000);
-      await new Promise((r) => setTimeout(r, 50));
+      // Wait for a refresh that has taken in the new alias list: one finished after a ListBotAliases answered
+      // after the change (a fixed pause after the answer was not always enough for the gateway to swap lists).
+      const lastRefresh = () => (t.gw.app.get(ConnectorRegistry).connectorHealth().lex as { discovery: { lastRefreshAt?: string } }).discovery.lastRefreshAt;
+      await eventually(() => {
+        const answered = lex.calls('ListBotAliases').slice(before).find((c) => c.respondedAt !== undefined);
+        const at = lastRefresh();
+        return answered !== undefined && at !== undefined && Date.parse(at) >= Math.floor(answered.respondedAt!);
+      }, 4000);
       const fresh = t.caller({ agentId: AGENT });
       ok(await fresh.startSession());
       expect(lex.calls('RecognizeUtterance').at(-1)!.aliasId).toBe('NEWALIAS01');
