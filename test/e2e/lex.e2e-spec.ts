@@ -459,7 +459,7 @@ describe('Lex bot discovery', () => {
       const before = lex.calls('ListBotAliases').length;
       // Wait for a refresh that has taken in the new alias list: one finished after a ListBotAliases answered
       // after the change (a fixed pause after the answer was not always enough for the gateway to swap lists).
-      const lastRefresh = () => (t.gw.app.get(ConnectorRegistry).connectorHealth().lex as { discovery: { lastRefreshAt?: string } }).discovery.lastRefreshAt;
+      const lastRefresh = () => (t.gw.app.get(ConnectorRegistry).connectorHealth().lex.discovery as { lastRefreshAt?: string }).lastRefreshAt;
       await eventually(() => {
         const answered = lex.calls('ListBotAliases').slice(before).find((c) => c.respondedAt !== undefined);
         const at = lastRefresh();
