@@ -188,7 +188,7 @@ describe('hang-up while another RPC of the call is open', () => {
       const started = Date.now();
       const end = await caller.endSession();
       expect([end.status.code, end.responses.length]).toEqual([status.OK, 0]);
-      expect(Date.now() - started).toBeLessThan(500);
+      expect(Date.now() - started).toBeLessThan(2000); // not held by the open RPC (the end may wait end_ms, 5 s, for calls)
       expect((await audio.result).status.code).toBe(status.OK);
       expect(scriptedLog.filter((c) => c.op === 'end').map((c) => c.reason)).toEqual(['caller_hangup']);
       expect(t.gw.engine.conversationCount).toBe(0);

@@ -43,8 +43,9 @@ describe('BYOVA call flow over real gRPC (local audio agent)', () => {
       ['FINAL'],
     ]);
     expect(speech.responses[2].prompts[0].text).toMatch(/press 5/i);
-    // The caller stopped streaming at END_OF_INPUT: 600 ms speech + 400 ms end silence, not 3.6 s.
-    expect(speech.framesSent).toBeLessThan(80);
+    // The caller stopped streaming at END_OF_INPUT: 600 ms speech + 400 ms end silence (50 frames), not 3.6 s (180).
+    // Loose: a late END_OF_INPUT lets the paced caller send more, in a burst after a stall.
+    expect(speech.framesSent).toBeLessThan(130);
     expect(speech.endOfInputAtMs! - speech.startOfInputAtMs!).toBeGreaterThanOrEqual(400);
 
     const dtmf = await caller.sendDtmf('5');

@@ -109,6 +109,10 @@ audio:
 
 describe('start-up configuration through the real entry point (child processes)', () => {
   // Every child starts at once: start-up (TypeScript compile + NestJS) dominates, so run them side by side.
+  // Five children starting together on two busy cores can take well over 15 s: bound them, and the tests that
+  // wait for them, generously (the bound only catches a child that never exits).
+  const STARTUP_MS = 45_000;
+  const WAIT_MS = STARTUP_MS + 15_000;
   const missingConfig = join(__dirname, 'no-such-dir', 'gateway.yaml');
   let outcomes: Record<'badKeys' | 'badType' | 'badPrompt' | 'noFile', Promise<Outcome>>;
   let yamlPort: number;
@@ -122,10 +126,11 @@ describe('start-up configuration through the real entry point (child processes)'
       // With a jwt_validation mistake too: one more child would slow every start-up on a busy machine.
       badKeys: runGatewayToExit(
         env(base({ gateway: { host: '127.0.0.1', prot: 1 }, sessions: { max_sessions: -1 }, jwt_validation: { enabled: true, issuers: ['http://idb.example.com/idb'] } })),
+        STARTUP_MS,
       ),
-      badType: runGatewayToExit(env(base({ connectors: { mybot: { type: 'dialogflow_cx' } } }))),
-      badPrompt: runGatewayToExit(env(base({ connectors: { local: { ...local, config: { audio_base_path: 'audio', audio_files: { welcome: 'hello-there.wav' } } } } }))),
-      noFile: runGatewayToExit({ GATEWAY_CONFIG: missingConfig }),
+      badType: runGatewayToExit(env(base({ connectors: { mybot: { type: 'dialogflow_cx' } } })), STARTUP_MS),
+      badPrompt: runGatewayToExit(env(base({ connectors: { local: { ...local, config: { audio_base_path: 'audio', audio_files: { welcome: 'hello-there.wav' } } } } })), STARTUP_MS),
+      noFile: runGatewayToExit({ GATEWAY_CONFIG: missingConfig }, STARTUP_MS),
     };
     const py = PYTHON_LAYOUT.replace('port: 50051', `port: ${yamlPort}`);
     python = spawnGateway({ GATEWAY_CONFIG: tempConfig(py), PORT: String(envPort) });
@@ -139,15 +144,15 @@ describe('start-up configuration through the real entry point (child processes)'
     const o = await outcomes.badKeys;
     expectFailure(o, 'gateway.prot', 'unknown key', 'sessions.max_sessions');
     expect(o.code).toBe(2);
-  });
+  }, WAIT_MS);
 
   it('an unknown connector type stops the gateway, naming the entry, the type and the known types', async () => {
     expectFailure(await outcomes.badType, 'connectors.mybot', '"dialogflow_cx"', 'local_audio');
-  });
+  }, WAIT_MS);
 
   it('a missing prompt file stops the gateway, naming the setting and the file', async () => {
     expectFailure(await outcomes.badPrompt, 'connectors.local.config.audio_files.welcome', 'hello-there.wav');
-  });
+  }, WAIT_MS);
 
   it('jwt_validation on without a data source URL, or with a plain-http issuer, stops the gateway naming both', async () => {
     const o = await outcomes.badKeys;
@@ -157,10 +162,10 @@ describe('start-up configuration through the real entry point (child processes)'
 
   it('a GATEWAY_CONFIG path that does not exist is named', async () => {
     expectFailure(await outcomes.noFile, missingConfig, 'GATEWAY_CONFIG');
-  });
+  }, WAIT_MS);
 
   it('the Python gateway\'s own config file starts, PORT wins over the file\'s port, and the agent is listed', async () => {
-    await python.waitForPort(envPort);
+    await python.waitForPort(envPort, STARTUP_MS);
     expect(await canConnect(yamlPort)).toBe(false);
     const caller = new ByovaCaller({ target: `127.0.0.1:${envPort}`, deadlineMs: 5000 });
     try {
@@ -181,5 +186,5 @@ describe('start-up configuration through the real entry point (child processes)'
     const exit = await python.stop('SIGTERM');
     expect(exit.code).toBe(0);
     expect(stackLines(python.stderr + python.stdout)).toEqual([]);
-  });
+  }, WAIT_MS);
 });

@@ -18,8 +18,8 @@ describe('one hybrid application: gRPC and HTTP in one process', () => {
       expect(await health.check('')).toEqual({ status: S.SERVING });
 
       const t0 = Date.now();
-      expect(await t.gw.shutdown(1000)).toEqual({ drained: true });
-      expect(Date.now() - t0).toBeLessThan(500); // nothing in flight: no waiting out the grace
+      expect(await t.gw.shutdown(5000)).toEqual({ drained: true });
+      expect(Date.now() - t0).toBeLessThan(2000); // nothing in flight: no waiting out the grace (RPCs may take 4 s of it)
       expect(await canConnect(httpPort)).toBe(false);
       expect(await canConnect(portOf(t.target))).toBe(false);
     } finally {

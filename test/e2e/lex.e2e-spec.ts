@@ -270,18 +270,19 @@ describe('AWS Lex V2 connector against a protocol-level fake Lex (real SDK, real
 
   it('a slow Lex answer for one call does not delay another call', async () => {
     lex.onTurn(async (turn) => {
-      if (turn.input === '9') await new Promise((r) => setTimeout(r, 800));
+      if (turn.input === '9') await new Promise((r) => setTimeout(r, 800)); // inside request_timeout_ms (1 s)
       return undefined;
     });
     const slow = t.caller({ agentId: AGENT });
     const quick = t.caller({ agentId: AGENT });
     ok(await slow.startSession());
     ok(await quick.startSession());
-    const slowTurn = slow.sendDtmf('9');
-    await new Promise((r) => setTimeout(r, 100));
-    const started = Date.now();
+    const asked = lex.calls('RecognizeUtterance').length;
+    let slowAnswered = false;
+    const slowTurn = slow.sendDtmf('9').finally(() => (slowAnswered = true));
+    await eventually(() => lex.calls('RecognizeUtterance').length > asked, 3000); // the slow call is at Lex
     ok(await quick.sendDtmf('5'));
-    expect(Date.now() - started).toBeLessThan(500);
+    expect(slowAnswered).toBe(false); // answered while the slow call still waited on Lex
     ok(await slowTurn);
     await Promise.all([slow.endSession(), quick.endSession()]);
   });
@@ -486,8 +487,14 @@ describe('Lex bot discovery', () => {
         },
       ]);
       const before = lex.calls('ListBotAliases').length;
-      await eventually(() => lex.calls('ListBotAliases').length > before && lex.calls('ListBotAliases').at(-1)!.status !== undefined, 4000);
-      await new Promise((r) => setTimeout(r, 50));
+      // Wait for a refresh that has taken in the new alias list: one finished after a ListBotAliases answered
+      // after the change (a fixed pause after the answer was not always enough for the gateway to swap lists).
+      const lastRefresh = () => (t.gw.app.get(ConnectorRegistry).connectorHealth().lex.discovery as { lastRefreshAt?: string }).lastRefreshAt;
+      await eventually(() => {
+        const answered = lex.calls('ListBotAliases').slice(before).find((c) => c.respondedAt !== undefined);
+        const at = lastRefresh();
+        return answered !== undefined && at !== undefined && Date.parse(at) >= Math.floor(answered.respondedAt!);
+      }, 4000);
       const fresh = t.caller({ agentId: AGENT });
       ok(await fresh.startSession());
       expect(lex.calls('RecognizeUtterance').at(-1)!.aliasId).toBe('NEWALIAS01');

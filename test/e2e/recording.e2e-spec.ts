@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { decodeToPcm16, encodeFromPcm16, MULAW_8K, parseWav, wavToPcm16Mono } from '@app/audio';
 import { CallRecorder, fileTimestamp, sanitizeFileComponent } from '@app/recording';
-import type { ByovaCaller } from '@app/simulator';
+import type { ByovaCaller, TurnResult } from '@app/simulator';
 import { scriptedLog } from '../fixtures/scripted-connector';
 import { LOCAL_AGENT, localConnector, ok, scriptedConnector, sleep, speechBurst, startTestGateway, TestGateway } from './harness';
 
@@ -12,6 +12,16 @@ const SCRIPTED = 'Scripted: bot';
 const RATE = 8000;
 /** ±40 ms: how far audio may sit from where the test's clock puts it. */
 const SLACK = (40 * RATE) / 1000;
+
+/**
+ * Where a turn's audio may sit: the gateway places it at its first frame's arrival, after `sentAt` (taken just
+ * before sendAudio) and before the START_OF_INPUT it answered with reached the caller (a busy machine can hold
+ * the first frame up for longer than SLACK).
+ */
+const sentWindow = (pos: (ms: number) => number, sentAt: number, r: TurnResult): [number, number] => [
+  pos(sentAt) - SLACK,
+  pos(sentAt + (r.startOfInputAtMs ?? r.durationMs)) + SLACK,
+];
 // The tests do not depend on the endpointer: audio is recorded whether or not it hears speech in it.
 const TRAILING_MS = 800;
 
@@ -96,7 +106,7 @@ describe('call recording (real gateway, simulator)', () => {
 
     const third = utterance(400, 4000);
     const at3 = Date.now();
-    await caller.sendAudio({ data: third.data, format: MULAW_8K }, { trailingSilenceMs: TRAILING_MS });
+    const r3 = ok(await caller.sendAudio({ data: third.data, format: MULAW_8K }, { trailingSilenceMs: TRAILING_MS }));
     await caller.endSession();
     await gw.gw.app.get(CallRecorder).whenIdle();
 
@@ -107,8 +117,8 @@ describe('call recording (real gateway, simulator)', () => {
     expect(agentPcm.length).toBe(callerPcm.length);
 
     // Each spoken turn sits where it was sent, sample for sample.
-    const o1 = findExact(callerPcm, first.pcm, pos(at1) - SLACK, pos(at1) + SLACK);
-    const o3 = findExact(callerPcm, third.pcm, pos(at3) - SLACK, pos(at3) + SLACK);
+    const o1 = findExact(callerPcm, first.pcm, ...sentWindow(pos, at1, r1));
+    const o3 = findExact(callerPcm, third.pcm, ...sentWindow(pos, at3, r3));
     expect(o1).toBeGreaterThanOrEqual(0);
     expect(o3).toBeGreaterThanOrEqual(0);
     // The PCI turn is silence, and its length is kept: the turn after it is still in place (above).
@@ -133,7 +143,7 @@ describe('call recording (real gateway, simulator)', () => {
     await sleep(1000); // a second of welcome before the caller speaks (and may barge in)
     const said = utterance(600, 8000);
     const at1 = Date.now();
-    ok(await caller.sendAudio({ data: said.data, format: MULAW_8K }, { trailingSilenceMs: TRAILING_MS }));
+    const r1 = ok(await caller.sendAudio({ data: said.data, format: MULAW_8K }, { trailingSilenceMs: TRAILING_MS }));
     const at2 = Date.now();
     const transfer = ok(await caller.sendDtmf('5')); // transferring prompt, then the call ends
     const transferDone = Date.now();
@@ -148,7 +158,7 @@ describe('call recording (real gateway, simulator)', () => {
     const left = frames.filter((_, i) => i % 2 === 0);
     const right = frames.filter((_, i) => i % 2 === 1);
 
-    expect(findExact(left, said.pcm, pos(at1) - SLACK, pos(at1) + SLACK)).toBeGreaterThanOrEqual(0);
+    expect(findExact(left, said.pcm, ...sentWindow(pos, at1, r1))).toBeGreaterThanOrEqual(0);
     // The transfer prompt is there in full, where it was sent, and the file ends with it.
     const transferPcm = promptPcm(transfer);
     const oTransfer = findExact(right, transferPcm, pos(at2) - SLACK, pos(transferDone) + SLACK);
@@ -174,7 +184,7 @@ describe('call recording (real gateway, simulator)', () => {
     const t0 = startOf(gw2, caller);
     const said = utterance(600, 8000);
     const at = Date.now();
-    await caller.sendAudio({ data: said.data, format: MULAW_8K }, { trailingSilenceMs: TRAILING_MS });
+    const r = ok(await caller.sendAudio({ data: said.data, format: MULAW_8K }, { trailingSilenceMs: TRAILING_MS }));
     await caller.endSession();
     await gw2.gw.app.get(CallRecorder).whenIdle();
 
@@ -196,8 +206,7 @@ describe('call recording (real gateway, simulator)', () => {
       pcm.push(...(await mono(join(dir, n))));
     }
     const whole = Int16Array.from(pcm);
-    const p = Math.round(((at - t0) * RATE) / 1000);
-    expect(findExact(whole, said.pcm, p - SLACK, p + SLACK)).toBeGreaterThanOrEqual(0);
+    expect(findExact(whole, said.pcm, ...sentWindow((ms) => Math.round(((ms - t0) * RATE) / 1000), at, r))).toBeGreaterThanOrEqual(0);
   });
 
   it('finalises recordings of calls still running when the gateway shuts down', async () => {

@@ -98,7 +98,8 @@ describe('conversation maximum duration', () => {
       await caller.startSession();
       const r = await caller.sendSilence(3000, { pace: true }); // outlives the conversation
       expect(r.status.code).toBe(status.OK);
-      expect(r.durationMs).toBeLessThan(2500);
+      // Completed while the caller was still streaming (the paced 3 s cannot all be sent before 3 s).
+      expect(r.timeline.map((e) => e.kind)).not.toContain('sent-all');
       expect(t.gw.engine.conversationCount).toBe(0);
       expect(scriptedLog.filter((c) => c.op === 'end').map((c) => c.reason)).toEqual(['max_duration']);
     } finally {
@@ -185,7 +186,7 @@ describe('caller audio formats, no-input and max speech', () => {
     const r = ok(await caller.sendSilence(3000, { pace: true }));
     expect(kinds(r.responses)).toEqual(['NO_INPUT', 'FINAL']);
     expect(r.responses[1].prompts[0].text).toBe('heard no_input');
-    expect(r.durationMs).toBeLessThan(1500);
+    expect(r.durationMs).toBeLessThan(2500); // on the 600 ms clock, not at the end of the 3 s stream
     await caller.endSession();
   });
 
@@ -195,9 +196,14 @@ describe('caller audio formats, no-input and max speech', () => {
     const pcm = speechBurst(4000, 0);
     const r = ok(await caller.sendAudio({ data: encodeFromPcm16(pcm, 'mulaw'), format: { encoding: 'mulaw', sampleRate: 8000 } }, { pace: true, trailingSilenceMs: 0 }));
     expect(kinds(r.responses)).toEqual(['START_OF_INPUT', 'END_OF_INPUT', 'FINAL']);
-    const gap = r.endOfInputAtMs! - r.startOfInputAtMs!;
-    expect(gap).toBeGreaterThanOrEqual(900);
-    expect(gap).toBeLessThan(1500);
+    // Judged on the audio, not on arrival times (a late START_OF_INPUT shortens their gap): the utterance is max
+    // speech (1 s) plus the pre-roll, not the 4 s burst. Less only if the backup clock cut first, which takes
+    // frames held up for over CLOCK_SLACK_MS (250 ms): the lower bound leaves room for that on a busy machine.
+    const input = scriptedLog.find((c) => c.op === 'input')!.input!;
+    if (input.kind !== 'speech') throw new Error(input.kind);
+    expect(input.durationMs).toBeGreaterThanOrEqual(800);
+    expect(input.durationMs).toBeLessThanOrEqual(1000 + 300);
+    expect(r.endOfInputAtMs! - r.startOfInputAtMs!).toBeLessThan(3000);
     await caller.endSession();
   });
 

@@ -44,7 +44,8 @@ describe('streaming agent: reply streamed in pieces (CHUNK mode)', () => {
     const received = chunkTimes(r);
     // Streamed, not collected: the first piece reaches the caller before the last is even produced.
     expect(received[0]).toBeLessThan(emitted[4]);
-    for (let i = 0; i < 5; i++) expect(received[i] - emitted[i]).toBeLessThan(100); // loose: shared CI cores
+    // Each piece on its own: collected, the first would wait for the last (240 ms later). Loose: shared CI cores.
+    for (let i = 0; i < 5; i++) expect(received[i] - emitted[i]).toBeLessThan(200);
     await caller.endSession();
     expect(chunkedLog[0].ended?.reason).toBe('caller_hangup');
   });
@@ -125,7 +126,7 @@ describe('streaming agent that endpoints the caller itself', () => {
     expect([r.status.code, r.violations]).toEqual([status.OK, []]);
     expect(r.startOfInputAtMs).toBeGreaterThanOrEqual(200);
     expect(r.endOfInputAtMs! - r.startOfInputAtMs!).toBeGreaterThanOrEqual(500); // speech less start_ms, plus end_silence_ms
-    expect(r.endOfInputAtMs).toBeLessThan(2000);
+    expect(r.endOfInputAtMs).toBeLessThan(4000); // the gateway's own would come after 5 s of silence, at ~5.8 s
     expect(r.responses.filter((x) => x.responseType === RT.CHUNK)).toHaveLength(3);
     expect(r.prompts.find((p) => p.responseType === 'CHUNK')).toMatchObject({ text: 'I heard you', audio: expect.any(Uint8Array) });
 

@@ -64,7 +64,7 @@ describe('CallRecorder', () => {
     const t0 = Date.now();
     rec.shutdownBy(t0 + 150);
     await rec.onApplicationShutdown();
-    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(Date.now() - t0).toBeLessThan(3000); // the deadline (150 ms), not the disk that never answers
     expect(rec.pendingConversations()).toEqual(['hung-call']);
     expect(lines).toContainEqual(expect.objectContaining({ conversations: ['hung-call'], msg: expect.stringMatching(/not finalised/) }));
   });

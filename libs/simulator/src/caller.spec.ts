@@ -95,7 +95,7 @@ describe('ByovaCaller', () => {
     expect(rpc.requests).toHaveLength(r.framesSent);
     expect(r.durationMs).toBeLessThan(800);
     expect(r.endOfInputAtMs).toBeGreaterThan(r.startOfInputAtMs!);
-    expect(rpc.halfClosedAtMs! - times[times.length - 1]).toBeLessThan(25);
+    expect(rpc.halfClosedAtMs! - times[times.length - 1]).toBeLessThan(300); // right after, not at the end of the 2 s of silence
     const kinds = r.timeline.map((e) => e.kind);
     expect(kinds.indexOf('END_OF_INPUT')).toBeLessThan(kinds.indexOf('half-close'));
     expect(kinds).toContain('stopped-sending');
@@ -253,7 +253,8 @@ describe('ByovaCaller', () => {
       const r = await turn.result;
       expect(r.status.code).toBe(1); // CANCELLED
       expect(r.timeline.map((e) => e.kind)).toEqual(['sent-first-frame', 'START_OF_INPUT', 'cancel', 'status']);
-      await new Promise((res) => setTimeout(res, 50));
+      // The server hears of it a moment later: wait for it (bounded) rather than a fixed pause.
+      for (const end = Date.now() + 3000; !server.rpcs[0].cancelled && Date.now() < end; ) await new Promise((res) => setTimeout(res, 5));
       expect(server.rpcs[0].cancelled).toBe(true);
     });
 

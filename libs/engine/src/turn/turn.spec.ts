@@ -1164,7 +1164,7 @@ describe('Turn: ending a call whose connector hangs', () => {
     expect(end.ctx.signal.aborted).toBe(false);
     while (hangup.sink.completed === 0) await macrotask();
     expect(end.ctx.signal.aborted).toBe(true);
-    expect(Date.now() - t0).toBeLessThan(2 * END_MS + 300);
+    expect(Date.now() - t0).toBeLessThan(2 * END_MS + 450); // two end_ms waits at most (a third: 1500), with room for late timers
   });
 });
 
