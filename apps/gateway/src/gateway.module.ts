@@ -7,6 +7,8 @@ import { HealthModule } from './health/health.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { MonitoringAuthModule } from './monitoring/auth/monitoring-auth.module';
 import { RpcModule } from './rpc/rpc.module';
+import type { TlsCertificates } from './tls/tls-certificates.service';
+import { TlsModule } from './tls/tls.module';
 import { VoiceAgentModule } from './voice-agent/voice-agent.module';
 
 /** The gateway process: config and connectors, then one module per feature folder. */
@@ -16,7 +18,7 @@ export class GatewayModule {
     loaded: LoadedConfig,
     logger: Logger,
     plugins: Array<Type<unknown> | DynamicModule> = [],
-    opts: { stateStore?: ConversationStateStore; modules?: Array<Type<unknown> | DynamicModule> } = {},
+    opts: { stateStore?: ConversationStateStore; modules?: Array<Type<unknown> | DynamicModule>; tls?: TlsCertificates } = {},
   ): DynamicModule {
     return {
       module: GatewayModule,
@@ -24,6 +26,7 @@ export class GatewayModule {
         GatewayConfigModule.forRoot(loaded, logger),
         ConnectorsModule.forRoot(plugins),
         ConversationStateStoreModule.forRoot(opts.stateStore),
+        ...(opts.tls ? [TlsModule.forRoot(opts.tls)] : []),
         LifecycleModule,
         GrpcModule,
         RpcModule,

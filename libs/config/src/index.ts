@@ -4,3 +4,4 @@ export * from './load-config';
 export * from './logger';
 export * from './config.module';
 export * from './validate-section';
+export * from './tls-config';
