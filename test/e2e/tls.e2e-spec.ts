@@ -64,9 +64,12 @@ function tlsGateway(tls: Record<string, unknown>, extra: Record<string, any> = {
   return startTestGateway({ ...extra, gateway: { ...(extra.gateway ?? {}), tls: { cert_file: server.cert, key_file: server.key, ...tls } } }, { logs });
 }
 
+/** The certificate names localhost; the harness's target is 127.0.0.1. `own`: a connection of its own. */
+const nameOverride = (own = false): grpc.ChannelOptions => ({ 'grpc.ssl_target_name_override': 'localhost', ...(own ? { 'grpc.use_local_subchannel_pool': 1 } : {}) });
+
 /** ListVirtualAgents with the given credentials: 'ok' or the gRPC status name. */
 async function listWith(t: TestGateway, credentials: grpc.ChannelCredentials): Promise<string> {
-  const c = t.caller({ credentials, deadlineMs: 3000 });
+  const c = t.caller({ credentials, deadlineMs: 3000, channelOptions: nameOverride(true) });
   try {
     await c.listAgents();
     return 'ok';
@@ -86,7 +89,7 @@ describe('gRPC over TLS (gateway.tls)', () => {
 
   it('serves calls over TLS to a client trusting the CA, with HTTP/2 negotiated by ALPN', async () => {
     expect(await listWith(t, creds())).toBe('ok');
-    const c = t.caller({ credentials: creds() });
+    const c = t.caller({ credentials: creds(), channelOptions: nameOverride() });
     ok(await c.startSession());
     ok(await c.sendDtmf('1'));
     const h = await handshake(portOf(t.target));
@@ -124,7 +127,7 @@ describe('mutual TLS (client_auth)', () => {
       expect(await listWith(t, creds())).toBe('UNAVAILABLE');
       expect(await listWith(t, creds(strangerClient))).toBe('UNAVAILABLE');
       // And a call runs end to end with the good one.
-      const c = t.caller({ credentials: creds(client) });
+      const c = t.caller({ credentials: creds(client), channelOptions: nameOverride() });
       ok(await c.startSession());
     } finally {
       await t.stop();
@@ -172,7 +175,7 @@ describe('certificate rotation without a restart', () => {
       const next = ca.issue('server-next');
       expect(next.serial).not.toBe(server.serial);
       // Several calls, each on its own connection, streaming caller audio in real time across the swap.
-      const callers = Array.from({ length: 6 }, () => t.caller({ credentials: creds(), channelOptions: { 'grpc.use_local_subchannel_pool': 1 } }));
+      const callers = Array.from({ length: 6 }, () => t.caller({ credentials: creds(), channelOptions: nameOverride(true) }));
       const speech = encodeFromPcm16(speechBurst(1500, 0), 'mulaw');
       const calls = callers.map(async (c) => {
         ok(await c.startSession());
@@ -221,6 +224,12 @@ describe('certificate rotation without a restart', () => {
     } finally {
       await t.stop();
     }
+    // Stopped with the application: the files are no longer watched.
+    const certs = t.gw.app.get(TlsCertificates);
+    copyFileSync(server.cert, served.cert);
+    copyFileSync(server.key, served.key);
+    await sleep(600);
+    expect(certs.status()[0].reloads).toBe(1);
   });
 });
 

@@ -6,7 +6,7 @@ export type ClientAuthMode = (typeof CLIENT_AUTH_MODES)[number];
 
 // The monitoring listener may borrow the gateway's files instead of naming its own.
 const needsFiles = (o: TlsSettings & { same_as_gateway?: boolean }) => o.enabled && !o.same_as_gateway;
-const FILE_REQUIRED = '$property is required when TLS is enabled';
+const FILE_REQUIRED = 'required when TLS is enabled';
 
 /**
  * A TLS listener's certificate (PEM files; relative paths resolve against the working directory, like the others).
@@ -42,7 +42,7 @@ export function tlsProblems(gatewayTls: TlsSettings | undefined, monitoringTls: 
   const warnings: string[] = [];
   const check = (t: TlsSettings | undefined, prefix: string) => {
     if (!t?.enabled) return;
-    if (t.client_auth !== 'none' && !t.client_ca_file) problems.push(`${prefix}.client_ca_file: required when client_auth is ${t.client_auth}`);
+    if ((t.client_auth === 'optional' || t.client_auth === 'require') && !t.client_ca_file) problems.push(`${prefix}.client_ca_file: required when client_auth is ${t.client_auth}`);
     if (t.client_auth === 'none' && t.client_ca_file) warnings.push(`${prefix}.client_ca_file is not used: client_auth is none (set optional or require for mutual TLS)`);
   };
   check(gatewayTls, 'gateway.tls');
