@@ -9,6 +9,7 @@ import { runGatewayToExit, removeTempConfigs, stackLines, tempConfig } from '../
 import { type IssuedCert, type TestCa, TestPki } from '../support/test-certs';
 import { eventually, ok, sleep, speechBurst, startTestGateway, type TestGateway } from './harness';
 import { encodeFromPcm16 } from '@app/audio';
+import { runCli } from '@app/simulator';
 
 let pki: TestPki;
 let ca: TestCa;
@@ -38,7 +39,7 @@ function creds(clientCert?: IssuedCert): grpc.ChannelCredentials {
 }
 
 /** A raw TLS handshake with the server (ALPN h2); resolves with what was negotiated, or rejects with the error. */
-function handshake(port: number, opts: ConnectionOptions = {}): Promise<{ alpn: string | false; protocol: string | null; peer: PeerCertificate; authorized: boolean }> {
+function handshake(port: number, opts: ConnectionOptions = {}): Promise<{ alpn: string | false | null; protocol: string | null; peer: PeerCertificate; authorized: boolean }> {
   return new Promise((resolve, reject) => {
     const s = tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', ca: read(ca.cert), ALPNProtocols: ['h2'], ...opts });
     const timer = setTimeout(() => {
@@ -151,6 +152,24 @@ describe('mutual TLS (client_auth)', () => {
       expect(await listWith(t, creds())).toBe('ok');
       // A client certificate nobody asked for is never checked.
       expect(await listWith(t, creds(strangerClient))).toBe('ok');
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
+describe('the simulator against a TLS gateway (npm run simulate -- --ca/--cert/--key)', () => {
+  it('calls a mutual-TLS gateway with --ca, --cert and --key; without a client certificate it cannot', async () => {
+    const t = await tlsGateway({ client_ca_file: ca.cert, client_auth: 'require' });
+    const out = pki.file('sim-out');
+    try {
+      const lines: string[] = [];
+      const target = ['--target', t.target, '--server-name', 'localhost', '--ca', ca.cert];
+      expect(await runCli([...target, '--cert', client.cert, '--key', client.key, '--dtmf', '1', '--out', out], (l) => lines.push(l))).toBe(0);
+      expect(lines.at(-1)).toBe('4 turn(s), 0 not OK, 0 protocol violation(s)');
+      const refused: string[] = [];
+      expect(await runCli([...target, '--list'], (l) => refused.push(l))).toBe(1);
+      expect(refused.join('\n')).toMatch(/^ListVirtualAgents failed: UNAVAILABLE/);
     } finally {
       await t.stop();
     }
