@@ -65,6 +65,11 @@ export class TlsListener {
       client_ca_file: asks && settings.client_ca_file ? resolve(baseDir, settings.client_ca_file) : undefined,
     };
     this.pair = loadPemPair(this.files);
+    const leaf = this.pair.leaf;
+    this.log.info(
+      { file: this.files.cert_file, subject: leaf.subject, serialNumber: leaf.serialNumber, notAfter: new Date(leaf.validTo).toISOString(), clientAuth: settings.client_auth },
+      'TLS certificate loaded',
+    );
     this.warnOnDates('at start-up');
   }
 
