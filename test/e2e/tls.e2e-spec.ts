@@ -1,10 +1,12 @@
 import { readFileSync, renameSync, writeFileSync, copyFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
+import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { ConfigError } from '@app/config';
 import { TlsCertificates } from '../../apps/gateway/src/tls/tls-certificates.service';
 import { TlsFileError } from '../../apps/gateway/src/tls/pem-pair';
+import { HANDSHAKE_TIMEOUT_MS } from '../../apps/gateway/src/tls/tls-listener';
 import { runGatewayToExit, removeTempConfigs, stackLines, tempConfig } from '../support/child-gateway';
 import { type IssuedCert, type TestCa, TestPki } from '../support/test-certs';
 import { eventually, ok, sleep, speechBurst, startTestGateway, type TestGateway } from './harness';
@@ -110,6 +112,15 @@ describe('gRPC over TLS (gateway.tls)', () => {
     );
     expect((await handshake(portOf(t.target), { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' })).protocol).toBe('TLSv1.2');
   });
+
+  it('drops a connection that never finishes its handshake after HANDSHAKE_TIMEOUT_MS', async () => {
+    const s = netConnect({ host: '127.0.0.1', port: portOf(t.target) });
+    const t0 = Date.now();
+    await new Promise<void>((resolve) => s.once('close', () => resolve()));
+    const after = Date.now() - t0;
+    expect(after).toBeGreaterThan(HANDSHAKE_TIMEOUT_MS - 500);
+    expect(after).toBeLessThan(HANDSHAKE_TIMEOUT_MS + 3000);
+  }, 20_000);
 
   it('exposes days until expiry for the grpc listener (none for plain-HTTP monitoring)', () => {
     const certs = t.gw.app.get(TlsCertificates);

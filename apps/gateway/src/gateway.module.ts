@@ -7,7 +7,7 @@ import { HealthModule } from './health/health.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { MonitoringAuthModule } from './monitoring/auth/monitoring-auth.module';
 import { RpcModule } from './rpc/rpc.module';
-import type { TlsCertificates } from './tls/tls-certificates.service';
+import { TlsCertificates } from './tls/tls-certificates.service';
 import { TlsModule } from './tls/tls.module';
 import { VoiceAgentModule } from './voice-agent/voice-agent.module';
 
@@ -26,7 +26,8 @@ export class GatewayModule {
         GatewayConfigModule.forRoot(loaded, logger),
         ConnectorsModule.forRoot(plugins),
         ConversationStateStoreModule.forRoot(opts.stateStore),
-        ...(opts.tls ? [TlsModule.forRoot(opts.tls)] : []),
+        // Made by the bootstrap (its servers need the certificates first); always present, so it can be injected.
+        TlsModule.forRoot(opts.tls ?? new TlsCertificates(loaded, logger)),
         LifecycleModule,
         GrpcModule,
         RpcModule,

@@ -10,6 +10,8 @@ export type ListenerName = 'grpc' | 'monitoring';
 export const MIN_TLS_VERSION: SecureVersion = 'TLSv1.2';
 /** Changes to the files come in bursts (cert, then key; or a symlink swap): one reload after they settle. */
 export const RELOAD_DEBOUNCE_MS = 250;
+/** A client that opens a connection and does not finish the handshake is dropped after this (Node's default: 120 s). */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** At start-up, a certificate this close to expiry is worth a warning. */
 const EXPIRY_WARNING_DAYS = 14;
 
@@ -78,8 +80,13 @@ export class TlsListener {
   }
 
   /** Options fixed for the server's life: what is asked of clients, and the oldest protocol. */
-  serverOptions(): { requestCert: boolean; rejectUnauthorized: boolean; minVersion: SecureVersion } {
-    return { requestCert: this.clientAuth !== 'none', rejectUnauthorized: this.clientAuth === 'require', minVersion: MIN_TLS_VERSION };
+  serverOptions(): { requestCert: boolean; rejectUnauthorized: boolean; minVersion: SecureVersion; handshakeTimeout: number } {
+    return {
+      requestCert: this.clientAuth !== 'none',
+      rejectUnauthorized: this.clientAuth === 'require',
+      minVersion: MIN_TLS_VERSION,
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+    };
   }
 
   /** The current pair as secure-context options (what a rotation replaces). */
