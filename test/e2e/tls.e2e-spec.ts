@@ -7,6 +7,8 @@ import { ConfigError } from '@app/config';
 import { TlsCertificates } from '../../apps/gateway/src/tls/tls-certificates.service';
 import { TlsFileError } from '../../apps/gateway/src/tls/pem-pair';
 import { HANDSHAKE_TIMEOUT_MS } from '../../apps/gateway/src/tls/tls-listener';
+import { registerTlsExpiryGauge } from '../../apps/gateway/src/tls/tls-metrics';
+import { Registry } from 'prom-client';
 import { runGatewayToExit, removeTempConfigs, stackLines, tempConfig } from '../support/child-gateway';
 import { type IssuedCert, type TestCa, TestPki } from '../support/test-certs';
 import { eventually, ok, sleep, speechBurst, startTestGateway, type TestGateway } from './harness';
@@ -307,6 +309,9 @@ describe('start-up checks', () => {
       const warn = logs.find((l) => l.level === 40 && String(l.msg).includes('expired'));
       expect(warn?.msg).toMatch(new RegExp(`^gateway\\.tls\\.cert_file: the certificate in .*expired\\.crt is expired on 2020-01-02T00:00:00\\.000Z`));
       expect(t.gw.app.get(TlsCertificates).daysUntilExpiry('grpc')).toBeLessThan(-365);
+      const registry = new Registry();
+      registerTlsExpiryGauge(registry, t.gw.app.get(TlsCertificates));
+      expect(await registry.metrics()).toMatch(/^byova_tls_certificate_expiry_days\{listener="grpc"\} -\d+(\.\d+)?$/m);
     } finally {
       await t.stop();
     }
@@ -360,7 +365,14 @@ describe('monitoring over HTTPS (monitoring.tls)', () => {
     try {
       expect(await get(t.gw.httpAddress!, '/no-such-route', ca.cert)).toEqual({ status: 404, serial: server.serial });
       await expect(fetch(`http://${t.gw.httpAddress}/no-such-route`)).rejects.toThrow();
-      expect(t.gw.app.get(TlsCertificates).daysUntilExpiry('monitoring')).toBeGreaterThan(29);
+      const certs = t.gw.app.get(TlsCertificates);
+      expect(certs.daysUntilExpiry('monitoring')).toBeGreaterThan(29);
+      // The gauge the monitoring module's /metrics exports: one series per TLS listener.
+      const registry = new Registry();
+      registerTlsExpiryGauge(registry, certs);
+      const text = await registry.metrics();
+      expect(text).toMatch(/^byova_tls_certificate_expiry_days\{listener="grpc"\} (29|30)(\.\d+)?$/m);
+      expect(text).toMatch(/^byova_tls_certificate_expiry_days\{listener="monitoring"\} (29|30)(\.\d+)?$/m);
     } finally {
       await t.stop();
     }
