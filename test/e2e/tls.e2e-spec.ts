@@ -101,6 +101,8 @@ describe('gRPC over TLS (gateway.tls)', () => {
     expect(h).toMatchObject({ alpn: 'h2', authorized: true });
     expect(['TLSv1.2', 'TLSv1.3']).toContain(h.protocol);
     expect(h.peer.serialNumber).toBe(server.serial);
+    // HTTP/2 only: a client offering nothing but HTTP/1.1 is refused in the handshake.
+    await expect(handshake(portOf(t.target), { ALPNProtocols: ['http/1.1'] })).rejects.toThrow(/no application protocol/);
   });
 
   it('refuses a plaintext (h2c) client', async () => {

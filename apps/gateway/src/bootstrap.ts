@@ -67,7 +67,10 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger, opts: S
   );
   let httpAddress: string | undefined;
   // Connectors and the speech detector are set up (init) before either listener opens.
-  await app.init();
+  await app.init().catch((e: unknown) => {
+    tls.close();
+    throw e;
+  });
   try {
     await app.startAllMicroservices();
     if (m.enabled) {
