@@ -380,6 +380,17 @@ describe('monitoring over HTTPS (monitoring.tls)', () => {
     }
   });
 
+  it('client_auth optional on the monitoring server: no certificate is let in, one that does not verify is not', async () => {
+    const t = await tlsGateway({}, { monitoring: { tls: { same_as_gateway: true, client_ca_file: ca.cert, client_auth: 'optional' } } });
+    try {
+      expect((await get(t.gw.httpAddress!, '/x', ca.cert)).status).toBe(404);
+      expect((await get(t.gw.httpAddress!, '/x', ca.cert, client)).status).toBe(404);
+      await expect(get(t.gw.httpAddress!, '/x', ca.cert, strangerClient)).rejects.toThrow();
+    } finally {
+      await t.stop();
+    }
+  });
+
   it('its own certificate (another CA), with client_auth require, and rotation', async () => {
     const own = otherCa.issue('monitoring', { cn: 'localhost' });
     const served = { cert: pki.file('mon.crt'), key: pki.file('mon.key') };
