@@ -2,6 +2,7 @@
 // With mode `chunks`: the chunked_reply test plugin instead, in CHUNK reply mode, stamping its pieces (bench/chunks.ts).
 // With mode `lex`: the aws_lex_connector pointed at the fake Lex at <url>, one explicit bot (bench/lex.ts).
 // Usage: node -r @swc-node/register bench/gateway-server.ts <port> [end_silence_ms] [chunks | lex <url>]
+// BENCH_JWT: a jwt_validation section as JSON (bench/jwt.ts).
 // BENCH_GATEWAY_DIRECT=1 (diagnostic): BYOVA is served on <port> by a plain grpc-js server driving the gateway's
 // engine directly, without NestJS and RxJS (the Nest server listens on another port, unused), to tell their
 // share of a cost from the engine's.
@@ -30,6 +31,8 @@ async function main(): Promise<void> {
   const direct = process.env.BENCH_GATEWAY_DIRECT === '1';
   const config = buildGatewayConfig({
     gateway: { host: '127.0.0.1', port: direct ? await freePort() : port },
+    // Monitoring HTTP on a free port: two gateways may run at once (bench/jwt.ts), and other work may hold 8080.
+    monitoring: { port: 0 },
     // High enough that the limit never decides a result.
     sessions: { max_sessions: 100_000 },
     // Same level gate as the bare server; the load's two-tone bursts are not speech to a neural VAD.
@@ -67,6 +70,8 @@ async function main(): Promise<void> {
           },
         }
       : { local: { type: 'local_audio', config: { audio_base_path: 'audio' } } },
+    // BENCH_JWT: a jwt_validation section (bench/jwt.ts).
+    ...(process.env.BENCH_JWT ? { jwt_validation: JSON.parse(process.env.BENCH_JWT) } : {}),
   });
   const loaded: LoadedConfig = { config, file: '(bench)', baseDir: REPO, warnings: [] };
   const gw = await startGateway(loaded, createLogger('silent'));

@@ -3,6 +3,7 @@
 // child process; reports latency, CPU per call-second, RSS per call, errors and sustained concurrency.
 // Then the chunk section (bench/chunks.ts): streamed reply pieces, agent emit -> caller, gateway vs bare server;
 // the Lex section (bench/lex.ts): time the gateway adds to a Lex turn against the SDK alone;
+// the JWT section (bench/jwt.ts): token checks per second and the latency they add to a call's first RPC;
 // and the VAD section (bench/vad.ts): endpointer CPU and accuracy on the labelled corpus.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
@@ -18,6 +19,7 @@ import type { LoopLag } from './child-stats';
 import { runVadBench, VAD_DEFAULTS, VAD_QUICK, type VadBenchOptions } from './vad';
 import { CHUNK_DEFAULTS, CHUNK_QUICK, runChunkBench } from './chunks';
 import { LEX_DEFAULTS, LEX_QUICK, runLexBench } from './lex';
+import { JWT_DEFAULTS, JWT_QUICK, runJwtBench } from './jwt';
 
 const RESULTS = resolve(__dirname, 'results');
 const P99_LIMIT_MS = 50;
@@ -54,6 +56,8 @@ interface Options {
   /** Profile the gateway in the Lex section. */
   lexProfile: boolean;
   lexTrace: boolean;
+  /** JWT section (bench/jwt.ts), like the VAD section. */
+  jwt: 'auto' | 'only' | 'off';
 }
 
 function usage(msg?: string): never {
@@ -64,7 +68,8 @@ function usage(msg?: string): never {
       '                        [--profile-loadgen] [--no-refine]\n' +
       '                        [--vad | --no-vad] [--vad-streams N] [--vad-seconds S] [--vad-repeats N] [--vad-rates 8000,16000]\n' +
       '                        [--chunks | --no-chunks] [--chunk-calls N] [--chunk-duration SECONDS] [--chunk-repeats N] [--chunk-profile] [--chunk-dtmf-only]\n' +
-      '                        [--lex | --no-lex] [--lex-calls N] [--lex-duration SECONDS] [--lex-service-ms MS] [--lex-profile] [--lex-trace]\n',
+      '                        [--lex | --no-lex] [--lex-calls N] [--lex-duration SECONDS] [--lex-service-ms MS] [--lex-profile] [--lex-trace]\n' +
+      '                        [--jwt | --no-jwt]\n',
   );
   process.exit(2);
 }
@@ -89,6 +94,7 @@ function parseArgs(argv: string[]): Options {
     lexProfile: false,
     lexTrace: false,
     lexOptions: { ...LEX_DEFAULTS },
+    jwt: 'auto',
   };
   const lexGiven: Partial<Options['lexOptions']> = {};
   const vadGiven: Partial<VadBenchOptions> = {};
@@ -179,6 +185,12 @@ function parseArgs(argv: string[]): Options {
         break;
       case '--lex-trace':
         o.lexTrace = true;
+        break;
+      case '--jwt':
+        o.jwt = 'only';
+        break;
+      case '--no-jwt':
+        o.jwt = 'off';
         break;
       case '--lex-profile':
         o.lexProfile = true;
@@ -632,6 +644,11 @@ async function main(): Promise<void> {
     await lexSection();
     return;
   }
+  const jwtSection = () => runJwtBench(o.quick ? JWT_QUICK : JWT_DEFAULTS, RESULTS, live);
+  if (o.jwt === 'only') {
+    await jwtSection();
+    return;
+  }
   if (o.profile) return profile(o);
   if (o.profileLoadgen) {
     loadgenProfileDir = resolve(RESULTS, `profile-loadgen-${Date.now()}`);
@@ -739,6 +756,10 @@ async function main(): Promise<void> {
   if (o.lex === 'auto' && !o.only && !o.profileLoadgen) {
     watchdog.refresh();
     await lexSection();
+  }
+  if (o.jwt === 'auto' && !o.only && !o.profileLoadgen) {
+    watchdog.refresh();
+    await jwtSection();
   }
   if (o.vad === 'auto' && !o.only && !o.profileLoadgen) {
     watchdog.refresh(); // the VAD section gets its own time

@@ -119,7 +119,10 @@ describe('start-up configuration through the real entry point (child processes)'
     [yamlPort, envPort] = [await freePort(), await freePort()];
     const env = (cfg: object | string) => ({ GATEWAY_CONFIG: tempConfig(cfg), LOG_LEVEL: 'warn' });
     outcomes = {
-      badKeys: runGatewayToExit(env(base({ gateway: { host: '127.0.0.1', prot: 1 }, sessions: { max_sessions: -1 } }))),
+      // With a jwt_validation mistake too: one more child would slow every start-up on a busy machine.
+      badKeys: runGatewayToExit(
+        env(base({ gateway: { host: '127.0.0.1', prot: 1 }, sessions: { max_sessions: -1 }, jwt_validation: { enabled: true, issuers: ['http://idb.example.com/idb'] } })),
+      ),
       badType: runGatewayToExit(env(base({ connectors: { mybot: { type: 'dialogflow_cx' } } }))),
       badPrompt: runGatewayToExit(env(base({ connectors: { local: { ...local, config: { audio_base_path: 'audio', audio_files: { welcome: 'hello-there.wav' } } } } }))),
       noFile: runGatewayToExit({ GATEWAY_CONFIG: missingConfig }),
@@ -146,6 +149,12 @@ describe('start-up configuration through the real entry point (child processes)'
     expectFailure(await outcomes.badPrompt, 'connectors.local.config.audio_files.welcome', 'hello-there.wav');
   });
 
+  it('jwt_validation on without a data source URL, or with a plain-http issuer, stops the gateway naming both', async () => {
+    const o = await outcomes.badKeys;
+    expectFailure(o, 'jwt_validation.datasource_url: required', 'jwt_validation.issuers.0: must be an https URL');
+    expect(o.code).toBe(2);
+  });
+
   it('a GATEWAY_CONFIG path that does not exist is named', async () => {
     expectFailure(await outcomes.noFile, missingConfig, 'GATEWAY_CONFIG');
   });
@@ -165,7 +174,9 @@ describe('start-up configuration through the real entry point (child processes)'
       caller.close();
     }
     // Sections it does not serve yet are reported, not silently dropped.
-    expect(python.stdout).toMatch(/jwt_validation.*not supported/);
+    expect(python.stdout).toMatch(/audio.*not supported/);
+    // Its jwt_validation section is read: off there, and said so.
+    expect(python.stdout).toMatch(/gRPC calls are not authenticated: jwt_validation.enabled is false/);
     expect(python.stdout).toMatch(/authentication.*read as monitoring.auth/);
     const exit = await python.stop('SIGTERM');
     expect(exit.code).toBe(0);

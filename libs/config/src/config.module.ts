@@ -3,6 +3,7 @@ import { ConfigModule, ConfigService, getConfigToken, registerAs } from '@nestjs
 import { instanceToPlain } from 'class-transformer';
 import type { Logger } from 'pino';
 import { ConnectorsSection, GatewayConfig, GatewaySection, LoggingSection, MonitoringSection, SessionsSection, VadSection } from './gateway-config';
+import { JwtValidationSection } from './jwt-validation-config';
 import { buildGatewayConfig, loadGatewayConfig, type LoadedConfig } from './load-config';
 import { createLogger } from './logger';
 
@@ -21,6 +22,7 @@ export const CONFIG_SECTIONS = {
   connectors: ConnectorsSection,
   monitoring: MonitoringSection,
   logging: LoggingSection,
+  jwt_validation: JwtValidationSection,
 } as const;
 export type ConfigSectionKey = keyof typeof CONFIG_SECTIONS;
 

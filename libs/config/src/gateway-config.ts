@@ -18,6 +18,7 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
+import { JwtValidationSection } from './jwt-validation-config';
 import { MonitoringAuthSection } from './monitoring-auth-config';
 import { MonitoringTlsSettings, TlsSettings } from './tls-config';
 
@@ -249,11 +250,12 @@ export class GatewayConfig {
   @IsObject() connectors: ConnectorsSection = new ConnectorsSection();
   @Section() @Type(() => MonitoringSection) monitoring = new MonitoringSection();
   @Section() @Type(() => LoggingSection) logging = new LoggingSection();
+  /** The token WxCC sends on every BYOVA RPC (see jwt-validation-config.ts). */
+  @Section() @Type(() => JwtValidationSection) jwt_validation = new JwtValidationSection();
   // Python gateway sections not served by this gateway yet: accepted, reported at start-up.
   @IsOptional() @IsObject() authentication?: Record<string, unknown>;
-  @IsOptional() @IsObject() jwt_validation?: Record<string, unknown>;
   @IsOptional() @IsObject() data_source?: Record<string, unknown>;
   @IsOptional() @IsObject() audio?: Record<string, unknown>;
 }
 
-export const UNSUPPORTED_SECTIONS = ['authentication', 'jwt_validation', 'data_source', 'audio'] as const;
+export const UNSUPPORTED_SECTIONS = ['authentication', 'data_source', 'audio'] as const;

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConnectorEntry, ConnectorsSection, GatewayConfig, UNSUPPORTED_SECTIONS } from './gateway-config';
+import { jwtValidationProblems } from './jwt-validation-config';
 import { isLogLevel } from './logger';
 import { authFromPythonSection, monitoringAuthProblems } from './monitoring-auth-config';
 import { tlsProblems } from './tls-config';
@@ -48,6 +49,7 @@ function validateConfig(raw: Record<string, unknown>): { config: GatewayConfig; 
       }
     }
   }
+  if (config.jwt_validation instanceof Object) problems.push(...jwtValidationProblems(config.jwt_validation));
   const auth = config.monitoring?.auth;
   if (auth instanceof Object) {
     problems.push(...monitoringAuthProblems(auth));

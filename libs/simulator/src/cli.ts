@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
@@ -26,7 +26,9 @@ After SESSION_START, steps run in the order given; then SESSION_END unless the s
   --no-pace            send audio as fast as possible instead of in real time
   --conversation ID    conversation_id (default: a random uuid)
   --org ID             customer_org_id
-  --token JWT          sent as 'authorization: Bearer JWT' on every RPC
+  --token JWT          sent as 'authorization: Bearer JWT' on every RPC (visible in the process list:
+                       prefer --token-file or the BYOVA_TOKEN environment variable)
+  --token-file FILE    the token read from a file
   --tls                use TLS instead of plaintext (server certificate checked against the system's CAs)
   --ca FILE            TLS, trusting the CA certificate(s) in this PEM file instead of the system's
   --cert FILE          TLS client certificate (PEM) for a server asking for one (mutual TLS); needs --key
@@ -34,6 +36,8 @@ After SESSION_START, steps run in the order given; then SESSION_END unless the s
   --server-name NAME   name the server certificate must carry, when --target uses another (e.g. an IP address)
   --strict             also exit 1 when the server broke a protocol rule
   -h, --help           this text
+
+Environment: BYOVA_TOKEN, the token when neither --token nor --token-file is given.
 
 Exit code: 0 when every turn ended with status OK, 1 otherwise.`;
 
@@ -53,6 +57,7 @@ const OPTIONS = {
   conversation: { type: 'string' },
   org: { type: 'string', default: '' },
   token: { type: 'string' },
+  'token-file': { type: 'string' },
   tls: { type: 'boolean', default: false },
   ca: { type: 'string' },
   cert: { type: 'string' },
@@ -116,7 +121,26 @@ function intArg(name: string, v: string, min: number): number {
   return n;
 }
 
-export async function runCli(argv: string[], print: (s: string) => void = (s) => process.stdout.write(`${s}\n`)): Promise<number> {
+/** The token to send: --token, else --token-file, else BYOVA_TOKEN; a `Bearer ` prefix written with it is dropped. */
+async function tokenOf(values: { token?: string; 'token-file'?: string }, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  let t = values.token;
+  if (t === undefined && values['token-file'] !== undefined) {
+    try {
+      t = await readFile(values['token-file'], 'utf8');
+    } catch (e) {
+      throw new Error(`--token-file: cannot read ${values['token-file']} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+  }
+  t ??= env.BYOVA_TOKEN;
+  t = t?.trim().replace(/^bearer\s+/i, '');
+  return t || undefined;
+}
+
+export async function runCli(
+  argv: string[],
+  print: (s: string) => void = (s) => process.stdout.write(`${s}\n`),
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false, tokens: true });
@@ -132,9 +156,11 @@ export async function runCli(argv: string[], print: (s: string) => void = (s) =>
 
   let format: AudioFormat;
   let trailingSilenceMs: number;
+  let token: string | undefined;
   let tls: ReturnType<typeof clientTls>;
   const steps: Step[] = [];
   try {
+    token = await tokenOf(values, env);
     tls = clientTls({ tls: values.tls, ca: values.ca, cert: values.cert, key: values.key, serverName: values['server-name'] });
     if (!['mulaw', 'alaw', 'linear16'].includes(values.encoding)) throw new Error(`--encoding must be mulaw, alaw or linear16`);
     const rate = intArg('rate', values.rate, 1);
@@ -159,7 +185,7 @@ export async function runCli(argv: string[], print: (s: string) => void = (s) =>
     agentId: values.agent,
     conversationId: values.conversation,
     customerOrgId: values.org,
-    metadata: values.token ? { authorization: `Bearer ${values.token}` } : undefined,
+    metadata: token ? { authorization: `Bearer ${token}` } : undefined,
     credentials: tls.credentials,
     channelOptions: tls.channelOptions,
     format,

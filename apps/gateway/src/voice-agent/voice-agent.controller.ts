@@ -1,4 +1,4 @@
-import { Controller } from '@nestjs/common';
+import { Controller, UseGuards } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import { ConnectorRegistry } from '@app/connector-sdk';
 import {
@@ -12,10 +12,13 @@ import {
 } from '@app/proto';
 import { EngineError } from '@app/engine';
 import { rpcException } from '../grpc/grpc-error';
+import { JwtAuthGuard } from '../jwt-auth/jwt-auth.guard';
 import { RpcGateway } from '../rpc/rpc-gateway.service';
 
 /** BYOVA's VoiceVirtualAgent service over gRPC: adapts Nest's RxJS streams to the shared RPC adapter. */
 @Controller()
+// Both methods: WxCC's token, once per RPC, before the first request reaches the handler.
+@UseGuards(JwtAuthGuard)
 @VoiceVirtualAgentControllerMethods()
 export class VoiceAgentController {
   constructor(
