@@ -3,6 +3,8 @@
 // With mode `lex`: the aws_lex_connector pointed at the fake Lex at <url>, one explicit bot (bench/lex.ts).
 // Usage: node -r @swc-node/register bench/gateway-server.ts <port> [end_silence_ms] [chunks | lex <url>]
 // BENCH_JWT: a jwt_validation section as JSON (bench/jwt.ts).
+// BENCH_MONITORING=off: monitoring disabled (no HTTP server, nothing observes the engine); default on, as shipped,
+// on a loopback port of the system's choosing (its address goes to the parent in the ready message).
 // BENCH_GATEWAY_DIRECT=1 (diagnostic): BYOVA is served on <port> by a plain grpc-js server driving the gateway's
 // engine directly, without NestJS and RxJS (the Nest server listens on another port, unused), to tell their
 // share of a cost from the engine's.
@@ -31,12 +33,12 @@ async function main(): Promise<void> {
   const direct = process.env.BENCH_GATEWAY_DIRECT === '1';
   const config = buildGatewayConfig({
     gateway: { host: '127.0.0.1', port: direct ? await freePort() : port },
-    // Monitoring HTTP on a free port: two gateways may run at once (bench/jwt.ts), and other work may hold 8080.
-    monitoring: { port: 0 },
     // High enough that the limit never decides a result.
     sessions: { max_sessions: 100_000 },
     // Same level gate as the bare server; the load's two-tone bursts are not speech to a neural VAD.
     voice_activity_detection: { engine: 'energy', end_silence_ms: endSilenceMs },
+    // Monitoring HTTP on a free port: two gateways may run at once (bench/jwt.ts, bench/monitoring.ts).
+    monitoring: process.env.BENCH_MONITORING === 'off' ? { enabled: false } : { enabled: true, host: '127.0.0.1', port: 0 },
     connectors: lexUrl
       ? {
           // Explicit bot: no discovery. Credentials come from this child's env (dummy ones, set by bench/lex.ts).
@@ -77,7 +79,7 @@ async function main(): Promise<void> {
   const gw = await startGateway(loaded, createLogger('silent'));
   if (direct) await serveDirect(gw.engine, port);
   serveChildStats();
-  process.send?.({ type: 'ready', address: gw.address });
+  process.send?.({ type: 'ready', address: gw.address, httpAddress: gw.httpAddress });
   const stop = () =>
     void gw.shutdown(500).finally(() => {
       process.exit(0);

@@ -7,8 +7,7 @@ import { ConfigError } from '@app/config';
 import { TlsCertificates } from '../../apps/gateway/src/tls/tls-certificates.service';
 import { TlsFileError } from '../../apps/gateway/src/tls/pem-pair';
 import { HANDSHAKE_TIMEOUT_MS } from '../../apps/gateway/src/tls/tls-listener';
-import { registerTlsExpiryGauge } from '../../apps/gateway/src/tls/tls-metrics';
-import { Registry } from 'prom-client';
+import { MetricsService } from '../../apps/gateway/src/monitoring/metrics/metrics.service';
 import { runGatewayToExit, removeTempConfigs, stackLines, tempConfig } from '../support/child-gateway';
 import { type IssuedCert, type TestCa, TestPki } from '../support/test-certs';
 import { eventually, ok, sleep, speechBurst, startTestGateway, type TestGateway } from './harness';
@@ -311,9 +310,7 @@ describe('start-up checks', () => {
       const warn = logs.find((l) => l.level === 40 && String(l.msg).includes('expired'));
       expect(warn?.msg).toMatch(new RegExp(`^gateway\\.tls\\.cert_file: the certificate in .*expired\\.crt is expired on 2020-01-02T00:00:00\\.000Z`));
       expect(t.gw.app.get(TlsCertificates).daysUntilExpiry('grpc')).toBeLessThan(-365);
-      const registry = new Registry();
-      registerTlsExpiryGauge(registry, t.gw.app.get(TlsCertificates));
-      expect(await registry.metrics()).toMatch(/^byova_tls_certificate_expiry_days\{listener="grpc"\} -\d+(\.\d+)?$/m);
+      expect((await t.gw.app.get(MetricsService).text()).body).toMatch(/^byova_tls_certificate_expiry_days\{listener="grpc"\} -\d+(\.\d+)?$/m);
     } finally {
       await t.stop();
     }
@@ -345,15 +342,16 @@ describe('start-up checks', () => {
 
 describe('monitoring over HTTPS (monitoring.tls)', () => {
   /** GET over HTTPS trusting `caFile`; resolves with the status and the certificate the server showed. */
-  function get(address: string, path: string, caFile: string, clientCert?: IssuedCert): Promise<{ status: number; serial: string }> {
+  function get(address: string, path: string, caFile: string, clientCert?: IssuedCert): Promise<{ status: number; serial: string; body: string }> {
     const [host, port] = [address.split(':')[0], Number(address.split(':')[1])];
     return new Promise((resolve, reject) => {
       const req = httpsRequest(
         { host, port, path, servername: 'localhost', ca: read(caFile), agent: false, timeout: 3000, ...(clientCert ? { cert: read(clientCert.cert), key: read(clientCert.key) } : {}) },
         (res) => {
           const serial = (res.socket as import('node:tls').TLSSocket).getPeerCertificate().serialNumber;
-          res.resume();
-          res.on('end', () => resolve({ status: res.statusCode!, serial }));
+          let body = '';
+          res.setEncoding('utf8').on('data', (d: string) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode!, serial, body }));
         },
       );
       req.on('error', reject);
@@ -365,14 +363,12 @@ describe('monitoring over HTTPS (monitoring.tls)', () => {
   it('same_as_gateway: serves the gateway certificate over HTTPS, and plain HTTP is refused', async () => {
     const t = await tlsGateway({}, { monitoring: { tls: { same_as_gateway: true } } });
     try {
-      expect(await get(t.gw.httpAddress!, '/no-such-route', ca.cert)).toEqual({ status: 404, serial: server.serial });
+      expect(await get(t.gw.httpAddress!, '/no-such-route', ca.cert)).toMatchObject({ status: 404, serial: server.serial });
       await expect(fetch(`http://${t.gw.httpAddress}/no-such-route`)).rejects.toThrow();
       const certs = t.gw.app.get(TlsCertificates);
       expect(certs.daysUntilExpiry('monitoring')).toBeGreaterThan(29);
-      // The gauge the monitoring module's /metrics exports: one series per TLS listener.
-      const registry = new Registry();
-      registerTlsExpiryGauge(registry, certs);
-      const text = await registry.metrics();
+      // /metrics, over HTTPS: one expiry series per TLS listener.
+      const text = (await get(t.gw.httpAddress!, '/metrics', ca.cert)).body;
       expect(text).toMatch(/^byova_tls_certificate_expiry_days\{listener="grpc"\} (29|30)(\.\d+)?$/m);
       expect(text).toMatch(/^byova_tls_certificate_expiry_days\{listener="monitoring"\} (29|30)(\.\d+)?$/m);
     } finally {
@@ -398,7 +394,7 @@ describe('monitoring over HTTPS (monitoring.tls)', () => {
     copyFileSync(own.key, served.key);
     const t = await tlsGateway({}, { monitoring: { tls: { cert_file: served.cert, key_file: served.key, client_ca_file: ca.cert, client_auth: 'require' } } });
     try {
-      expect(await get(t.gw.httpAddress!, '/x', otherCa.cert, client)).toEqual({ status: 404, serial: own.serial });
+      expect(await get(t.gw.httpAddress!, '/x', otherCa.cert, client)).toMatchObject({ status: 404, serial: own.serial });
       await expect(get(t.gw.httpAddress!, '/x', otherCa.cert)).rejects.toThrow();
       const next = otherCa.issue('monitoring-next');
       writeFileSync(`${served.key}.tmp`, read(next.key));
@@ -407,7 +403,7 @@ describe('monitoring over HTTPS (monitoring.tls)', () => {
       renameSync(`${served.cert}.tmp`, served.cert);
       const certs = t.gw.app.get(TlsCertificates);
       await eventually(() => certs.status().find((s) => s.listener === 'monitoring')!.serialNumber === next.serial, 5000);
-      expect(await get(t.gw.httpAddress!, '/x', otherCa.cert, client)).toEqual({ status: 404, serial: next.serial });
+      expect(await get(t.gw.httpAddress!, '/x', otherCa.cert, client)).toMatchObject({ status: 404, serial: next.serial });
       // The gRPC listener kept its own.
       expect((await handshake(portOf(t.target))).peer.serialNumber).toBe(server.serial);
     } finally {

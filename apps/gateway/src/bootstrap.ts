@@ -10,6 +10,7 @@ import { GatewayModule } from './gateway.module';
 import { grpcOptions } from './grpc/grpc-options';
 import { GrpcServerHost } from './grpc/grpc-server.host';
 import { GatewayShutdown, type ShutdownReport } from './lifecycle/gateway-shutdown.service';
+import { setupMonitoringHttp } from './monitoring/setup-http';
 import { TlsCertificates } from './tls/tls-certificates.service';
 
 export interface RunningGateway {
@@ -66,6 +67,7 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger, opts: S
     ),
   );
   let httpAddress: string | undefined;
+  if (m.enabled) setupMonitoringHttp(app);
   // Connectors and the speech detector are set up (init) before either listener opens.
   await app.init().catch((e: unknown) => {
     tls.close();
