@@ -271,6 +271,10 @@ describe('jwt_validation over real gRPC, against a fake Webex identity broker', 
     expect(JSON.stringify(logs)).not.toContain(token.split('.')[2]);
     expect(metrics.snapshot().refused['audience mismatch']).toBe(before.refused['audience mismatch'] + 2);
     expect(metrics.snapshot().accepted).toBe(before.accepted);
+    // ... and exported to Prometheus, the reason as a label (a fixed set).
+    const text = await (await fetch(`http://${t.gw.httpAddress}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith('byova_jwt_refused_total{reason="audience mismatch",enforced="true"}'));
+    expect(Number(line?.split(' ').at(-1))).toBe(metrics.snapshot().refused['audience mismatch']);
   });
 
   it('a valid token is verified once, then found among recent ones', async () => {

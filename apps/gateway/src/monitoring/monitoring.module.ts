@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { EngineModule } from '@app/engine';
 import { HealthModule } from '../health/health.module';
+import { JwtAuthModule } from '../jwt-auth/jwt-auth.module';
 import { LifecycleModule } from '../lifecycle/lifecycle.module';
 import { ConversationsController } from './api/conversations.controller';
 import { ProbesController } from './api/probes.controller';
@@ -17,7 +18,7 @@ import { StatusService } from './status/status.service';
  * CallLogService is exported for the dashboard.
  */
 @Module({
-  imports: [EngineModule, HealthModule, LifecycleModule],
+  imports: [EngineModule, HealthModule, LifecycleModule, JwtAuthModule],
   controllers: [StatusController, ConversationsController, ProbesController, MetricsController],
   providers: [CallLogService, MetricsService, StatusService, MonitoringExceptionFilter],
   exports: [CallLogService, StatusService],

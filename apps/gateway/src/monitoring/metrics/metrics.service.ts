@@ -1,5 +1,6 @@
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { JwtMetrics } from '../../jwt-auth/jwt-metrics.service';
 import { ConnectorRegistry } from '@app/connector-sdk';
 import { SPEECH_ENDPOINTER_FACTORY, type SpeechEndpointerFactory } from '@app/endpointing';
 import { ConversationEngine, type EngineEvent, EngineEvents } from '@app/engine';
@@ -41,6 +42,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     health: HealthService,
     drain: DrainService,
     @Inject(SPEECH_ENDPOINTER_FACTORY) vad: SpeechEndpointerFactory,
+    jwt: JwtMetrics,
     tls: TlsCertificates,
   ) {
     const r = [this.registry];
@@ -162,6 +164,40 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
         if (s === undefined) return;
         self.syncInference(s.runs, s.windows);
         this.set(s.maxBatch);
+      },
+    });
+    // The token check keeps its own totals (jwt-auth); read at scrape time.
+    new Counter({
+      name: 'byova_jwt_accepted_total',
+      help: 'BYOVA RPCs whose WxCC token was accepted',
+      registers: r,
+      collect() {
+        this.reset();
+        this.inc(jwt.snapshot().accepted);
+      },
+    });
+    new Counter({
+      name: 'byova_jwt_refused_total',
+      help: 'BYOVA RPCs whose WxCC token failed a check, by reason; enforced="false": let through (enforce_validation false)',
+      labelNames: ['reason', 'enforced'],
+      registers: r,
+      collect() {
+        this.reset();
+        const s = jwt.snapshot();
+        for (const [reason, n] of Object.entries(s.refused)) if (n) this.inc({ reason, enforced: 'true' }, n);
+        for (const [reason, n] of Object.entries(s.notEnforced)) if (n) this.inc({ reason, enforced: 'false' }, n);
+      },
+    });
+    new Counter({
+      name: 'byova_jwt_key_fetches_total',
+      help: 'Fetches of the identity brokers\' signing keys, by outcome',
+      labelNames: ['outcome'],
+      registers: r,
+      collect() {
+        this.reset();
+        const s = jwt.snapshot();
+        this.inc({ outcome: 'ok' }, s.keyFetches.ok);
+        this.inc({ outcome: 'failed' }, s.keyFetches.failed);
       },
     });
     this.inferenceRuns = new Counter({ name: 'byova_vad_inference_runs_total', help: 'Silero inference runs (batched across calls)', registers: r });
