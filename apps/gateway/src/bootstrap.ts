@@ -1,3 +1,4 @@
+import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
@@ -10,6 +11,7 @@ import { grpcOptions } from './grpc/grpc-options';
 import { GrpcServerHost } from './grpc/grpc-server.host';
 import { GatewayShutdown, type ShutdownReport } from './lifecycle/gateway-shutdown.service';
 import { setupMonitoringHttp } from './monitoring/setup-http';
+import { TlsCertificates } from './tls/tls-certificates.service';
 
 export interface RunningGateway {
   /** One hybrid application: the HTTP server (monitoring) with the gRPC microservice connected to it. */
@@ -37,22 +39,44 @@ export interface StartOptions {
 
 export async function startGateway(loaded: LoadedConfig, logger: Logger, opts: StartOptions = {}): Promise<RunningGateway> {
   const plugins = loadConnectorPlugins(loaded.config, loaded.baseDir);
-  const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(loaded, logger, plugins, opts), {
-    logger: new PinoNestLogger(logger.child({ source: 'nest' })),
-    abortOnError: false,
-    // Keep-alive and streaming HTTP clients must not hold the close open.
-    forceCloseConnections: true,
-  });
+  // Certificates are checked before anything starts: a bad file stops start-up with a message naming it.
+  const tls = new TlsCertificates(loaded, logger);
+  let app: NestExpressApplication;
+  try {
+    app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(loaded, logger, plugins, { ...opts, tls }), {
+      logger: new PinoNestLogger(logger.child({ source: 'nest' })),
+      abortOnError: false,
+      // Keep-alive and streaming HTTP clients must not hold the close open.
+      forceCloseConnections: true,
+      httpsOptions: tls.httpsOptions(),
+    });
+  } catch (e) {
+    tls.close();
+    throw e;
+  }
   const { gateway: g, monitoring: m } = loaded.config;
   const grpcHost = app.get(GrpcServerHost);
-  app.connectMicroservice(grpcOptions(loaded.config.gateway, (server, url) => grpcHost.attach(server, url)));
+  app.connectMicroservice(
+    grpcOptions(
+      loaded.config.gateway,
+      (server, url) => {
+        grpcHost.attach(server, url);
+        tls.guardGrpcServer(server);
+      },
+      tls.grpcCredentials(),
+    ),
+  );
   let httpAddress: string | undefined;
   if (m.enabled) setupMonitoringHttp(app);
   // Connectors and the speech detector are set up (init) before either listener opens.
-  await app.init();
+  await app.init().catch((e: unknown) => {
+    tls.close();
+    throw e;
+  });
   try {
     await app.startAllMicroservices();
     if (m.enabled) {
+      tls.attachHttpsServer(app.getHttpServer() as HttpsServer);
       await app.listen(m.port, m.host);
       const bound = app.getHttpServer().address() as AddressInfo;
       httpAddress = `${m.host}:${bound.port}`;

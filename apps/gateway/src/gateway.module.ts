@@ -8,6 +8,8 @@ import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { MonitoringAuthModule } from './monitoring/auth/monitoring-auth.module';
 import { MonitoringModule } from './monitoring/monitoring.module';
 import { RpcModule } from './rpc/rpc.module';
+import { TlsCertificates } from './tls/tls-certificates.service';
+import { TlsModule } from './tls/tls.module';
 import { VoiceAgentModule } from './voice-agent/voice-agent.module';
 
 /** The gateway process: config and connectors, then one module per feature folder. */
@@ -17,7 +19,7 @@ export class GatewayModule {
     loaded: LoadedConfig,
     logger: Logger,
     plugins: Array<Type<unknown> | DynamicModule> = [],
-    opts: { stateStore?: ConversationStateStore; modules?: Array<Type<unknown> | DynamicModule> } = {},
+    opts: { stateStore?: ConversationStateStore; modules?: Array<Type<unknown> | DynamicModule>; tls?: TlsCertificates } = {},
   ): DynamicModule {
     return {
       module: GatewayModule,
@@ -25,6 +27,8 @@ export class GatewayModule {
         GatewayConfigModule.forRoot(loaded, logger),
         ConnectorsModule.forRoot(plugins),
         ConversationStateStoreModule.forRoot(opts.stateStore),
+        // Made by the bootstrap (its servers need the certificates first); always present, so it can be injected.
+        TlsModule.forRoot(opts.tls ?? new TlsCertificates(loaded, logger)),
         LifecycleModule,
         GrpcModule,
         RpcModule,

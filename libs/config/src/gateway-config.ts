@@ -20,6 +20,7 @@ import {
 } from 'class-validator';
 import { JwtValidationSection } from './jwt-validation-config';
 import { MonitoringAuthSection } from './monitoring-auth-config';
+import { MonitoringTlsSettings, TlsSettings } from './tls-config';
 
 // @ValidateNested alone lets a list through where a block of settings belongs (every key then missing at run time).
 const MAP = { message: '$property must be a map of settings' };
@@ -52,6 +53,8 @@ export class GatewaySection {
   /** How long in-flight RPCs may run after SIGTERM/SIGINT before the process exits. */
   @IsNumber() @Min(0) @Max(3600) shutdown_grace_seconds = 25;
   @IsBoolean() reflection = true;
+  /** TLS (and mutual TLS) on the gRPC port; absent: plaintext h2c (e.g. behind a TLS-terminating load balancer). */
+  @IsOptional() @Section() @Type(() => TlsSettings) tls?: TlsSettings;
   // Python gateway keys that have no meaning here; accepted so existing files load.
   @IsOptional() @IsInt() streaming_max_workers?: number;
   @IsOptional() @IsInt() request_queue_maxsize?: number;
@@ -224,6 +227,8 @@ export class MonitoringSection {
   @Section() @Type(() => MonitoringAuthSection) auth = new MonitoringAuthSection();
   /** Serve /metrics without auth (for a Prometheus that cannot send a token). */
   @IsBoolean() metrics_public = false;
+  /** HTTPS for the monitoring server: its own files, or same_as_gateway: true (see tls-config.ts). */
+  @IsOptional() @Section() @Type(() => MonitoringTlsSettings) tls?: MonitoringTlsSettings;
 }
 
 export class LogTarget {

@@ -5,3 +5,4 @@ export * from './load-config';
 export * from './logger';
 export * from './config.module';
 export * from './validate-section';
+export * from './tls-config';

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { buildGatewayConfig, ConfigError, loadGatewayConfig } from './load-config';
+import { effectiveMonitoringTls } from './tls-config';
 
 const REPO = resolve(__dirname, '../../..');
 let dir: string;
@@ -259,5 +260,64 @@ describe('buildGatewayConfig', () => {
     expect(buildGatewayConfig({ gateway: { port: 1 } }).gateway.port).toBe(1);
     expect(() => buildGatewayConfig({ gateway: { prot: 1 } })).toThrow(new ConfigError(['gateway.prot: unknown key']));
     expect(() => buildGatewayConfig({ gateway: { prot: 1 } })).toThrow(/^Invalid configuration:\n {2}- gateway\.prot: unknown key$/);
+  });
+});
+
+describe('TLS (gateway.tls, monitoring.tls)', () => {
+  const pair = { cert_file: 'tls/server.crt', key_file: 'tls/server.key' };
+
+  it('absent: plaintext, no TLS sections', () => {
+    const { config } = load('');
+    expect([config.gateway.tls, config.monitoring.tls]).toEqual([undefined, undefined]);
+  });
+
+  it('a pair gets the defaults: no client authentication, files re-read every 30 s', () => {
+    const { config, warnings } = load({ gateway: { tls: pair }, monitoring: { tls: { same_as_gateway: true } } });
+    expect(config.gateway.tls).toEqual({ enabled: true, ...pair, client_auth: 'none', watch_interval_seconds: 30 });
+    expect(config.monitoring.tls).toMatchObject({ enabled: true, same_as_gateway: true, client_auth: 'none' });
+    expect(warnings).toEqual([]);
+  });
+
+  it('names each key that is missing, misspelled or out of range', () => {
+    expect(problems(() => load({ gateway: { tls: { cert_file: 'a.crt', client_auth: 'sometimes', watch_interval_seconds: 0, ca_file: 'x' } } }))).toEqual([
+      'gateway.tls.ca_file: unknown key',
+      'gateway.tls.key_file: required when TLS is enabled',
+      'gateway.tls.client_auth: value must be none, optional or require',
+      'gateway.tls.watch_interval_seconds: value must not be less than 1',
+    ]);
+    expect(problems(() => load({ monitoring: { tls: {} } }))).toEqual([
+      'monitoring.tls.cert_file: required when TLS is enabled',
+      'monitoring.tls.key_file: required when TLS is enabled',
+    ]);
+  });
+
+  it('client_auth optional or require needs client_ca_file; a CA with client_auth none is a warning', () => {
+    expect(problems(() => load({ gateway: { tls: { ...pair, client_auth: 'optional' } }, monitoring: { tls: { ...pair, client_auth: 'require' } } }))).toEqual([
+      'gateway.tls.client_ca_file: required when client_auth is optional',
+      'monitoring.tls.client_ca_file: required when client_auth is require',
+    ]);
+    expect(load({ gateway: { tls: { ...pair, client_ca_file: 'ca.crt' } } }).warnings).toEqual([
+      'gateway.tls.client_ca_file is not used: client_auth is none (set optional or require for mutual TLS)',
+    ]);
+  });
+
+  it('same_as_gateway needs gateway.tls and no files of its own', () => {
+    expect(problems(() => load({ monitoring: { tls: { same_as_gateway: true } } }))).toEqual([
+      'monitoring.tls.same_as_gateway: gateway.tls is not enabled, so there is no certificate to share',
+    ]);
+    expect(problems(() => load({ gateway: { tls: pair }, monitoring: { tls: { same_as_gateway: true, cert_file: 'm.crt' } } }))).toEqual([
+      'monitoring.tls: give either same_as_gateway: true or cert_file/key_file, not both',
+    ]);
+  });
+
+  it('enabled: false keeps the block without its files being required', () => {
+    const { config } = load({ gateway: { tls: { enabled: false } }, monitoring: { tls: { enabled: false, same_as_gateway: true } } });
+    expect([config.gateway.tls?.enabled, config.monitoring.tls?.enabled]).toEqual([false, false]);
+  });
+
+  it('same_as_gateway serves the gateway files with the monitoring server\'s own client authentication', () => {
+    const { config } = load({ gateway: { tls: { ...pair, client_ca_file: 'ca.crt', client_auth: 'require' } }, monitoring: { tls: { same_as_gateway: true } } });
+    expect(effectiveMonitoringTls(config.gateway.tls, config.monitoring.tls)).toEqual({ enabled: true, ...pair, client_auth: 'none', watch_interval_seconds: 30 });
+    expect(effectiveMonitoringTls(config.gateway.tls, undefined)).toBeUndefined();
   });
 });

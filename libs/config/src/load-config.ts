@@ -5,6 +5,7 @@ import { ConnectorEntry, ConnectorsSection, GatewayConfig, UNSUPPORTED_SECTIONS 
 import { jwtValidationProblems } from './jwt-validation-config';
 import { isLogLevel } from './logger';
 import { authFromPythonSection, monitoringAuthProblems } from './monitoring-auth-config';
+import { tlsProblems } from './tls-config';
 import { validateSection } from './validate-section';
 
 const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -28,7 +29,7 @@ export interface LoadedConfig {
   warnings: string[];
 }
 
-function validateConfig(raw: Record<string, unknown>): { config: GatewayConfig; problems: string[] } {
+function validateConfig(raw: Record<string, unknown>): { config: GatewayConfig; problems: string[]; warnings: string[] } {
   const { connectors, ...rest } = raw;
   const { value: config, problems } = validateSection(GatewayConfig, rest, '');
   config.connectors = new ConnectorsSection();
@@ -55,7 +56,9 @@ function validateConfig(raw: Record<string, unknown>): { config: GatewayConfig; 
     // Unauthenticated monitoring stays on loopback unless the file names a host itself.
     if ((rest.monitoring as Record<string, unknown> | undefined)?.host === undefined && !auth.enabled) config.monitoring.host = '127.0.0.1';
   }
-  return { config, problems };
+  const tls = tlsProblems(config.gateway?.tls, config.monitoring?.tls);
+  problems.push(...tls.problems);
+  return { config, problems, warnings: tls.warnings };
 }
 
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, problems: string[]): number | undefined {
@@ -96,7 +99,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
       authNote = mapped.note;
     }
   }
-  const { config, problems } = validateConfig(top);
+  const { config, problems, warnings: configWarnings } = validateConfig(top);
 
   const port = intFromEnv(env, 'PORT', problems);
   if (port !== undefined) config.gateway.port = port;
@@ -111,6 +114,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
   if (problems.length) throw new ConfigError(problems, file);
   const warnings = [
     ...(authNote ? [authNote] : []),
+    ...configWarnings,
     ...UNSUPPORTED_SECTIONS.filter((s) => config[s] !== undefined && !(s === 'authentication' && authNote)).map(
       (s) => `section "${s}" is not supported by this gateway yet and is ignored`,
     ),

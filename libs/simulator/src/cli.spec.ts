@@ -94,4 +94,15 @@ describe('simulate CLI', () => {
     expect(bad.code).toBe(1);
     expect(bad.out).toContain('invalid character "x"');
   }, 20000);
+
+  it('rejects TLS flags that cannot work, naming the flag', async () => {
+    const out = async (args: string[]) => {
+      const lines: string[] = [];
+      expect(await runCliInProcess(args, (s) => lines.push(s))).toBe(1);
+      return lines[0];
+    };
+    expect(await out(['--cert', 'client.crt'])).toMatch(/^--cert and --key go together/);
+    expect(await out(['--ca', join(dir, 'missing-ca.pem')])).toMatch(/^--ca: cannot read .*missing-ca\.pem \(ENOENT\)/);
+    expect(await out(['--server-name', 'localhost'])).toMatch(/^--server-name needs TLS/);
+  });
 });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,7 +29,11 @@ After SESSION_START, steps run in the order given; then SESSION_END unless the s
   --token JWT          sent as 'authorization: Bearer JWT' on every RPC (visible in the process list:
                        prefer --token-file or the BYOVA_TOKEN environment variable)
   --token-file FILE    the token read from a file
-  --tls                use TLS (system roots) instead of plaintext
+  --tls                use TLS instead of plaintext (server certificate checked against the system's CAs)
+  --ca FILE            TLS, trusting the CA certificate(s) in this PEM file instead of the system's
+  --cert FILE          TLS client certificate (PEM) for a server asking for one (mutual TLS); needs --key
+  --key FILE           its private key (PEM, unencrypted)
+  --server-name NAME   name the server certificate must carry, when --target uses another (e.g. an IP address)
   --strict             also exit 1 when the server broke a protocol rule
   -h, --help           this text
 
@@ -54,6 +59,10 @@ const OPTIONS = {
   token: { type: 'string' },
   'token-file': { type: 'string' },
   tls: { type: 'boolean', default: false },
+  ca: { type: 'string' },
+  cert: { type: 'string' },
+  key: { type: 'string' },
+  'server-name': { type: 'string' },
   strict: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -74,6 +83,36 @@ export function formatTurn(n: number, r: TurnResult): string {
   if (r.terminal) lines.push(`  call ended by server: ${r.terminal.type} ${JSON.stringify(r.terminal.name)}${r.terminal.metadata ? ` ${JSON.stringify(r.terminal.metadata)}` : ''}`);
   for (const v of r.violations) lines.push(`  ! violation: ${v}`);
   return lines.join('\n');
+}
+
+export interface ClientTlsOptions {
+  tls?: boolean;
+  ca?: string;
+  cert?: string;
+  key?: string;
+  serverName?: string;
+}
+
+/**
+ * Channel credentials for the TLS flags: plaintext unless --tls, --ca or --cert is given. Throws a message naming
+ * the flag when a file cannot be read or --cert/--key come alone.
+ */
+export function clientTls(o: ClientTlsOptions): { credentials?: grpc.ChannelCredentials; channelOptions?: grpc.ChannelOptions } {
+  if (!!o.cert !== !!o.key) throw new Error('--cert and --key go together');
+  if (!o.tls && !o.ca && !o.cert) {
+    if (o.serverName) throw new Error('--server-name needs TLS (--tls or --ca)');
+    return {};
+  }
+  const file = (flag: string, path?: string) => {
+    if (!path) return null;
+    try {
+      return readFileSync(path);
+    } catch (e) {
+      throw new Error(`--${flag}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+  };
+  const credentials = grpc.credentials.createSsl(file('ca', o.ca), file('key', o.key), file('cert', o.cert));
+  return { credentials, channelOptions: o.serverName ? { 'grpc.ssl_target_name_override': o.serverName } : undefined };
 }
 
 function intArg(name: string, v: string, min: number): number {
@@ -118,9 +157,11 @@ export async function runCli(
   let format: AudioFormat;
   let trailingSilenceMs: number;
   let token: string | undefined;
+  let tls: ReturnType<typeof clientTls>;
   const steps: Step[] = [];
   try {
     token = await tokenOf(values, env);
+    tls = clientTls({ tls: values.tls, ca: values.ca, cert: values.cert, key: values.key, serverName: values['server-name'] });
     if (!['mulaw', 'alaw', 'linear16'].includes(values.encoding)) throw new Error(`--encoding must be mulaw, alaw or linear16`);
     const rate = intArg('rate', values.rate, 1);
     if (rate !== 8000 && rate !== 16000) throw new Error('--rate must be 8000 or 16000');
@@ -145,7 +186,8 @@ export async function runCli(
     conversationId: values.conversation,
     customerOrgId: values.org,
     metadata: token ? { authorization: `Bearer ${token}` } : undefined,
-    credentials: values.tls ? grpc.credentials.createSsl() : undefined,
+    credentials: tls.credentials,
+    channelOptions: tls.channelOptions,
     format,
   });
   try {

@@ -1,7 +1,7 @@
 import { dirname, join } from 'node:path';
 import type { GrpcOptions } from '@nestjs/microservices';
 import { Transport } from '@nestjs/microservices';
-import type { Server } from '@grpc/grpc-js';
+import type { Server, ServerCredentials } from '@grpc/grpc-js';
 import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { BinaryReader } from '@bufbuild/protobuf/wire';
@@ -29,8 +29,9 @@ function reflectionPackage(): PackageDefinition {
 /**
  * gRPC server options: ts-proto's own codecs (no proto reflection at runtime), limits, keepalive,
  * and server reflection from the embedded descriptor set. `onServer` receives the grpc-js server once it exists.
+ * `credentials`: TLS (see TlsCertificates); none means plaintext h2c.
  */
-export function grpcOptions(g: GatewaySection, onServer?: (server: Server, url: string) => void): GrpcOptions {
+export function grpcOptions(g: GatewaySection, onServer?: (server: Server, url: string) => void, credentials?: ServerCredentials): GrpcOptions {
   const url = `${g.host}:${g.port}`;
   return {
     transport: Transport.GRPC,
@@ -51,6 +52,7 @@ export function grpcOptions(g: GatewaySection, onServer?: (server: Server, url: 
       },
       channelOptions: { 'grpc.max_concurrent_streams': g.max_concurrent_streams },
       gracefulShutdown: true,
+      ...(credentials ? { credentials } : {}),
       onLoadPackageDefinition: (_pkg: unknown, server: Server) => {
         onServer?.(server, url);
         if (g.reflection) new ReflectionService(reflectionPackage()).addToServer(server);

@@ -6,6 +6,8 @@ import { SPEECH_ENDPOINTER_FACTORY, type SpeechEndpointerFactory } from '@app/en
 import { ConversationEngine, type EngineEvent, EngineEvents } from '@app/engine';
 import { HealthService } from '../../health/health.service';
 import { DrainService } from '../../lifecycle/drain.service';
+import { TlsCertificates } from '../../tls/tls-certificates.service';
+import { registerTlsExpiryGauge } from '../../tls/tls-metrics';
 import { PendingCounts, PendingObservations } from './pending';
 
 const NO_LABELS = () => ({});
@@ -41,10 +43,12 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     drain: DrainService,
     @Inject(SPEECH_ENDPOINTER_FACTORY) vad: SpeechEndpointerFactory,
     jwt: JwtMetrics,
+    tls: TlsCertificates,
   ) {
     const r = [this.registry];
     const self = this;
     collectDefaultMetrics({ register: this.registry });
+    registerTlsExpiryGauge(this.registry, tls);
     this.rpcs = new PendingCounts(
       new Counter({ name: 'byova_rpcs_total', help: 'gRPC calls ended, by method and status code', labelNames: ['method', 'code'], registers: r, collect: () => this.rpcs.flush() }),
     );
