@@ -237,10 +237,12 @@ export class CallLogService implements OnModuleInit, OnModuleDestroy {
     if (e.welcome) entry.welcomeSent = true;
     const r = this.rpc(entry, e.rpc);
     if (r && r.replies.length < MAX_REPLIES_PER_RPC) {
+      // The event's objects are the engine's fresh copies: kept as they are, only long texts clipped.
+      const prompts = e.reply.prompts.length > MAX_PROMPTS_PER_REPLY ? e.reply.prompts.slice(0, MAX_PROMPTS_PER_REPLY) : e.reply.prompts;
       const reply: ReplyRecord = {
         at: e.at,
-        prompts: e.reply.prompts.slice(0, MAX_PROMPTS_PER_REPLY).map((p) => ({ ...p, text: clip(p.text) })),
-        events: e.reply.events.map((x) => ({ ...x })),
+        prompts: prompts.some((p) => p.text !== undefined && p.text.length > MAX_TEXT) ? prompts.map((p) => ({ ...p, text: clip(p.text) })) : prompts,
+        events: e.reply.events,
         input: e.reply.input,
         apology: e.reply.apology,
         latencyMs: e.latencyMs,
