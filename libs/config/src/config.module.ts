@@ -2,6 +2,7 @@ import { DynamicModule, Global, Module, type Provider } from '@nestjs/common';
 import { ConfigModule, ConfigService, getConfigToken, registerAs } from '@nestjs/config';
 import { instanceToPlain } from 'class-transformer';
 import type { Logger } from 'pino';
+import { DataSourceSection } from './data-source-config';
 import { ConnectorsSection, GatewayConfig, GatewaySection, LoggingSection, MonitoringSection, SessionsSection, VadSection } from './gateway-config';
 import { buildGatewayConfig, loadGatewayConfig, type LoadedConfig } from './load-config';
 import { createLogger } from './logger';
@@ -21,6 +22,7 @@ export const CONFIG_SECTIONS = {
   connectors: ConnectorsSection,
   monitoring: MonitoringSection,
   logging: LoggingSection,
+  data_source: DataSourceSection,
 } as const;
 export type ConfigSectionKey = keyof typeof CONFIG_SECTIONS;
 

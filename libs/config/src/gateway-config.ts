@@ -18,6 +18,7 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
+import { DataSourceSection } from './data-source-config';
 import { MonitoringAuthSection } from './monitoring-auth-config';
 
 // @ValidateNested alone lets a list through where a block of settings belongs (every key then missing at run time).
@@ -244,11 +245,11 @@ export class GatewayConfig {
   @IsObject() connectors: ConnectorsSection = new ConnectorsSection();
   @Section() @Type(() => MonitoringSection) monitoring = new MonitoringSection();
   @Section() @Type(() => LoggingSection) logging = new LoggingSection();
+  @Section() @Type(() => DataSourceSection) data_source = new DataSourceSection();
   // Python gateway sections not served by this gateway yet: accepted, reported at start-up.
   @IsOptional() @IsObject() authentication?: Record<string, unknown>;
   @IsOptional() @IsObject() jwt_validation?: Record<string, unknown>;
-  @IsOptional() @IsObject() data_source?: Record<string, unknown>;
   @IsOptional() @IsObject() audio?: Record<string, unknown>;
 }
 
-export const UNSUPPORTED_SECTIONS = ['authentication', 'jwt_validation', 'data_source', 'audio'] as const;
+export const UNSUPPORTED_SECTIONS = ['authentication', 'jwt_validation', 'audio'] as const;
