@@ -132,6 +132,39 @@ describe('DataSourceLifecycle against a fake Webex API', () => {
     expect(fake.dataSources.size).toBe(1);
   });
 
+  it.each([
+    ['url', { url: 'https://old.example.com' }],
+    ['audience', { audience: 'Other' }],
+    ['subject', { subject: 'other' }],
+    ['schemaId', { schemaId: 'a38a10b7-43e4-4676-a076-a7d6dce9387d' }],
+  ])('updates a data source whose %s alone differs', async (_field, diff) => {
+    const ds = fake.seed({ url: URL_, ...diff });
+    const { boot } = start({ id: ds.id });
+    await boot;
+    expect(fake.count('PUT', /^\/dataSources\//)).toBe(1);
+    expect(fake.dataSources.get(ds.id)).toMatchObject({ url: URL_, schemaId: SCHEMA, audience: 'BYOVAGateway', subject: 'callAudioData' });
+  });
+
+  it('no-op while everything matches: periodic checks read, never write', async () => {
+    fake.seed({ url: URL_ });
+    const { status, boot } = start({ check_interval_minutes: 0.1 / 60 });
+    await boot;
+    const reads = fake.count('GET', /^\/dataSources$/);
+    await sleep(700);
+    expect(fake.count('GET', /^\/dataSources$/)).toBeGreaterThanOrEqual(reads + 3);
+    expect(writes()).toEqual([]);
+    expect(status.snapshot().lastRenewalAt).toBeUndefined();
+  });
+
+  it('a periodic check notices a data source disabled by someone else and re-activates it', async () => {
+    const ds = fake.seed({ url: URL_ });
+    const { status, boot } = start({ check_interval_minutes: 0.1 / 60 });
+    await boot;
+    Object.assign(fake.dataSources.get(ds.id)!, { status: 'disabled', errorMessage: 'paused' });
+    await eventually(() => fake.count('PUT', /^\/dataSources\//) === 1 && status.snapshot().status === 'active');
+    expect(fake.dataSources.get(ds.id)!.status).toBe('active');
+  });
+
   it('re-activates a data source found by url that an administrator disabled', async () => {
     const ds = fake.seed({ url: URL_, status: 'disabled' });
     const { status, boot } = start();
