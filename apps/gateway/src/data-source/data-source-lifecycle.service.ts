@@ -77,7 +77,6 @@ export class DataSourceLifecycle implements OnApplicationBootstrap, OnModuleDest
   private readonly log: Logger;
   private readonly abort = new AbortController();
   private loop?: Promise<void>;
-  private knownId?: string;
   /** Ids this process registered: only these may it delete when another registration wins. */
   private readonly created = new Set<string>();
   private warnedAmbiguous = false;
@@ -239,7 +238,6 @@ export class DataSourceLifecycle implements OnApplicationBootstrap, OnModuleDest
     if (id) {
       const ds = await client.get(id, signal);
       if (!ds) throw new LifecycleError(`data source ${id} not found in Webex (data_source.id / ${this.cfg.id_env})`);
-      this.knownId = ds.id;
       return { ds, registered: false };
     }
     const found = await this.pick(client, signal);
@@ -262,10 +260,7 @@ export class DataSourceLifecycle implements OnApplicationBootstrap, OnModuleDest
     const all = await client.list(signal);
     const mine = all.filter((d) => this.matchesEndpoint(d));
     if (justCreated && !mine.some((d) => d.id === justCreated.id)) mine.push(justCreated);
-    if (!mine.length) {
-      this.knownId = undefined;
-      return undefined;
-    }
+    if (!mine.length) return undefined;
     const exact = (d: DataSource) => (this.differences(d).length === 0 ? 0 : 1);
     mine.sort((a, b) => exact(a) - exact(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const winner = mine[0];
@@ -284,7 +279,6 @@ export class DataSourceLifecycle implements OnApplicationBootstrap, OnModuleDest
       this.warnedAmbiguous = true;
       this.log.warn({ kept: winner.id, others: others.map((d) => d.id) }, 'several data sources have this url and schema: using one (set data_source.id to choose)');
     }
-    if (this.knownId !== winner.id) this.knownId = winner.id;
     return winner;
   }
 
