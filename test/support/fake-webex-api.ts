@@ -123,6 +123,13 @@ export class FakeWebexApi {
     return ds;
   }
 
+  /** A renewal made by someone else (another replica, another tool), with its own lifetime. */
+  renewElsewhere(id: string, lifetimeMinutes: number): FakeDataSource {
+    const ds = this.dataSources.get(id)!;
+    ds.nonce = randomUUID();
+    return this.issue(ds, lifetimeMinutes);
+  }
+
   /** Requests matching method and a path regular expression. */
   count(method: string, path: RegExp): number {
     return this.requests.filter((r) => r.method === method && path.test(r.path)).length;

@@ -194,6 +194,49 @@ describe('DataSourceLifecycle against a fake Webex API', () => {
     expect(status.snapshot().tokenExpiresAt).toBe(fake.dataSources.get(ds.id)!.tokenExpiryTime);
   });
 
+  it('two replicas whose renewals cross: the token never lapses and neither believes it lives longer than it does', async () => {
+    const ds = fake.seed({ url: URL_ }, 2);
+    // Both renew at about the same moment and each PUT takes 300 ms: the second reads before the first lands.
+    fake.faults.push({ method: 'PUT', delayMs: 300, times: 2 });
+    const cfg = { token_lifetime_minutes: 2, renewal_lead_time_minutes: 1 / 60 };
+    const a = start(cfg);
+    const b = start(cfg);
+    await Promise.all([a.boot, b.boot]);
+    const violations: string[] = [];
+    const end = Date.now() + 3500;
+    while (Date.now() < end) {
+      const real = Date.parse(fake.dataSources.get(ds.id)!.tokenExpiryTime);
+      if (real <= Date.now()) violations.push('lapsed');
+      for (const [name, r] of [['a', a], ['b', b]] as const) {
+        const believed = Date.parse(r.status.snapshot().tokenExpiresAt!);
+        if (believed > real) violations.push(`${name} believes ${believed - real} ms too long`);
+      }
+      await sleep(10);
+    }
+    expect(violations).toEqual([]);
+    const puts = fake.requests.filter((r) => r.method === 'PUT');
+    expect(puts.length).toBeGreaterThanOrEqual(2);
+    // The first two PUTs overlapped (both sent before either was answered).
+    expect(Math.abs(puts[1].at - puts[0].at)).toBeLessThan(300);
+    await eventually(() => [a, b].every((r) => r.status.snapshot().tokenExpiresAt === fake.dataSources.get(ds.id)!.tokenExpiryTime), 3000);
+  });
+
+  it('another writer shortens the token: the next check notices and renews before it lapses', async () => {
+    const { status, boot } = start({ token_lifetime_minutes: 30, renewal_lead_time_minutes: 0.5 / 60, check_interval_minutes: 0.3 / 60 });
+    await boot;
+    const id = status.snapshot().dataSourceId!;
+    expect(fake.count('PUT', /^\/dataSources\//)).toBe(0);
+    fake.renewElsewhere(id, 1.5);
+    let lapsed = false;
+    const end = Date.now() + 2500;
+    while (Date.now() < end) {
+      if (Date.parse(fake.dataSources.get(id)!.tokenExpiryTime) <= Date.now()) lapsed = true;
+      await sleep(10);
+    }
+    expect(lapsed).toBe(false);
+    expect(fake.count('PUT', /^\/dataSources\//)).toBeGreaterThanOrEqual(1);
+  });
+
   it('retries 500s with exponential backoff, then succeeds; status shows the failures meanwhile', async () => {
     fake.faults.push({ method: 'GET', path: /^\/dataSources$/, status: 500, times: 4 });
     const { status, boot } = start();
