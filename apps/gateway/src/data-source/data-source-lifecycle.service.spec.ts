@@ -221,6 +221,18 @@ describe('DataSourceLifecycle against a fake Webex API', () => {
     await eventually(() => [a, b].every((r) => r.status.snapshot().tokenExpiresAt === fake.dataSources.get(ds.id)!.tokenExpiryTime), 3000);
   });
 
+  it('skips its renewal when another replica renewed the token just before', async () => {
+    const ds = fake.seed({ url: URL_ }, 2);
+    const { status, boot } = start({ token_lifetime_minutes: 2, renewal_lead_time_minutes: 1 / 60 });
+    await boot;
+    // Due at about 1 s (2 s token, 1 s lead, up to 0.1 s earlier); another replica renews at 0.8 s.
+    await sleep(800);
+    fake.renewElsewhere(ds.id, 2);
+    await sleep(700);
+    expect(fake.count('PUT', /^\/dataSources\//)).toBe(0);
+    expect(status.snapshot().tokenExpiresAt).toBe(fake.dataSources.get(ds.id)!.tokenExpiryTime);
+  });
+
   it('another writer shortens the token: the next check notices and renews before it lapses', async () => {
     const { status, boot } = start({ token_lifetime_minutes: 30, renewal_lead_time_minutes: 0.5 / 60, check_interval_minutes: 0.3 / 60 });
     await boot;
