@@ -81,6 +81,8 @@ export class DataSourceLifecycle implements OnApplicationBootstrap, OnModuleDest
   private readonly created = new Set<string>();
   private warnedAmbiguous = false;
   private warnedShortLifetime = false;
+  /** This replica's place in the renewal spread (0-1), fixed so that its wake-up and its decision agree. */
+  private readonly spread = Math.random();
 
   constructor(
     private readonly cfg: DataSourceSection,
@@ -173,18 +175,25 @@ export class DataSourceLifecycle implements OnApplicationBootstrap, OnModuleDest
     return lead;
   }
 
-  private needsRenewal(ds: DataSource, expiry: number | undefined, now: number): boolean {
-    return expiry === undefined || expiry - this.lead(ds, expiry) <= now;
+  /**
+   * When this replica renews: the lead before expiry, plus its own share of up to 10% of the lead (at most a
+   * minute), so replicas do not all renew at once and the later ones find the token already renewed.
+   */
+  private renewAt(ds: DataSource, expiry: number): number {
+    const lead = this.lead(ds, expiry);
+    return expiry - lead - this.spread * Math.min(lead * 0.1, 60_000);
   }
 
-  /** Delay until the renewal (less up to 10% of the lead, at most a minute, so replicas do not all renew at once) or the next check. */
+  private needsRenewal(ds: DataSource, expiry: number | undefined, now: number): boolean {
+    return expiry === undefined || this.renewAt(ds, expiry) <= now;
+  }
+
+  /** Delay until the renewal or the next check, whichever comes first. */
   private plan(ds: DataSource, expiry: number | undefined): number {
     const check = this.cfg.check_interval_minutes * 60_000;
     const floor = this.cfg.retry_initial_seconds * 1000;
     if (expiry === undefined) return Math.max(floor, Math.min(check, this.cfg.retry_interval_seconds * 1000));
-    const lead = this.lead(ds, expiry);
-    const spread = Math.random() * Math.min(lead * 0.1, 60_000);
-    return Math.max(floor, Math.min(check, expiry - lead - spread - Date.now()));
+    return Math.max(floor, Math.min(check, this.renewAt(ds, expiry) - Date.now()));
   }
 
   private desired(): DataSourceBody {
