@@ -124,8 +124,9 @@ export class WebexHttp {
       if (e instanceof WebexApiError) throw e;
       if (signal?.aborted) throw new WebexApiError(`${what}: cancelled`, undefined, false);
       if (timeout.aborted) throw new WebexApiError(`${what}: no answer within ${this.timeoutMs} ms`);
-      const cause = (e as { cause?: { code?: string } }).cause?.code;
-      throw new WebexApiError(`${what}: ${cause ?? (e as Error).message}`);
+      // fetch says only "fetch failed"; the cause names the network problem (ECONNREFUSED, ENOTFOUND, ...).
+      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+      throw new WebexApiError(`${what}: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
     }
     let parsed: unknown = undefined;
     if (text) {
