@@ -1,7 +1,7 @@
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { BYOVA_SERVICE } from '@app/proto';
 import { DataSourceStatus } from '../../apps/gateway/src/data-source/data-source-status.service';
-import { DATA_SOURCE_HEALTH_SERVICE } from '../../apps/gateway/src/health/health.service';
+import { DATA_SOURCE_HEALTH_SERVICE, HealthService } from '../../apps/gateway/src/health/health.service';
 import { FakeWebexApi } from '../support/fake-webex-api';
 import { HealthClient, ServingStatus as S } from '../support/grpc-clients';
 import { eventually, sleep, startTestGateway, type TestGateway } from './harness';
@@ -49,11 +49,12 @@ describe('BYODS data source lifecycle in the running gateway', () => {
   }
 
   it('registers before serving; health reports the data source SERVING', async () => {
-    const { health, status } = await start();
+    const { t, health, status } = await start();
     expect(fake.dataSources.size).toBe(1);
     const ds = [...fake.dataSources.values()][0];
     expect(status.snapshot()).toMatchObject({ enabled: true, phase: 'ready', healthy: true, dataSourceId: ds.id, tokenExpiresAt: ds.tokenExpiryTime });
     expect(await health.check(DATA_SOURCE_HEALTH_SERVICE)).toEqual({ status: S.SERVING });
+    expect(t.gw.app.get(HealthService).dataSource()).toMatchObject({ healthy: true, dataSourceId: ds.id });
     expect((await health.list()).statuses).toEqual({ '': { status: S.SERVING }, [BYOVA_SERVICE]: { status: S.SERVING }, [DATA_SOURCE_HEALTH_SERVICE]: { status: S.SERVING } });
   });
 

@@ -4,7 +4,7 @@ import { LOGGER, type Logger } from '@app/config';
 import { ConnectorRegistry } from '@app/connector-sdk';
 import { SPEECH_ENDPOINTER_FACTORY, type SpeechEndpointerFactory } from '@app/endpointing';
 import { BYOVA_SERVICE, health } from '@app/proto';
-import { DataSourceStatus } from '../data-source/data-source-status.service';
+import { DataSourceStatus, type DataSourceSnapshot } from '../data-source/data-source-status.service';
 import { DrainService } from '../lifecycle/drain.service';
 
 const { HealthCheckResponse_ServingStatus: Status } = health;
@@ -40,10 +40,10 @@ export class HealthService implements OnApplicationBootstrap, OnApplicationShutd
     private readonly drain: DrainService,
     @Inject(SPEECH_ENDPOINTER_FACTORY) private readonly endpointers: SpeechEndpointerFactory,
     @Inject(LOGGER) private readonly log: Logger,
-    private readonly dataSource: DataSourceStatus,
+    private readonly dataSourceStatus: DataSourceStatus,
   ) {
     drain.changes.subscribe(() => this.refresh());
-    dataSource.changes.subscribe(() => this.refresh());
+    dataSourceStatus.changes.subscribe(() => this.refresh());
     // Watch streams never end by themselves; ending them once drained lets the server close without cutting them.
     drain.drained.subscribe(() => this.end());
   }
@@ -70,18 +70,23 @@ export class HealthService implements OnApplicationBootstrap, OnApplicationShutd
     return degraded === undefined ? { kind } : { kind, degraded };
   }
 
+  /** The BYODS data source's state (DataSourceStatus.snapshot()), for status pages next to vad(). */
+  dataSource(): DataSourceSnapshot {
+    return this.dataSourceStatus.snapshot();
+  }
+
   refresh(): void {
     this.ticks.next();
   }
 
   private services(): string[] {
-    return this.dataSource.snapshot().enabled ? [...HEALTH_SERVICES, DATA_SOURCE_HEALTH_SERVICE] : [...HEALTH_SERVICES];
+    return this.dataSourceStatus.snapshot().enabled ? [...HEALTH_SERVICES, DATA_SOURCE_HEALTH_SERVICE] : [...HEALTH_SERVICES];
   }
 
   /** undefined for a service this gateway does not know. */
   check(service: string): ServingStatus | undefined {
     if (!this.services().includes(service)) return undefined;
-    if (service === DATA_SOURCE_HEALTH_SERVICE) return this.dataSource.healthy() ? Status.SERVING : Status.NOT_SERVING;
+    if (service === DATA_SOURCE_HEALTH_SERVICE) return this.dataSourceStatus.healthy() ? Status.SERVING : Status.NOT_SERVING;
     return this.current();
   }
 
