@@ -63,6 +63,7 @@ describe('data_source section', () => {
     expect(problems({ data_source: { enabled: true, url: 'https://x', token_lifetime_minutes: 30, renewal_lead_time_minutes: 30 } })).toEqual([
       'data_source.renewal_lead_time_minutes must be shorter than token_lifetime_minutes',
     ]);
+    expect(problems({ data_source: { enabled: true, url: 'http://gw.example.com' } })).toEqual(['data_source.url: must be an https:// URL, got "http://gw.example.com"']);
     expect(problems({ data_source: { token_lifetime_minutes: 2000 } })).toEqual(['data_source.token_lifetime_minutes: value must not be greater than 1440']);
     expect(problems({ data_source: { auth: { type: 'password' } } })).toEqual([
       'data_source.auth.type: value must be one of the following values: oauth_refresh, service_app, static',

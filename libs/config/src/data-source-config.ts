@@ -83,7 +83,7 @@ export function resolveDataSource(ds: DataSourceSection, jwt: unknown, prefix = 
   ds.schema_id ||= jwtSchema || VOICE_VIRTUAL_AGENT_SCHEMA_ID;
   if (!ds.enabled) return out;
   if (!ds.url) out.push(`${prefix}.url: required when the data source is enabled (or set jwt_validation.datasource_url)`);
-  else if (!/^https?:\/\/[^\s]+$/.test(ds.url)) out.push(`${prefix}.url: must be an https:// URL, got "${ds.url}"`);
+  else if (!/^https:\/\/[^\s/]+/.test(ds.url) || /\s/.test(ds.url)) out.push(`${prefix}.url: must be an https:// URL, got "${ds.url}"`);
   if (ds.renewal_lead_time_minutes >= ds.token_lifetime_minutes) {
     out.push(`${prefix}.renewal_lead_time_minutes must be shorter than token_lifetime_minutes`);
   }
