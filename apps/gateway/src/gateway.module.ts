@@ -2,6 +2,7 @@ import { DynamicModule, Module, Type } from '@nestjs/common';
 import { GatewayConfigModule, type LoadedConfig, type Logger } from '@app/config';
 import { ConnectorsModule } from '@app/connectors';
 import { ConversationStateStoreModule, type ConversationStateStore } from '@app/engine';
+import { DataSourceModule } from './data-source/data-source.module';
 import { GrpcModule } from './grpc/grpc.module';
 import { HealthModule } from './health/health.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
@@ -32,6 +33,7 @@ export class GatewayModule {
         LifecycleModule,
         GrpcModule,
         RpcModule,
+        DataSourceModule,
         HealthModule,
         VoiceAgentModule,
         MonitoringAuthModule,

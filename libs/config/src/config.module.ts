@@ -2,6 +2,7 @@ import { DynamicModule, Global, Module, type Provider } from '@nestjs/common';
 import { ConfigModule, ConfigService, getConfigToken, registerAs } from '@nestjs/config';
 import { instanceToPlain } from 'class-transformer';
 import type { Logger } from 'pino';
+import { DataSourceSection } from './data-source-config';
 import { ConnectorsSection, GatewayConfig, GatewaySection, LoggingSection, MonitoringSection, SessionsSection, VadSection } from './gateway-config';
 import { JwtValidationSection } from './jwt-validation-config';
 import { buildGatewayConfig, loadGatewayConfig, type LoadedConfig } from './load-config';
@@ -23,6 +24,7 @@ export const CONFIG_SECTIONS = {
   monitoring: MonitoringSection,
   logging: LoggingSection,
   jwt_validation: JwtValidationSection,
+  data_source: DataSourceSection,
 } as const;
 export type ConfigSectionKey = keyof typeof CONFIG_SECTIONS;
 

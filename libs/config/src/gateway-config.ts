@@ -18,6 +18,7 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
+import { DataSourceSection } from './data-source-config';
 import { JwtValidationSection } from './jwt-validation-config';
 import { MonitoringAuthSection } from './monitoring-auth-config';
 import { MonitoringTlsSettings, TlsSettings } from './tls-config';
@@ -256,10 +257,11 @@ export class GatewayConfig {
   @Section() @Type(() => LoggingSection) logging = new LoggingSection();
   /** The token WxCC sends on every BYOVA RPC (see jwt-validation-config.ts). */
   @Section() @Type(() => JwtValidationSection) jwt_validation = new JwtValidationSection();
+  /** This gateway's BYODS data source, kept registered with Webex (see data-source-config.ts). */
+  @Section() @Type(() => DataSourceSection) data_source = new DataSourceSection();
   // Python gateway sections not served by this gateway yet: accepted, reported at start-up.
   @IsOptional() @IsObject() authentication?: Record<string, unknown>;
-  @IsOptional() @IsObject() data_source?: Record<string, unknown>;
   @IsOptional() @IsObject() audio?: Record<string, unknown>;
 }
 
-export const UNSUPPORTED_SECTIONS = ['authentication', 'data_source', 'audio'] as const;
+export const UNSUPPORTED_SECTIONS = ['authentication', 'audio'] as const;

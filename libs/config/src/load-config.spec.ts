@@ -230,7 +230,7 @@ describe('the Python gateway\'s file layout', () => {
     expect(config.logging.gateway.level).toBe('INFO');
     expect(warnings).toEqual([
       'section "authentication" (Python layout) is read as monitoring.auth: auth on, no browser login (set WEBEX_CLIENT_ID, WEBEX_CLIENT_SECRET, WEBEX_REDIRECT_URI and AUTHORIZED_WEBEX_ORG_IDS, or use monitoring.auth)',
-      ...['data_source', 'audio'].map((s) => `section "${s}" is not supported by this gateway yet and is ignored`),
+      ...['audio'].map((s) => `section "${s}" is not supported by this gateway yet and is ignored`),
     ]);
     expect(config.monitoring.auth).toMatchObject({ enabled: true, session: { secret_env: 'FLASK_SECRET_KEY', timeout_hours: 8 } });
     expect(config.monitoring.auth.oidc).toBeUndefined();

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConnectorEntry, ConnectorsSection, GatewayConfig, UNSUPPORTED_SECTIONS } from './gateway-config';
+import { resolveDataSource } from './data-source-config';
 import { jwtValidationProblems } from './jwt-validation-config';
 import { isLogLevel } from './logger';
 import { authFromPythonSection, monitoringAuthProblems } from './monitoring-auth-config';
@@ -56,6 +57,7 @@ function validateConfig(raw: Record<string, unknown>): { config: GatewayConfig; 
     // Unauthenticated monitoring stays on loopback unless the file names a host itself.
     if ((rest.monitoring as Record<string, unknown> | undefined)?.host === undefined && !auth.enabled) config.monitoring.host = '127.0.0.1';
   }
+  if (config.data_source instanceof Object) problems.push(...resolveDataSource(config.data_source, config.jwt_validation));
   const tls = tlsProblems(config.gateway?.tls, config.monitoring?.tls);
   problems.push(...tls.problems);
   return { config, problems, warnings: tls.warnings };

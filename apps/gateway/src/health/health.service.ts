@@ -4,6 +4,7 @@ import { LOGGER, type Logger } from '@app/config';
 import { ConnectorRegistry, type ConnectorHealth } from '@app/connector-sdk';
 import { SPEECH_ENDPOINTER_FACTORY, type SpeechEndpointerFactory } from '@app/endpointing';
 import { BYOVA_SERVICE, health } from '@app/proto';
+import { DataSourceStatus, type DataSourceSnapshot } from '../data-source/data-source-status.service';
 import { DrainService } from '../lifecycle/drain.service';
 
 const { HealthCheckResponse_ServingStatus: Status } = health;
@@ -11,6 +12,11 @@ type ServingStatus = health.HealthCheckResponse_ServingStatus;
 
 /** Services this gateway reports on: the server as a whole ("") and BYOVA's service. */
 export const HEALTH_SERVICES = ['', BYOVA_SERVICE] as const;
+/**
+ * Reported only with data_source.enabled: SERVING while the BYODS data source is known, active and its token
+ * unexpired. It does not change the other services: calls are served whatever Webex's API does.
+ */
+export const DATA_SOURCE_HEALTH_SERVICE = 'webex.byods.DataSource';
 
 /** Which speech detector the gateway runs; `degraded` says why it is not the configured one (or is failing). */
 export interface VadHealth {
@@ -24,7 +30,8 @@ export interface VadHealth {
  */
 @Injectable()
 export class HealthService implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly state = new BehaviorSubject<ServingStatus>(Status.UNKNOWN);
+  // Ticks on every change of anything health depends on; watchers map it to their service's status.
+  private readonly ticks = new BehaviorSubject<void>(undefined);
   // Replays, so a Watch opened in the last moments of a shutdown ends too.
   private readonly stop = new ReplaySubject<void>(1);
 
@@ -33,8 +40,10 @@ export class HealthService implements OnApplicationBootstrap, OnApplicationShutd
     private readonly drain: DrainService,
     @Inject(SPEECH_ENDPOINTER_FACTORY) private readonly endpointers: SpeechEndpointerFactory,
     @Inject(LOGGER) private readonly log: Logger,
+    private readonly dataSourceStatus: DataSourceStatus,
   ) {
     drain.changes.subscribe(() => this.refresh());
+    dataSourceStatus.changes.subscribe(() => this.refresh());
     // Watch streams never end by themselves; ending them once drained lets the server close without cutting them.
     drain.drained.subscribe(() => this.end());
   }
@@ -83,26 +92,35 @@ export class HealthService implements OnApplicationBootstrap, OnApplicationShutd
     return this.vad().degraded !== undefined || Object.values(this.connectors()).some((h) => h.degraded);
   }
 
+  /** The BYODS data source's state (DataSourceStatus.snapshot()), for status pages next to vad(). */
+  dataSource(): DataSourceSnapshot {
+    return this.dataSourceStatus.snapshot();
+  }
+
   refresh(): void {
-    this.state.next(this.current());
+    this.ticks.next();
+  }
+
+  private services(): string[] {
+    return this.dataSourceStatus.snapshot().enabled ? [...HEALTH_SERVICES, DATA_SOURCE_HEALTH_SERVICE] : [...HEALTH_SERVICES];
   }
 
   /** undefined for a service this gateway does not know. */
   check(service: string): ServingStatus | undefined {
-    return (HEALTH_SERVICES as readonly string[]).includes(service) ? this.current() : undefined;
+    if (!this.services().includes(service)) return undefined;
+    if (service === DATA_SOURCE_HEALTH_SERVICE) return this.dataSourceStatus.healthy() ? Status.SERVING : Status.NOT_SERVING;
+    return this.current();
   }
 
   all(): Record<string, ServingStatus> {
-    const s = this.current();
-    return Object.fromEntries(HEALTH_SERVICES.map((name) => [name, s]));
+    return Object.fromEntries(this.services().map((name) => [name, this.check(name)!]));
   }
 
   /** The status now and on every change; SERVICE_UNKNOWN for an unknown service, as the protocol asks. */
   watch(service: string): Observable<ServingStatus> {
     this.refresh();
-    const known = (HEALTH_SERVICES as readonly string[]).includes(service);
-    return this.state.pipe(
-      map((s) => (known ? s : Status.SERVICE_UNKNOWN)),
+    return this.ticks.pipe(
+      map(() => this.check(service) ?? Status.SERVICE_UNKNOWN),
       distinctUntilChanged(),
       takeUntil(this.stop),
     );
