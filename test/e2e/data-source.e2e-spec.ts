@@ -55,6 +55,9 @@ describe('BYODS data source lifecycle in the running gateway', () => {
     expect(status.snapshot()).toMatchObject({ enabled: true, phase: 'ready', healthy: true, dataSourceId: ds.id, tokenExpiresAt: ds.tokenExpiryTime });
     expect(await health.check(DATA_SOURCE_HEALTH_SERVICE)).toEqual({ status: S.SERVING });
     expect(t.gw.app.get(HealthService).dataSource()).toMatchObject({ healthy: true, dataSourceId: ds.id });
+    // The monitoring API's status shows it too.
+    const apiStatus = (await (await fetch(`http://${t.gw.httpAddress}/api/status`)).json()) as { data_source: Record<string, unknown> };
+    expect(apiStatus.data_source).toMatchObject({ enabled: true, phase: 'ready', healthy: true, dataSourceId: ds.id, tokenExpiresAt: ds.tokenExpiryTime });
     expect((await health.list()).statuses).toEqual({ '': { status: S.SERVING }, [BYOVA_SERVICE]: { status: S.SERVING }, [DATA_SOURCE_HEALTH_SERVICE]: { status: S.SERVING } });
   });
 

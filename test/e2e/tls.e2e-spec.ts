@@ -371,6 +371,12 @@ describe('monitoring over HTTPS (monitoring.tls)', () => {
       const text = (await get(t.gw.httpAddress!, '/metrics', ca.cert)).body;
       expect(text).toMatch(/^byova_tls_certificate_expiry_days\{listener="grpc"\} (29|30)(\.\d+)?$/m);
       expect(text).toMatch(/^byova_tls_certificate_expiry_days\{listener="monitoring"\} (29|30)(\.\d+)?$/m);
+      // ... and in /api/status, each listener's certificate.
+      const status = JSON.parse((await get(t.gw.httpAddress!, '/api/status', ca.cert)).body) as { tls: Array<{ listener: string; serialNumber: string }> };
+      expect(status.tls.map((l) => [l.listener, l.serialNumber.toLowerCase()])).toEqual([
+        ['grpc', server.serial.toLowerCase()],
+        ['monitoring', server.serial.toLowerCase()],
+      ]);
     } finally {
       await t.stop();
     }

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { instanceToPlain } from 'class-transformer';
-import { ConnectorsSection, GatewaySection, LoggingSection, MonitoringSection, SessionsSection, VadSection } from '@app/config';
+import { ConnectorsSection, DataSourceSection, GatewaySection, JwtValidationSection, LoggingSection, MonitoringSection, SessionsSection, VadSection } from '@app/config';
 import { ConnectorRegistry } from '@app/connector-sdk';
 import { HEALTH_SERVICES, HealthService } from '../../health/health.service';
 import { DrainService } from '../../lifecycle/drain.service';
+import { TlsCertificates } from '../../tls/tls-certificates.service';
 import { CallLogService } from '../call-log/call-log.service';
 import { redactConfig } from '../config-view/redact';
 import type { AgentDto } from '../api/dto/agent.dto';
@@ -36,6 +37,9 @@ export class StatusService {
     private readonly connectors: ConnectorsSection,
     private readonly monitoring: MonitoringSection,
     private readonly logging: LoggingSection,
+    private readonly tls: TlsCertificates,
+    private readonly jwt: JwtValidationSection,
+    private readonly dataSource: DataSourceSection,
   ) {}
 
   /** Ready for calls: serving (an agent, not draining). */
@@ -86,6 +90,8 @@ export class StatusService {
       connectors,
       agent_count: agents.length,
       conversations: { active: counts.active, total: counts.total, history: counts.history },
+      data_source: this.health.dataSource(),
+      tls: this.tls.status(),
     };
   }
 
@@ -125,6 +131,8 @@ export class StatusService {
         connectors: this.connectors,
         monitoring: this.monitoring,
         logging: this.logging,
+        jwt_validation: this.jwt,
+        data_source: this.dataSource,
       }),
     ) as Record<string, unknown>;
     const agents = this.registry.agents();

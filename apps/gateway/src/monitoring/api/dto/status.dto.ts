@@ -41,6 +41,42 @@ export class ConversationCountsDto {
 }
 
 /** `GET /api/status`: the Python gateway's fields (snake_case, kept for existing scripts) and this gateway's own. */
+export class DataSourceErrorDto {
+  @ApiProperty({ format: 'date-time' }) at: string;
+  @ApiProperty() message: string;
+}
+
+export class DataSourceStatusDto {
+  @ApiProperty({ description: 'data_source configured' }) enabled: boolean;
+  @ApiProperty({ enum: ['disabled', 'starting', 'ready', 'failing'] }) phase: string;
+  @ApiProperty({ description: 'known, active in Webex, token not expired' }) healthy: boolean;
+  @ApiPropertyOptional() dataSourceId?: string;
+  @ApiPropertyOptional() url?: string;
+  @ApiPropertyOptional() schemaId?: string;
+  @ApiPropertyOptional({ description: "Webex's status of the data source", example: 'active' }) status?: string;
+  @ApiPropertyOptional({ format: 'date-time' }) tokenExpiresAt?: string;
+  @ApiPropertyOptional({ format: 'date-time' }) lastRenewalAt?: string;
+  @ApiPropertyOptional({ format: 'date-time' }) lastCheckAt?: string;
+  @ApiPropertyOptional({ format: 'date-time' }) nextAttemptAt?: string;
+  @ApiProperty() consecutiveFailures: number;
+  @ApiPropertyOptional({ type: DataSourceErrorDto }) lastError?: DataSourceErrorDto;
+}
+
+export class TlsListenerDto {
+  @ApiProperty({ enum: ['grpc', 'monitoring'] }) listener: string;
+  @ApiProperty({ enum: ['none', 'optional', 'require'] }) clientAuth: string;
+  @ApiProperty() subject: string;
+  @ApiProperty() issuer: string;
+  @ApiProperty() serialNumber: string;
+  @ApiProperty() fingerprint256: string;
+  @ApiProperty() notBefore: string;
+  @ApiProperty() notAfter: string;
+  @ApiProperty() daysUntilExpiry: number;
+  @ApiProperty({ format: 'date-time' }) loadedAt: string;
+  @ApiProperty({ description: 'new certificate pairs taken since start-up' }) reloads: number;
+  @ApiPropertyOptional({ description: 'why the files on disk are not served (the previous pair is)' }) lastError?: string;
+}
+
 export class StatusDto {
   @ApiProperty({ enum: ['running'] }) status: 'running';
   @ApiProperty({ type: [String] }) available_agents: string[];
@@ -60,6 +96,8 @@ export class StatusDto {
   @ApiProperty({ type: [ConnectorStatusDto] }) connectors: ConnectorStatusDto[];
   @ApiProperty() agent_count: number;
   @ApiProperty({ type: ConversationCountsDto }) conversations: ConversationCountsDto;
+  @ApiProperty({ type: DataSourceStatusDto, description: 'the BYODS data source (data_source)' }) data_source: DataSourceStatusDto;
+  @ApiProperty({ type: [TlsListenerDto], description: 'certificates of the listeners served over TLS' }) tls: TlsListenerDto[];
 }
 
 export class HealthDto {
