@@ -83,6 +83,17 @@ describe('AWS Lex V2 connector against a protocol-level fake Lex (real SDK, real
     await eventually(() => lex.calls('DeleteSession').some((c) => c.sessionId === sessionId));
   });
 
+  it("Lex requests share the gateway's HTTP/2 connection (no new TCP/TLS handshake per turn), calls at once included", async () => {
+    const before = lex.calls('RecognizeUtterance').length;
+    const callers = [t.caller({ agentId: AGENT }), t.caller({ agentId: AGENT }), t.caller({ agentId: AGENT })];
+    await Promise.all(callers.map(async (c) => ok(await c.startSession())));
+    for (const c of callers) ok(await c.sendDtmf('12#'));
+    const mine = lex.calls('RecognizeUtterance').slice(before);
+    expect(mine).toHaveLength(6);
+    expect(new Set(mine.map((r) => r.connection)).size).toBe(1);
+    await Promise.all(callers.map((c) => c.endSession()));
+  });
+
   it('a 16 kHz caller\'s speech goes as L16 at 16 kHz, not resampled', async () => {
     const L16: import('@app/audio').AudioFormat = { encoding: 'linear16', sampleRate: 16000 };
     const caller = t.caller({ agentId: AGENT, format: L16 });

@@ -164,6 +164,7 @@ export class FakeLexServer {
     const rec: RecordedRequest = {
       op: 'Unknown',
       protocol: ex.protocol,
+      connection: ex.connection,
       method,
       path: ex.path,
       headers: flat,

@@ -9,6 +9,8 @@ import { Duplex, type Readable } from 'node:stream';
  */
 export interface Exchange {
   readonly protocol: 'h2' | 'http/1.1';
+  /** Which client connection carried it: 1, 2, ... in order of arrival (HTTP/2 sessions and HTTP/1.1 sockets). */
+  readonly connection: number;
   readonly method: string;
   readonly path: string;
   readonly headers: http.IncomingHttpHeaders;
@@ -33,9 +35,16 @@ export interface Listener {
 export async function listen(onExchange: (ex: Exchange) => void): Promise<Listener> {
   const sockets = new Set<net.Socket>();
   const h2 = http2.createServer();
+  let connections = 0;
+  const connectionOf = new WeakMap<object, number>();
+  const numberOf = (key: object) => {
+    let n = connectionOf.get(key);
+    if (n === undefined) connectionOf.set(key, (n = ++connections));
+    return n;
+  };
   h2.on('session', (s) => s.on('error', () => undefined)); // a client vanishing mid-call is normal here
-  h2.on('stream', (stream, headers) => onExchange(h2Exchange(stream, headers)));
-  const h1 = http.createServer((req, res) => onExchange(h1Exchange(req, res)));
+  h2.on('stream', (stream, headers) => onExchange(h2Exchange(stream, headers, numberOf(stream.session ?? stream))));
+  const h1 = http.createServer((req, res) => onExchange(h1Exchange(req, res, numberOf(req.socket))));
   h1.keepAliveTimeout = 5000;
 
   const front = net.createServer((sock) => {
@@ -97,10 +106,11 @@ function replay(sock: net.Socket, head: Buffer): Duplex {
   return d;
 }
 
-function h2Exchange(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): Exchange {
+function h2Exchange(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, connection: number): Exchange {
   stream.on('error', () => undefined);
   return {
     protocol: 'h2',
+    connection,
     method: String(headers[':method'] ?? ''),
     path: String(headers[':path'] ?? '/'),
     headers,
@@ -119,10 +129,11 @@ function h2Exchange(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttp
   };
 }
 
-function h1Exchange(req: http.IncomingMessage, res: http.ServerResponse): Exchange {
+function h1Exchange(req: http.IncomingMessage, res: http.ServerResponse, connection: number): Exchange {
   let done = false;
   return {
     protocol: 'http/1.1',
+    connection,
     method: req.method ?? '',
     path: req.url ?? '/',
     headers: req.headers,

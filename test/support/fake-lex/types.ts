@@ -59,6 +59,8 @@ export interface RecordedRequest {
   op: LexOp;
   /** The runtime client's default handler speaks h2; the models client's default is HTTP/1.1. */
   protocol: 'h2' | 'http/1.1';
+  /** The client connection that carried it (1, 2, ... in order of arrival). */
+  connection: number;
   method: string;
   path: string;
   headers: Record<string, string>;

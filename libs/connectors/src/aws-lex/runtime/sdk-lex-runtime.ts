@@ -11,7 +11,14 @@ export class SdkLexRuntime implements LexRuntime {
   private readonly client: LexRuntimeV2Client;
 
   constructor(private readonly s: LexRuntimeSettings) {
-    this.client = new LexRuntimeV2Client({ region: s.region, endpoint: s.endpoint, maxAttempts: 1 });
+    this.client = new LexRuntimeV2Client({
+      region: s.region,
+      endpoint: s.endpoint,
+      maxAttempts: 1,
+      // The client's default opens an HTTP/2 connection per request (TCP and TLS handshakes every turn, for its
+      // bidirectional StartConversation); RecognizeUtterance requests share one as HTTP/2 allows.
+      requestHandler: { disableConcurrentStreams: false },
+    });
   }
 
   async recognize(req: RecognizeRequest, signal: AbortSignal): Promise<RecognizeResult> {
