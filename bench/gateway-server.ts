@@ -2,6 +2,8 @@
 // With mode `chunks`: the chunked_reply test plugin instead, in CHUNK reply mode, stamping its pieces (bench/chunks.ts).
 // With mode `lex`: the aws_lex_connector pointed at the fake Lex at <url>, one explicit bot (bench/lex.ts).
 // Usage: node -r @swc-node/register bench/gateway-server.ts <port> [end_silence_ms] [chunks | lex <url>]
+// BENCH_MONITORING=off: monitoring disabled (no HTTP server, nothing observes the engine); default on, as shipped,
+// on a loopback port of the system's choosing (its address goes to the parent in the ready message).
 // BENCH_GATEWAY_DIRECT=1 (diagnostic): BYOVA is served on <port> by a plain grpc-js server driving the gateway's
 // engine directly, without NestJS and RxJS (the Nest server listens on another port, unused), to tell their
 // share of a cost from the engine's.
@@ -34,6 +36,7 @@ async function main(): Promise<void> {
     sessions: { max_sessions: 100_000 },
     // Same level gate as the bare server; the load's two-tone bursts are not speech to a neural VAD.
     voice_activity_detection: { engine: 'energy', end_silence_ms: endSilenceMs },
+    monitoring: process.env.BENCH_MONITORING === 'off' ? { enabled: false } : { enabled: true, host: '127.0.0.1', port: 0 },
     connectors: lexUrl
       ? {
           // Explicit bot: no discovery. Credentials come from this child's env (dummy ones, set by bench/lex.ts).
@@ -72,7 +75,7 @@ async function main(): Promise<void> {
   const gw = await startGateway(loaded, createLogger('silent'));
   if (direct) await serveDirect(gw.engine, port);
   serveChildStats();
-  process.send?.({ type: 'ready', address: gw.address });
+  process.send?.({ type: 'ready', address: gw.address, httpAddress: gw.httpAddress });
   const stop = () =>
     void gw.shutdown(500).finally(() => {
       process.exit(0);

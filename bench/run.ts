@@ -3,6 +3,7 @@
 // child process; reports latency, CPU per call-second, RSS per call, errors and sustained concurrency.
 // Then the chunk section (bench/chunks.ts): streamed reply pieces, agent emit -> caller, gateway vs bare server;
 // the Lex section (bench/lex.ts): time the gateway adds to a Lex turn against the SDK alone;
+// the monitoring section (bench/monitoring.ts): the gateway's CPU per call-second with monitoring on and off;
 // and the VAD section (bench/vad.ts): endpointer CPU and accuracy on the labelled corpus.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
@@ -18,6 +19,7 @@ import type { LoopLag } from './child-stats';
 import { runVadBench, VAD_DEFAULTS, VAD_QUICK, type VadBenchOptions } from './vad';
 import { CHUNK_DEFAULTS, CHUNK_QUICK, runChunkBench } from './chunks';
 import { LEX_DEFAULTS, LEX_QUICK, runLexBench } from './lex';
+import { MONITORING_DEFAULTS, MONITORING_QUICK, runMonitoringBench } from './monitoring';
 
 const RESULTS = resolve(__dirname, 'results');
 const P99_LIMIT_MS = 50;
@@ -54,6 +56,11 @@ interface Options {
   /** Profile the gateway in the Lex section. */
   lexProfile: boolean;
   lexTrace: boolean;
+  /** Monitoring section (bench/monitoring.ts), like the VAD section. */
+  monitoring: 'auto' | 'only' | 'off';
+  monitoringOptions: { calls: number; durationS: number; repeats: number; scrapeEveryS: number };
+  /** Profile the gateway in the monitoring section's monitoring-on runs. */
+  monitoringProfile: boolean;
 }
 
 function usage(msg?: string): never {
@@ -64,7 +71,8 @@ function usage(msg?: string): never {
       '                        [--profile-loadgen] [--no-refine]\n' +
       '                        [--vad | --no-vad] [--vad-streams N] [--vad-seconds S] [--vad-repeats N] [--vad-rates 8000,16000]\n' +
       '                        [--chunks | --no-chunks] [--chunk-calls N] [--chunk-duration SECONDS] [--chunk-repeats N] [--chunk-profile] [--chunk-dtmf-only]\n' +
-      '                        [--lex | --no-lex] [--lex-calls N] [--lex-duration SECONDS] [--lex-service-ms MS] [--lex-profile] [--lex-trace]\n',
+      '                        [--lex | --no-lex] [--lex-calls N] [--lex-duration SECONDS] [--lex-service-ms MS] [--lex-profile] [--lex-trace]\n' +
+      '                        [--monitoring | --no-monitoring] [--mon-calls N] [--mon-duration SECONDS] [--mon-repeats N] [--mon-profile]\n',
   );
   process.exit(2);
 }
@@ -89,7 +97,11 @@ function parseArgs(argv: string[]): Options {
     lexProfile: false,
     lexTrace: false,
     lexOptions: { ...LEX_DEFAULTS },
+    monitoring: 'auto',
+    monitoringProfile: false,
+    monitoringOptions: { ...MONITORING_DEFAULTS },
   };
+  const monGiven: Partial<Options['monitoringOptions']> = {};
   const lexGiven: Partial<Options['lexOptions']> = {};
   const vadGiven: Partial<VadBenchOptions> = {};
   const chunkGiven: Partial<Options['chunkOptions']> = {};
@@ -192,6 +204,24 @@ function parseArgs(argv: string[]): Options {
       case '--lex-service-ms':
         lexGiven.serviceMs = Math.round(num(argv[++i], '--lex-service-ms'));
         break;
+      case '--monitoring':
+        o.monitoring = 'only';
+        break;
+      case '--no-monitoring':
+        o.monitoring = 'off';
+        break;
+      case '--mon-calls':
+        monGiven.calls = Math.round(num(argv[++i], '--mon-calls'));
+        break;
+      case '--mon-duration':
+        monGiven.durationS = num(argv[++i], '--mon-duration');
+        break;
+      case '--mon-profile':
+        o.monitoringProfile = true;
+        break;
+      case '--mon-repeats':
+        monGiven.repeats = Math.round(num(argv[++i], '--mon-repeats'));
+        break;
       case '--vad-streams':
         vadGiven.streams = Math.round(num(argv[++i], '--vad-streams'));
         break;
@@ -222,6 +252,8 @@ function parseArgs(argv: string[]): Options {
   o.vadOptions = { ...(o.quick ? VAD_QUICK : VAD_DEFAULTS), ...vadGiven };
   o.chunkOptions = { ...(o.quick ? CHUNK_QUICK : CHUNK_DEFAULTS), ...chunkGiven };
   o.lexOptions = { ...(o.quick ? LEX_QUICK : LEX_DEFAULTS), ...lexGiven };
+  o.monitoringOptions = { ...(o.quick ? MONITORING_QUICK : MONITORING_DEFAULTS), ...monGiven };
+  if (o.monitoringOptions.durationS < 4) usage('--mon-duration must be at least 4 s (ramp + steady window)');
   if (o.lexOptions.durationS < 4) usage('--lex-duration must be at least 4 s (ramp + steady window)');
   if (o.chunkOptions.durationS < 4) usage('--chunk-duration must be at least 4 s (ramp + steady window)');
   if (o.durationS < 4) usage('--duration must be at least 4 s (ramp + steady window)');
@@ -632,6 +664,15 @@ async function main(): Promise<void> {
     await lexSection();
     return;
   }
+  const monitoringSection = () => {
+    const profileDir = o.monitoringProfile ? resolve(RESULTS, `profile-monitoring-${Date.now()}`) : undefined;
+    if (profileDir) mkdirSync(profileDir, { recursive: true });
+    return runMonitoringBench({ ...o.monitoringOptions, connections: o.connections, client: o.client, endSilenceMs: o.endSilenceMs, profileDir }, RESULTS, live);
+  };
+  if (o.monitoring === 'only') {
+    await monitoringSection();
+    return;
+  }
   if (o.profile) return profile(o);
   if (o.profileLoadgen) {
     loadgenProfileDir = resolve(RESULTS, `profile-loadgen-${Date.now()}`);
@@ -739,6 +780,10 @@ async function main(): Promise<void> {
   if (o.lex === 'auto' && !o.only && !o.profileLoadgen) {
     watchdog.refresh();
     await lexSection();
+  }
+  if (o.monitoring === 'auto' && !o.only && !o.profileLoadgen) {
+    watchdog.refresh();
+    await monitoringSection();
   }
   if (o.vad === 'auto' && !o.only && !o.profileLoadgen) {
     watchdog.refresh(); // the VAD section gets its own time

@@ -20,6 +20,8 @@ export interface ServerChild {
   pid: number;
   target: string;
   startupMs: number;
+  /** The gateway's monitoring HTTP host:port, when it serves one. */
+  httpAddress?: string;
   resetLoopLag(): void;
   /** The child's event-loop lag since the last reset (null if it does not answer within 5 s). */
   loopLag(): Promise<LoopLag | null>;
@@ -54,9 +56,11 @@ export async function startServer(
   });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   child.on('error', () => undefined); // a dead child shows up as failed RPCs and a missing steady window
+  let httpAddress: string | undefined;
   await new Promise<void>((res, rej) => {
     const timer = setTimeout(() => rej(new Error(`${kind} server did not start within 30 s`)), 30_000);
-    child.once('message', () => {
+    child.once('message', (m: { httpAddress?: string }) => {
+      httpAddress = m?.httpAddress;
       clearTimeout(timer);
       res();
     });
@@ -73,6 +77,7 @@ export async function startServer(
     pid: child.pid!,
     target: `127.0.0.1:${port}`,
     startupMs: Date.now() - t0,
+    httpAddress,
     resetLoopLag() {
       if (child.connected) child.send({ type: 'lag-reset' });
     },

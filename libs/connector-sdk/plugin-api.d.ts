@@ -81,7 +81,7 @@ export type CallerInput =
   | { kind: 'no_input' }
   | { kind: 'event'; name: string; parameters?: StructValue };
 
-export type EndReason = 'caller_hangup' | 'agent_ended' | 'transferred' | 'idle_timeout' | 'max_duration' | 'gateway_shutdown' | 'start_failed';
+export type EndReason = 'caller_hangup' | 'agent_ended' | 'transferred' | 'idle_timeout' | 'max_duration' | 'gateway_shutdown' | 'start_failed' | 'admin_ended';
 
 export interface ConnectorCallContext {
   readonly conversationId: string;

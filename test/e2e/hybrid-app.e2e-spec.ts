@@ -12,7 +12,7 @@ describe('one hybrid application: gRPC and HTTP in one process', () => {
       expect(t.gw.httpAddress).toMatch(/^127\.0\.0\.1:\d+$/);
       const httpPort = portOf(t.gw.httpAddress!);
       expect(httpPort).not.toBe(0); // the port the system chose, not the configured 0
-      // No route yet (the monitoring module brings them): Nest's HTTP router answers in its own JSON.
+      // An unknown route: the monitoring error format.
       const res = await fetch(`http://${t.gw.httpAddress}/no-such-route`);
       expect([res.status, await res.json()]).toEqual([404, expect.objectContaining({ statusCode: 404 })]);
       expect(await health.check('')).toEqual({ status: S.SERVING });

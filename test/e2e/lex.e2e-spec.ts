@@ -398,6 +398,12 @@ describe('Lex welcome intent and circuit breaker', () => {
     const health = t.gw.app.get(ConnectorRegistry).connectorHealth();
     expect(health.breaker).toMatchObject({ degraded: true, openCircuits: ['breaker: Banking'], discovery: { healthy: true } });
     expect(health.intent).toMatchObject({ degraded: false, openCircuits: [] });
+    // ... and shows it over HTTP: the status per connector, the metric, the Python field.
+    const status: any = await (await fetch(`http://${t.gw.httpAddress}/api/status`)).json();
+    expect(status.connectors.find((c: { id: string }) => c.id === 'breaker')).toMatchObject({ degraded: true, health: { openCircuits: ['breaker: Banking'] } });
+    expect(status.connectors.find((c: { id: string }) => c.id === 'intent')).toMatchObject({ degraded: false });
+    expect(status.health.grpc_status).toBe('DEGRADED');
+    expect(await (await fetch(`http://${t.gw.httpAddress}/metrics`)).text()).toContain('byova_connector_degraded{connector="breaker"} 1');
   });
 });
 describe('Lex bot discovery', () => {

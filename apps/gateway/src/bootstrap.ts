@@ -9,6 +9,7 @@ import { GatewayModule } from './gateway.module';
 import { grpcOptions } from './grpc/grpc-options';
 import { GrpcServerHost } from './grpc/grpc-server.host';
 import { GatewayShutdown, type ShutdownReport } from './lifecycle/gateway-shutdown.service';
+import { setupMonitoringHttp } from './monitoring/setup-http';
 
 export interface RunningGateway {
   /** One hybrid application: the HTTP server (monitoring) with the gRPC microservice connected to it. */
@@ -46,6 +47,7 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger, opts: S
   const grpcHost = app.get(GrpcServerHost);
   app.connectMicroservice(grpcOptions(loaded.config.gateway, (server, url) => grpcHost.attach(server, url)));
   let httpAddress: string | undefined;
+  if (m.enabled) setupMonitoringHttp(app);
   // Connectors and the speech detector are set up (init) before either listener opens.
   await app.init();
   try {

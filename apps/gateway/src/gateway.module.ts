@@ -6,6 +6,7 @@ import { GrpcModule } from './grpc/grpc.module';
 import { HealthModule } from './health/health.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { MonitoringAuthModule } from './monitoring/auth/monitoring-auth.module';
+import { MonitoringModule } from './monitoring/monitoring.module';
 import { RpcModule } from './rpc/rpc.module';
 import { VoiceAgentModule } from './voice-agent/voice-agent.module';
 
@@ -30,6 +31,8 @@ export class GatewayModule {
         HealthModule,
         VoiceAgentModule,
         MonitoringAuthModule,
+        // The HTTP side: only when it listens.
+        ...(loaded.config.monitoring.enabled ? [MonitoringModule] : []),
         // Test-only additions (e.g. a probe controller for the auth tests).
         ...(opts.modules ?? []),
       ],

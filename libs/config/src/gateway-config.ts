@@ -212,6 +212,10 @@ export class MonitoringSection {
   /** Not named in the file: 0.0.0.0 with auth on, 127.0.0.1 with auth off (the loader decides). */
   @IsString() host = '0.0.0.0';
   @IsInt() @Min(0) @Max(65535) port = 8080;
+  /** Recently ended conversations kept for the API and dashboard (a ring: the oldest goes first). */
+  @IsInt() @Min(0) @Max(100_000) history_size = 1000;
+  /** DTMF digits and custom-event parameters in call timelines; never for inputs the agent marked sensitive. */
+  @IsBoolean() include_payloads = false;
   @IsOptional() @IsBoolean() debug?: boolean;
   @IsOptional() @IsBoolean() metrics_enabled?: boolean;
   @IsOptional() @IsNumber() health_check_interval?: number;

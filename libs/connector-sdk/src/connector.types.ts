@@ -71,7 +71,9 @@ export type EndReason =
   | 'idle_timeout'
   | 'max_duration'
   | 'gateway_shutdown'
-  | 'start_failed';
+  | 'start_failed'
+  /** An operator ended the call from the monitoring API. */
+  | 'admin_ended';
 
 export interface ConnectorCallContext {
   readonly conversationId: string;

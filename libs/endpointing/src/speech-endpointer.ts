@@ -20,11 +20,21 @@ export interface SpeechEndpointer {
   flush?(): Promise<void>;
 }
 
+export interface InferenceStats {
+  readonly runs: number;
+  readonly windows: number;
+  /** Largest batch so far. */
+  readonly maxBatch: number;
+  readonly failures: number;
+}
+
 export interface SpeechEndpointerFactory {
   /** `energy`, `silero`, ...: what health and logs report. */
   readonly kind: string;
   /** Why a preferred detector is not in use (e.g. the model failed to load), for health and logs. */
   readonly degraded?: string;
+  /** Neural detectors: inference runs and windows scored so far (windows / runs is the mean batch size), for metrics. */
+  readonly inference?: InferenceStats;
   /** `endSilenceMs`: this stream's end silence (an agent's per-answer setting); unset: the configured one. */
   create(sampleRate: number, listener: SpeechEventListener, endSilenceMs?: number): SpeechEndpointer;
   /** Shutdown: stop background work (after it, windows may be judged more simply) and resolve once none runs. */

@@ -14,6 +14,7 @@ import { EngineError } from './engine-error';
 import { defaultInput } from './next-input';
 import { CONVERSATION_STATE_STORE, type ConversationState, type ConversationStateStore, LeaseConflictError } from './state/conversation-state';
 import { type EndCause, Turn, type TurnHandle, type TurnHost, type TurnSink } from './turn/turn';
+import { type ConversationEndReason, EngineEvents } from './observe/engine-events';
 
 const MAX_CONVERSATION_ID_LENGTH = 256;
 /** Ownership of a conversation lapses this long after its owner stops renewing it (a replica died). */
@@ -54,6 +55,8 @@ export class ConversationEngine implements TurnHost, OnModuleInit, OnApplication
     private readonly connectors: ConnectorsSection,
     @Inject(LOGGER) logger: Logger,
     @Optional() private readonly recorder?: CallRecorder,
+    /** Observers of calls (monitoring); with none subscribed, nothing is built for them. */
+    @Optional() readonly events: EngineEvents = new EngineEvents(),
   ) {
     this.log = logger.child({ context: 'ConversationEngine' });
     this.audio = { fallbackSampleRate: vad.fallback_sample_rate_hertz, preRollMs: vad.pre_roll_ms };
@@ -62,6 +65,7 @@ export class ConversationEngine implements TurnHost, OnModuleInit, OnApplication
       session: (conv) => this.session(conv),
       replySent: (conv, sent) => this.replySent(conv, sent),
       turnMs: (conv) => this.connectors[conv.agent.connectorId]?.timeouts?.turn_ms ?? DEFAULT_TURN_MS,
+      events: this.events,
     };
   }
 
@@ -161,6 +165,7 @@ export class ConversationEngine implements TurnHost, OnModuleInit, OnApplication
     }
     const conv = this.materialise(state, lease, agent);
     conv.log.info('conversation created');
+    this.started(conv, false);
     return conv;
   }
 
@@ -173,7 +178,22 @@ export class ConversationEngine implements TurnHost, OnModuleInit, OnApplication
     const conv = this.materialise(state, lease, agent);
     // Its agent session is not running here: the next input restarts it silently (the resumed path).
     conv.log.info({ started: state.started }, 'conversation picked up from the store');
+    this.started(conv, true);
     return conv;
+  }
+
+  private started(conv: Conversation, resumed: boolean): void {
+    const ev = this.events;
+    if (!ev.listening) return;
+    const a = conv.agent;
+    ev.emit({ type: 'conversation_started', at: Date.now(), conversationId: conv.id, agentId: a.id, connectorId: a.connectorId, customerOrgId: conv.state.customerOrgId, resumed });
+  }
+
+  private ended(conv: Conversation, reason: ConversationEndReason): void {
+    const ev = this.events;
+    if (!ev.listening) return;
+    const at = Date.now();
+    ev.emit({ type: 'conversation_ended', at, conversationId: conv.id, agentId: conv.agent.id, connectorId: conv.agent.connectorId, reason, durationMs: at - conv.createdAt });
   }
 
   private materialise(state: ConversationState, lease: Conversation['lease'], agent: AgentBinding): Conversation {
@@ -218,7 +238,10 @@ export class ConversationEngine implements TurnHost, OnModuleInit, OnApplication
 
   /** Forgets a conversation locally without ending it (its state lives on in the store). */
   private drop(conv: Conversation): void {
-    if (this.live.get(conv.id) === conv) this.live.delete(conv.id);
+    if (this.live.get(conv.id) === conv) {
+      this.live.delete(conv.id);
+      this.ended(conv, 'taken_over');
+    }
     if (conv.recording) void this.recorder?.close(conv.recording);
   }
 
@@ -281,6 +304,7 @@ export class ConversationEngine implements TurnHost, OnModuleInit, OnApplication
     for (const t of [...conv.turns]) t.conversationEnded();
     if (conv.recording) void this.recorder?.close(conv.recording); // finalised in the background; never fails the call
     conv.log.info({ reason, durationMs: Date.now() - conv.createdAt }, 'conversation ended');
+    this.ended(conv, reason);
     const forgotten = this.store
       .end(conv.lease, this.sessions.ended_retention_seconds * 1000)
       .catch((err) => conv.log.warn({ err }, 'conversation state could not be removed from the store'))
@@ -299,15 +323,25 @@ export class ConversationEngine implements TurnHost, OnModuleInit, OnApplication
   private async endSession(conv: Conversation, session: AgentSession, reason: EndReason, ms: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const signal = AbortSignal.timeout(ms);
+    const t0 = Date.now();
+    let outcome: 'ok' | 'error' | 'timeout' = 'ok';
     try {
       const done = Promise.resolve().then(() => session.end(reason, signal));
       const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), ms)));
-      if ((await Promise.race([done, late])) === 'late') conv.log.warn({ reason, timeoutMs: ms, connector: conv.agent.connectorId }, 'connector end did not finish in time');
-      else await done;
+      if ((await Promise.race([done, late])) === 'late') {
+        outcome = 'timeout';
+        conv.log.warn({ reason, timeoutMs: ms, connector: conv.agent.connectorId }, 'connector end did not finish in time');
+      } else await done;
     } catch (err) {
+      outcome = 'error';
       conv.log.warn({ err, reason, connector: conv.agent.connectorId }, 'connector end failed');
     } finally {
       clearTimeout(timer);
+    }
+    const ev = this.events;
+    if (ev.listening) {
+      const at = Date.now();
+      ev.emit({ type: 'connector_call', at, conversationId: conv.id, connectorId: conv.agent.connectorId, op: 'end', durationMs: at - t0, outcome });
     }
   }
 
@@ -320,6 +354,14 @@ export class ConversationEngine implements TurnHost, OnModuleInit, OnApplication
       else if (conv.turns.size === 0 && now - conv.state.lastActivityAt >= s.timeout * 1000) ending.push(this.endConversation(conv, 'idle_timeout'));
     }
     return Promise.all(ending).then(() => undefined);
+  }
+
+  /** Ends a conversation this process runs (an operator ending a stuck call); false when it runs no such conversation. */
+  async endById(id: string, reason: EndReason): Promise<boolean> {
+    const conv = this.live.get(id);
+    if (conv === undefined || conv.ended) return false;
+    await this.endConversation(conv, reason);
+    return true;
   }
 
   async endAll(reason: EndReason): Promise<void> {

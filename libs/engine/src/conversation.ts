@@ -21,6 +21,8 @@ export class Conversation {
   /** Runtime only: the agent session has been started in this process. */
   sessionStarted = false;
   ended = false;
+  /** RPCs this process has bound to the conversation: numbers them for observers. */
+  rpcCount = 0;
   /** RPCs bound to this conversation that have not finished. */
   readonly turns = new Set<LiveTurn>();
   /** The agent's configured input defaults. */

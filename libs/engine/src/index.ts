@@ -11,3 +11,4 @@ export * from './agent/reply-stream';
 export * from './agent/output-validation';
 export * from './agent/request-reply-session';
 export * from './state';
+export * from './observe/engine-events';

@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { BehaviorSubject, distinctUntilChanged, map, Observable, ReplaySubject, takeUntil } from 'rxjs';
 import { LOGGER, type Logger } from '@app/config';
-import { ConnectorRegistry } from '@app/connector-sdk';
+import { ConnectorRegistry, type ConnectorHealth } from '@app/connector-sdk';
 import { SPEECH_ENDPOINTER_FACTORY, type SpeechEndpointerFactory } from '@app/endpointing';
 import { BYOVA_SERVICE, health } from '@app/proto';
 import { DrainService } from '../lifecycle/drain.service';
@@ -53,12 +53,34 @@ export class HealthService implements OnApplicationBootstrap, OnApplicationShutd
     const vad = this.vad();
     if (vad.degraded) this.log.warn({ vad }, 'speech detection degraded');
     else this.log.info({ vad }, `speech detection: ${vad.kind}`);
+    for (const [connector, health] of Object.entries(this.connectors())) {
+      if (health.degraded) this.log.warn({ connector, health }, 'connector reports itself degraded; its calls are still served');
+    }
   }
 
   /** Read live: a Silero detector can become degraded at run time (inference failing). */
   vad(): VadHealth {
     const { kind, degraded } = this.endpointers;
     return degraded === undefined ? { kind } : { kind, degraded };
+  }
+
+  /** Serving now (at least one agent, not draining). */
+  serving(): boolean {
+    return this.current() === Status.SERVING;
+  }
+
+  /**
+   * Each connector's own health (those that report one), read now. A degraded connector does not make the
+   * gateway NOT_SERVING: its calls are still answered (the apology, a transfer), and every replica shares
+   * the same backend, so taking replicas out would only drop the calls they serve. It is reported instead.
+   */
+  connectors(): Record<string, ConnectorHealth> {
+    return this.registry.connectorHealth();
+  }
+
+  /** Something serves below what was configured: the speech detector, or a connector. */
+  degraded(): boolean {
+    return this.vad().degraded !== undefined || Object.values(this.connectors()).some((h) => h.degraded);
   }
 
   refresh(): void {

@@ -1,4 +1,7 @@
 import { SetMetadata } from '@nestjs/common';
 
-/** Marks a monitoring route as served without authentication (health probes). */
-export const Public = () => SetMetadata('monitoring:public', true);
+/** Metadata key marking a route that needs no authentication (load-balancer probes). */
+export const PUBLIC_ROUTE = 'monitoring:public';
+
+/** The route is served to anyone, whatever `monitoring.auth` says: /health and /ready only. */
+export const Public = () => SetMetadata(PUBLIC_ROUTE, true);

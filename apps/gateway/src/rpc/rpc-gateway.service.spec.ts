@@ -1,5 +1,5 @@
 import { createLogger } from '@app/config';
-import { type ConversationEngine, EngineError, type TurnHandle, type TurnSink } from '@app/engine';
+import { type ConversationEngine, EngineError, EngineEvents, type TurnHandle, type TurnSink } from '@app/engine';
 import { voiceVARequest } from '@app/simulator';
 import type { VoiceVAResponse } from '@app/proto';
 import { DrainService, SHUTTING_DOWN } from '../lifecycle/drain.service';
@@ -18,8 +18,8 @@ class FakeTurn implements TurnHandle {
     this.calls.push('halfClose');
     if (this.throwOn === 'halfClose') throw new TypeError('engine bug');
   }
-  cancel(): void {
-    this.calls.push('cancel');
+  cancel(status?: string): void {
+    this.calls.push(status ? `cancel ${status}` : 'cancel');
   }
 }
 
@@ -29,7 +29,7 @@ function setup() {
   const drain = new DrainService();
   const logs: Record<string, unknown>[] = [];
   const logger = createLogger('debug', { write: (l: string) => void logs.push(JSON.parse(l)) });
-  return { turns, drain, logs, rpc: new RpcGateway(engine, drain, logger) };
+  return { turns, drain, logs, rpc: new RpcGateway(engine, drain, logger, new EngineEvents()) };
 }
 
 /** A transport sink that records the RPC's outcome. */
@@ -55,7 +55,7 @@ describe('RpcGateway', () => {
     expect(out.outcome).toEqual(new EngineError('unavailable', SHUTTING_DOWN));
     expect([turns.length, drain.inflightCount]).toEqual([0, 0]);
     h.request(req); // nothing to drive, nothing thrown
-    expect(() => rpc.unary(() => 1)).toThrow(expect.objectContaining({ code: 'unavailable', message: SHUTTING_DOWN }));
+    expect(() => rpc.unary('ListVirtualAgents', () => 1)).toThrow(expect.objectContaining({ code: 'unavailable', message: SHUTTING_DOWN }));
   });
 
   it('counts an RPC in flight from open until it completes, fails or is cancelled, once each', () => {
@@ -95,11 +95,11 @@ describe('RpcGateway', () => {
     turns[0].throwOn = 'request';
     expect(() => h.request(req)).not.toThrow();
     expect(bad.out.outcome).toEqual(new EngineError('internal', 'internal error'));
-    expect(turns[0].calls).toEqual(['request', 'cancel']);
+    expect(turns[0].calls).toEqual(['request', 'cancel INTERNAL']);
     expect(logs).toContainEqual(expect.objectContaining({ level: 50, conversationId: 'c-1', msg: 'unexpected error in an RPC', err: expect.objectContaining({ message: 'engine bug' }) }));
     expect([good.out.outcome, drain.inflightCount]).toEqual([undefined, 1]);
     h.halfClose(); // after the bug: ignored
-    expect(turns[0].calls).toEqual(['request', 'cancel']);
+    expect(turns[0].calls).toEqual(['request', 'cancel INTERNAL']);
   });
 
   it('a bug on half-close and a throwing transport are guarded the same way', () => {
@@ -117,7 +117,7 @@ describe('RpcGateway', () => {
     rpc.open(b.sink);
     turns[1].sink.send({} as VoiceVAResponse);
     expect(b.out.outcome).toMatchObject({ code: 'internal' });
-    expect(turns[1].calls).toEqual(['cancel']);
+    expect(turns[1].calls).toEqual(['cancel INTERNAL']);
   });
 
   it('an EngineError escaping the engine is the RPC\'s status, not INTERNAL', () => {
@@ -134,7 +134,7 @@ describe('RpcGateway', () => {
   it('a unary bug becomes INTERNAL and a log line', () => {
     const { rpc, logs } = setup();
     expect(() =>
-      rpc.unary(() => {
+      rpc.unary('ListVirtualAgents', () => {
         throw new Error('boom');
       }),
     ).toThrow(expect.objectContaining({ code: 'internal', message: 'internal error' }));
@@ -151,7 +151,8 @@ describe('RpcGateway', () => {
     const cut = drain.abortAll(EngineError.unavailable(SHUTTING_DOWN));
     expect(cut.map((r) => r.conversationId)).toEqual(['c-1', '']);
     expect([a.out.outcome, b.out.outcome]).toEqual([expect.objectContaining({ code: 'unavailable' }), expect.objectContaining({ code: 'unavailable' })]);
-    expect(turns.map((t) => t.calls.at(-1))).toEqual(['cancel', 'cancel']);
+    // The turns learn what the client was told (observers count it so).
+    expect(turns.map((t) => t.calls.at(-1))).toEqual(['cancel UNAVAILABLE', 'cancel UNAVAILABLE']);
     expect(drain.inflightCount).toBe(0);
   });
 });

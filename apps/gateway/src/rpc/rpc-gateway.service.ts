@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { LOGGER, type Logger } from '@app/config';
-import { ConversationEngine, EngineError, type TurnHandle, type TurnSink } from '@app/engine';
+import { ConversationEngine, EngineError, EngineEvents, type TurnHandle, type TurnSink } from '@app/engine';
 import type { VoiceVARequest, VoiceVAResponse } from '@app/proto';
 import { DrainService, SHUTTING_DOWN, type TrackedRpc } from '../lifecycle/drain.service';
 
@@ -72,7 +72,7 @@ class Rpc implements RpcHandle, TrackedRpc {
   /** Ends the RPC from the gateway's side with `error` (shutdown): the engine stops working on it. */
   abort(error: EngineError): void {
     if (this.ended) return;
-    this.cancelTurn();
+    this.cancelTurn(error);
     this.settle((s) => s.fail(error));
   }
 
@@ -91,9 +91,10 @@ class Rpc implements RpcHandle, TrackedRpc {
     this.untrack?.();
   }
 
-  private cancelTurn(): void {
+  /** `error`: what the client is told instead (the turn reports it); none: the client went away. */
+  private cancelTurn(error?: EngineError): void {
     try {
-      this.turn?.cancel();
+      this.turn?.cancel(error?.code.toUpperCase());
     } catch (err) {
       this.log.error({ err, conversationId: this.conversationId || undefined }, 'unexpected error cancelling an RPC');
     }
@@ -111,13 +112,14 @@ class Rpc implements RpcHandle, TrackedRpc {
   private bug(err: unknown): void {
     if (err instanceof EngineError) {
       // Not a bug: a refusal that escaped the engine's own handling.
-      this.cancelTurn();
+      this.cancelTurn(err);
       this.settle((s) => s.fail(err));
       return;
     }
     this.log.error({ err, conversationId: this.conversationId || undefined }, 'unexpected error in an RPC');
-    this.cancelTurn();
-    this.settle((s) => s.fail(EngineError.internal()));
+    const internal = EngineError.internal();
+    this.cancelTurn(internal);
+    this.settle((s) => s.fail(internal));
   }
 }
 
@@ -135,6 +137,7 @@ export class RpcGateway {
     private readonly engine: ConversationEngine,
     private readonly drain: DrainService,
     @Inject(LOGGER) logger: Logger,
+    private readonly events: EngineEvents,
   ) {
     this.log = logger.child({ context: 'RpcGateway' });
   }
@@ -144,6 +147,7 @@ export class RpcGateway {
     const rpc = new Rpc(sink, this.log);
     if (this.drain.draining) {
       rpc.abort(EngineError.unavailable(SHUTTING_DOWN));
+      this.observe('ProcessCallerInput', 'UNAVAILABLE', Date.now());
       return rpc;
     }
     rpc.untrack = this.drain.track(rpc);
@@ -155,14 +159,29 @@ export class RpcGateway {
    * A unary call under the same rules: UNAVAILABLE while draining, a bug becomes INTERNAL and a log line.
    * Throws the EngineError for the transport to map.
    */
-  unary<T>(fn: () => T): T {
-    if (this.drain.draining) throw EngineError.unavailable(SHUTTING_DOWN);
-    try {
-      return fn();
-    } catch (err) {
-      if (err instanceof EngineError) throw err;
-      this.log.error({ err }, 'unexpected error in an RPC');
-      throw EngineError.internal();
+  unary<T>(method: string, fn: () => T): T {
+    const t0 = Date.now();
+    if (this.drain.draining) {
+      this.observe(method, 'UNAVAILABLE', t0);
+      throw EngineError.unavailable(SHUTTING_DOWN);
     }
+    try {
+      const out = fn();
+      this.observe(method, 'OK', t0);
+      return out;
+    } catch (err) {
+      const e = err instanceof EngineError ? err : EngineError.internal();
+      if (e !== err) this.log.error({ err }, 'unexpected error in an RPC');
+      this.observe(method, e.code.toUpperCase(), t0);
+      throw e;
+    }
+  }
+
+  /** RPCs the engine never sees (unary ones, refused while draining) are reported here. */
+  private observe(method: string, status: string, t0: number): void {
+    const ev = this.events;
+    if (!ev.listening) return;
+    const at = Date.now();
+    ev.emit({ type: 'rpc_ended', at, conversationId: '', rpc: 0, method, status, durationMs: at - t0, started: false });
   }
 }

@@ -2,7 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { Subject } from 'rxjs';
 import { createLogger } from '@app/config';
 import type { ConnectorRegistry } from '@app/connector-sdk';
-import { type ConversationEngine, EngineError, type TurnHandle, type TurnSink } from '@app/engine';
+import { type ConversationEngine, EngineError, EngineEvents, type TurnHandle, type TurnSink } from '@app/engine';
 import type { VoiceVARequest, VoiceVAResponse } from '@app/proto';
 import { voiceVARequest } from '@app/simulator';
 import { DrainService } from '../lifecycle/drain.service';
@@ -27,7 +27,7 @@ function setup() {
   const turns: FakeTurn[] = [];
   const engine = { openTurn: (sink: TurnSink) => turns[turns.push(new FakeTurn(sink)) - 1] } as unknown as ConversationEngine;
   const drain = new DrainService();
-  const rpc = new RpcGateway(engine, drain, createLogger('silent'));
+  const rpc = new RpcGateway(engine, drain, createLogger('silent'), new EngineEvents());
   const registry = { agents: () => [] } as unknown as ConnectorRegistry;
   return { turns, drain, controller: new VoiceAgentController(rpc, registry) };
 }

@@ -25,7 +25,7 @@ export class VoiceAgentController {
 
   listVirtualAgents(_req: ListVARequest): ListVAResponse {
     try {
-      return this.rpc.unary(() =>
+      return this.rpc.unary('ListVirtualAgents', () =>
         listVAResponse(
           this.registry.agents().map((a) =>
             virtualAgentInfo({ virtualAgentId: a.id, virtualAgentName: a.name, isDefault: a.isDefault, attributes: a.attributes }),

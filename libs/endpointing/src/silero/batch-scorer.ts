@@ -21,6 +21,8 @@ export interface WindowScorer {
   readonly failure?: string;
   /** Shutdown: no more inference; resolves once none is in flight. */
   stop?(): Promise<void>;
+  /** Inference runs and windows scored so far. */
+  readonly stats?: { readonly runs: number; readonly windows: number; readonly maxBatch: number; readonly failures: number };
 }
 
 export interface ScoringModel {

@@ -1,4 +1,4 @@
-import type { SpeechEndpointer, SpeechEndpointerFactory, SpeechEventListener } from '../speech-endpointer';
+import type { InferenceStats, SpeechEndpointer, SpeechEndpointerFactory, SpeechEventListener } from '../speech-endpointer';
 import { BatchScorer, type ScoreClient, type ScorerHooks, type WindowScorer } from './batch-scorer';
 import { SpeechSegmenter, type SegmenterOptions } from './speech-segmenter';
 import { loadSileroModel, SILERO_GEOMETRY, STATE_SIZE } from './silero-model';
@@ -210,6 +210,10 @@ export class SileroEndpointerFactory implements SpeechEndpointerFactory {
   /** Shutdown: no more inference (windows still arriving are judged by energy); resolves once no run is in flight. */
   async shutdown(): Promise<void> {
     await this.scorer.stop?.();
+  }
+
+  get inference(): InferenceStats | undefined {
+    return this.scorer.stats;
   }
 
   get degraded(): string | undefined {

@@ -1,6 +1,7 @@
 import type { AgentOutput, AgentReply, AgentSession, ConnectorCallContext } from '@app/connector-sdk';
 import type { VoiceVAResponse } from '@app/proto';
 import type { Conversation } from '../conversation';
+import type { ConnectorOp, EngineEvents } from '../observe/engine-events';
 import { errorReply } from '../reply-builder';
 import { agentOutputProblem, InvalidAgentOutputError } from './output-validation';
 import { ReplyStream, type SentReply } from './reply-stream';
@@ -31,6 +32,8 @@ export interface ExchangeServices {
   replySent(conv: Conversation, sent: SentReply): void;
   /** Deadline of one turn's call, for this conversation's connector. */
   turnMs(conv: Conversation): number;
+  /** Observers of connector calls (latency, failures); optional for embedders that observe nothing. */
+  readonly events?: EngineEvents;
 }
 
 export interface CallOptions {
@@ -55,6 +58,10 @@ export class AgentExchange {
   private op = '';
   private quietReason?: string;
   private silent = false;
+  private calledAt = 0;
+  private failure: 'error' | 'timeout' = 'error';
+  /** The reply is complete: whatever settles the call now (a terminal reply ends the conversation), it succeeded. */
+  private completed = false;
 
   constructor(private readonly conv: Conversation, private readonly host: ExchangeHost, private readonly services: ExchangeServices) {}
 
@@ -76,6 +83,8 @@ export class AgentExchange {
     const controller = (this.controller = new AbortController());
     this.op = op;
     this.silent = opts.silent === true;
+    this.calledAt = Date.now();
+    this.completed = false;
     let settle!: (r: ExchangeResult) => void;
     const done = new Promise<ExchangeResult>((r) => (this.settle = settle = r));
     this.stream = new ReplyStream(conv.replyMode, conv.agent.promptFormat, conv.baseInput, conv.expect, conv.recording !== undefined, this.silent ? NO_SEND : (r) => this.host.send(r));
@@ -170,6 +179,7 @@ export class AgentExchange {
   private complete(sent: SentReply): void {
     if (this.settle === undefined) return;
     // A silent call's reply (the resumed start's welcome) was not played: it changes nothing the caller knows.
+    this.completed = true;
     if (!this.silent) this.services.replySent(this.conv, sent);
     this.finishWith('replied');
   }
@@ -180,6 +190,7 @@ export class AgentExchange {
     const conv = this.conv;
     const invalid = err instanceof InvalidAgentOutputError;
     const timedOut = err instanceof DeadlineError;
+    this.failure = timedOut ? 'timeout' : 'error';
     conv.log.error(
       { err: timedOut ? undefined : err, op: this.op, connector: conv.agent.connectorId },
       timedOut ? `connector call exceeded its deadline: ${(err as Error).message}` : invalid ? `connector sent an invalid reply: ${(err as Error).message}` : 'connector failed',
@@ -222,6 +233,13 @@ export class AgentExchange {
     if (settle === undefined) return;
     this.settle = undefined;
     this.clearDeadline();
+    const ev = this.services.events;
+    if (ev?.listening && this.op !== 'apology') {
+      const at = Date.now();
+      const c = this.conv;
+      const outcome = r === 'replied' || this.completed ? 'ok' : r === 'failed' ? this.failure : 'aborted';
+      ev.emit({ type: 'connector_call', at, conversationId: c.id, connectorId: c.agent.connectorId, op: this.op as ConnectorOp, durationMs: at - this.calledAt, outcome });
+    }
     settle(r);
   }
 

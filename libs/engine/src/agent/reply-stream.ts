@@ -2,6 +2,7 @@ import { type AudioFormat, decodeToPcm16, encodeFromPcm16, resamplePcm16 } from 
 import type { AgentPrompt, AgentReply, PromptAudio } from '@app/connector-sdk';
 import { prompt as protoPrompt, voiceVAResponse, VoiceVAResponse, VoiceVAResponse_ResponseType as RT } from '@app/proto';
 import { type ResolvedInput, resolveInput } from '../next-input';
+import type { PromptSummary } from '../observe/engine-events';
 import { buildReplyResponses, CHUNK_MIN_BYTES, promptPlayback, type ReplyMode, splitChunks } from '../reply-builder';
 
 /** Audio in the call's format; converted once when an agent hands another one. */
@@ -21,6 +22,8 @@ export interface SentReply {
   noBargeInMs: number;
   /** Epoch ms the first audio of the reply left. */
   startedAt: number;
+  /** Each prompt as played (text, length, barge-in), for observers. */
+  prompts: PromptSummary[];
 }
 
 interface StreamedPrompt {
@@ -46,7 +49,7 @@ export class ReplyStream {
   /** Every prompt with its audio in the call's format, for the recording (only when recorded). */
   private readonly recorded: AgentPrompt[] | undefined;
   /** Playback length and barge-in of each prompt, in order. */
-  private readonly segments: Array<{ ms: number; bargeIn: boolean | undefined }> = [];
+  private readonly segments: Array<{ ms: number; bargeIn: boolean | undefined; text?: string }> = [];
   private current?: StreamedPrompt;
   private startedAt = 0;
   private chunkSent = false;
@@ -86,7 +89,7 @@ export class ReplyStream {
     this.markStart();
     const bargeIn = p.bargeIn ?? this.base.bargeIn;
     const hasAudio = p.audio !== undefined && p.audio.data.length > 0;
-    this.segments.push({ ms: p.audio ? msOf(p.audio.data.length, p.audio.format) : 0, bargeIn: p.bargeIn });
+    this.segments.push({ ms: p.audio ? msOf(p.audio.data.length, p.audio.format) : 0, bargeIn: p.bargeIn, text: p.text });
     if (this.mode === 'chunk' && hasAudio) {
       const data = toCallFormat(p.audio!, this.format);
       const chunks = splitChunks(data, this.format);
@@ -129,7 +132,13 @@ export class ReplyStream {
   whole(reply: AgentReply, input = resolveInput(this.base, reply.next)): SentReply {
     for (const r of buildReplyResponses(reply, this.mode, input)) this.send(r);
     const { totalMs, noBargeInMs } = promptPlayback(reply, input);
-    return { reply, input, totalMs, noBargeInMs, startedAt: Date.now() };
+    const terminal = reply.end !== undefined;
+    const prompts = reply.prompts.map((p) => ({
+      text: p.text,
+      durationMs: p.audio ? Math.round(msOf(p.audio.data.length, p.audio.format)) : 0,
+      bargeIn: !terminal && (p.bargeIn ?? input.bargeIn),
+    }));
+    return { reply, input, totalMs, noBargeInMs, startedAt: Date.now(), prompts };
   }
 
   /** The reply is complete: sends its FINAL and says what was sent. */
@@ -142,9 +151,12 @@ export class ReplyStream {
     const terminal = end.end !== undefined;
     let totalMs = 0;
     let noBargeInMs = 0;
+    const prompts: PromptSummary[] = [];
     for (const seg of this.segments) {
       totalMs += seg.ms;
-      if (terminal || !(seg.bargeIn ?? input.bargeIn)) noBargeInMs = totalMs;
+      const bargeIn = !terminal && (seg.bargeIn ?? input.bargeIn);
+      if (!bargeIn) noBargeInMs = totalMs;
+      prompts.push({ text: seg.text, durationMs: Math.round(seg.ms), bargeIn });
     }
     return {
       reply: { ...end, prompts: this.recorded ?? [] },
@@ -152,6 +164,7 @@ export class ReplyStream {
       totalMs,
       noBargeInMs,
       startedAt: this.startedAt || Date.now(),
+      prompts,
     };
   }
 
@@ -177,7 +190,7 @@ export class ReplyStream {
     const cur = this.current;
     if (cur === undefined) return;
     this.current = undefined;
-    this.segments.push({ ms: cur.ms, bargeIn: cur.bargeIn });
+    this.segments.push({ ms: cur.ms, bargeIn: cur.bargeIn, text: cur.text });
     if (this.mode === 'chunk' && cur.pending) {
       for (const c of splitChunks(cur.pending, this.format)) this.sendChunk(c, cur.textSent ? '' : cur.text, cur.bargeIn);
     }

@@ -24,6 +24,7 @@ import {
 } from '@app/proto';
 import { ConversationEngine } from '../conversation-engine.service';
 import type { EngineError } from '../engine-error';
+import type { EngineEvent } from '../observe/engine-events';
 import { InMemoryConversationStateStore } from '../state';
 import { Turn, type TurnHost, type TurnSink } from './turn';
 
@@ -216,6 +217,7 @@ function world(o: Options = {}) {
     audio: engine.audio,
     rpcIdleMs: engine.rpcIdleMs,
     log,
+    events: engine.events,
   };
   let n = 0;
   const rpc = (...requests: VoiceVARequest[]) => {
@@ -1163,5 +1165,94 @@ describe('Turn: ending a call whose connector hangs', () => {
     while (hangup.sink.completed === 0) await macrotask();
     expect(end.ctx.signal.aborted).toBe(true);
     expect(Date.now() - t0).toBeLessThan(2 * END_MS + 300);
+  });
+});
+
+describe('Turn: what observers see', () => {
+  const observe = (w: ReturnType<typeof world>) => {
+    const seen: EngineEvent[] = [];
+    w.engine.events.subscribe((e) => seen.push(e));
+    return seen;
+  };
+  const summary = (seen: EngineEvent[]) =>
+    seen.map((e) => {
+      switch (e.type) {
+        case 'rpc_input':
+          return `${e.rpc} input ${JSON.stringify(e.input)}`;
+        case 'rpc_ended':
+          return `${e.rpc} ended ${e.status}`;
+        case 'reply':
+          return `${e.rpc} reply ${e.welcome ? 'welcome ' : ''}${e.reply.prompts.map((p) => p.text).join(',')} ${e.reply.events.map((x) => `${x.type}:${x.name}`).join(',')}`.trim();
+        case 'connector_call':
+          return `call ${e.op} ${e.outcome}`;
+        case 'conversation_ended':
+          return `ended ${e.reason}`;
+        default:
+          return 'rpc' in e ? `${e.rpc} ${e.type}` : e.type;
+      }
+    });
+
+  it('per RPC and conversation, in order: input, reply with its latency, the connector call, status; the call ending', async () => {
+    const w = world();
+    const seen = observe(w);
+    await w.started();
+    w.rpc(dtmf(DTMFDigits.DTMF_DIGIT_ONE));
+    await settle();
+    w.session().reply('got it');
+    await settle();
+    w.rpc(HANGUP());
+    await settle();
+    expect(summary(seen)).toEqual([
+      'conversation_started',
+      '1 rpc_started',
+      '1 input {"kind":"session_start"}',
+      '1 reply welcome welcome',
+      'call start ok',
+      '1 ended OK',
+      '2 rpc_started',
+      '2 input {"kind":"dtmf","digitCount":1}',
+      '2 reply got it',
+      'call dtmf ok',
+      '2 ended OK',
+      '3 rpc_started',
+      '3 input {"kind":"session_end"}',
+      'ended caller_hangup',
+      'call end ok',
+      '3 ended OK',
+    ]);
+    const replies = seen.filter((e): e is Extract<EngineEvent, { type: 'reply' }> => e.type === 'reply');
+    expect(replies.map((r) => typeof r.latencyMs)).toEqual(['number', 'number']);
+  });
+
+  it('digits only when payloads are asked for, and never for an input the agent marked sensitive', async () => {
+    const w = world();
+    const seen = observe(w);
+    w.engine.events.capturePayloads = true;
+    await w.started();
+    w.rpc(dtmf(DTMFDigits.DTMF_DIGIT_ONE));
+    await settle();
+    w.session().emit({ type: 'reply', reply: { prompts: [{ text: 'card number?' }], next: { sensitive: true } } });
+    w.session().last.answer.resolve();
+    await settle();
+    w.rpc(dtmf(DTMFDigits.DTMF_DIGIT_FOUR));
+    await settle();
+    const inputs = seen.flatMap((e) => (e.type === 'rpc_input' && e.input.kind === 'dtmf' ? [e.input] : []));
+    expect(inputs).toEqual([
+      { kind: 'dtmf', digitCount: 1, digits: '1' },
+      { kind: 'dtmf', digitCount: 1 },
+    ]);
+  });
+
+  it('with nobody observing, nothing is emitted', async () => {
+    const w = world();
+    const emit = jest.spyOn(w.engine.events, 'emit');
+    await w.started();
+    w.rpc(dtmf(DTMFDigits.DTMF_DIGIT_ONE));
+    await settle();
+    w.session().reply('got it');
+    await settle();
+    w.rpc(HANGUP());
+    await settle();
+    expect(emit).not.toHaveBeenCalled();
   });
 });

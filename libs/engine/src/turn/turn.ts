@@ -2,12 +2,14 @@ import type { CallerInput } from '@app/connector-sdk';
 import type { Logger } from '@app/config';
 import type { SpeechEndpointer, SpeechEventListener } from '@app/endpointing';
 import type { CallRecording } from '@app/recording';
-import { EventInput_EventType, type VoiceInput, type VoiceVARequest, type VoiceVAResponse } from '@app/proto';
+import { EventInput_EventType, type VoiceInput, type VoiceVARequest, type VoiceVAResponse, VoiceVAResponse_ResponseType } from '@app/proto';
 import { AgentExchange, type ExchangeResult, type ExchangeServices } from '../agent/agent-exchange';
+import type { SentReply } from '../agent/reply-stream';
+import type { EngineEvents, ReplySummary, RpcInput, RpcStatus } from '../observe/engine-events';
 import type { Conversation, LiveTurn } from '../conversation';
 import { EngineError } from '../engine-error';
 import { dtmfEventsToDigits } from '../next-input';
-import { END_OF_INPUT, NO_INPUT, START_OF_INPUT } from '../reply-builder';
+import { END_OF_INPUT, ERROR_EVENT_NAME, NO_INPUT, START_OF_INPUT } from '../reply-builder';
 import { AudioIntake, type IntakeListener } from './audio-intake';
 
 /** Where one RPC's responses go; the transport adapts it to its stream. */
@@ -23,7 +25,8 @@ export interface TurnHandle {
   request(req: VoiceVARequest): void;
   /** The client will send nothing more. Acted on at once: a transport whose cancel arrives as half-close then cancel orders that itself. */
   halfClose(): void;
-  cancel(): void;
+  /** `status`: how the transport ends the RPC (for observers); the client going away is CANCELLED. */
+  cancel(status?: RpcStatus): void;
 }
 
 export type EndCause = 'caller_hangup' | 'agent_ended' | 'transferred';
@@ -42,7 +45,11 @@ export interface TurnHost {
   /** How long an RPC waiting for its client's next request may wait. */
   readonly rpcIdleMs: number;
   readonly log: Logger;
+  /** Observers (monitoring); unset or with none subscribed, turns report nothing. */
+  readonly events?: EngineEvents;
 }
+
+const METHOD = 'ProcessCallerInput';
 
 /** Requests held while the RPC waits for the conversation (about 20 s of 20 ms frames). */
 const MAX_QUEUED = 1000;
@@ -70,6 +77,15 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
   private listenEnded = false;
   private lastRequestAt = Date.now();
   private idleTimer?: NodeJS.Timeout;
+  // ---- for observers only (per RPC, never per frame) ----
+  private readonly openedAt = this.lastRequestAt;
+  private conversationId = '';
+  /** This RPC's number in its conversation; 0 until bound. */
+  private rpcNo = 0;
+  /** When the input this turn answers was complete (end of speech, the DTMF, the SESSION_START); 0 once the first reply went out. */
+  private inputAt = 0;
+  private firstReplyMs?: number;
+  private welcome = false;
 
   constructor(private readonly host: TurnHost, private readonly sink: TurnSink) {
     this.armIdle(host.rpcIdleMs);
@@ -104,11 +120,11 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
     else if (this.phase === 'active' && !this.busy && this.queue.length === 0) this.settle();
   }
 
-  cancel(): void {
+  cancel(status: RpcStatus = 'CANCELLED'): void {
     if (this.phase === 'closed') return;
-    this.conv?.log.debug('rpc cancelled by the client');
+    this.conv?.log.debug({ status }, 'rpc cancelled');
     this.exchange?.abort('rpc cancelled');
-    this.close();
+    this.close(status);
   }
 
   /** The conversation ended elsewhere (hang-up, sweep, shutdown): the RPC completes quietly. */
@@ -130,15 +146,23 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
 
   speechStarted(): void {
     this.send(START_OF_INPUT);
+    const ev = this.events;
+    if (ev) ev.emit({ type: 'speech_started', at: Date.now(), conversationId: this.conversationId, rpc: this.rpcNo });
   }
 
   utterance(input: Extract<CallerInput, { kind: 'speech' }>): void {
     this.send(END_OF_INPUT);
+    this.inputAt = Date.now();
+    const ev = this.events;
+    if (ev) ev.emit({ type: 'speech_ended', at: this.inputAt, conversationId: this.conversationId, rpc: this.rpcNo, utteranceMs: Math.round(input.durationMs) });
     this.conclude(() => this.answer(input));
   }
 
   noInput(): void {
     this.send(NO_INPUT);
+    this.inputAt = Date.now();
+    const ev = this.events;
+    if (ev) ev.emit({ type: 'no_input', at: this.inputAt, conversationId: this.conversationId, rpc: this.rpcNo });
     this.conclude(() => this.answer({ kind: 'no_input' }));
   }
 
@@ -158,6 +182,7 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
 
   private async bind(first: VoiceVARequest): Promise<void> {
     this.phase = 'binding';
+    this.conversationId = first.conversationId;
     this.queue.push(first);
     let conv: Conversation | undefined;
     try {
@@ -172,9 +197,13 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
     if (!conv) return this.finish(); // nothing to do (hang-up of an unknown or ended conversation)
     this.conv = conv;
     conv.turns.add(this);
+    this.rpcNo = ++conv.rpcCount;
+    const ev = this.events;
+    if (ev) ev.emit({ type: 'rpc_started', at: this.openedAt, conversationId: conv.id, rpc: this.rpcNo, method: METHOD });
     this.queue.shift();
     if (first.eventInput?.eventType === EventInput_EventType.SESSION_END) {
       // A hang-up does not wait behind an RPC still streaming audio: it ends the call, completing that RPC.
+      this.observeInput({ kind: 'session_end' });
       this.phase = 'active';
       this.queue.length = 0;
       return this.conclude(() => this.host.endConversation(conv, 'caller_hangup'));
@@ -237,21 +266,32 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
     if (req.dtmfInput !== undefined) {
       const digits = dtmfEventsToDigits(req.dtmfInput.dtmfEvents);
       if (!digits) return this.fail(EngineError.invalidArgument('dtmf_input carries no valid DTMF digits'));
+      if (this.events) this.observeInput({ kind: 'dtmf', digitCount: digits.length, digits: this.payloadsAllowed() ? digits : undefined });
+      this.inputAt = Date.now();
       return this.conclude(() => this.answer({ kind: 'dtmf', digits }));
     }
     const ev = req.eventInput;
     if (ev === undefined) return this.fail(EngineError.invalidArgument('request has no input: set audio_input, dtmf_input or event_input'));
     switch (ev.eventType) {
       case EventInput_EventType.SESSION_START:
+        this.observeInput({ kind: 'session_start' });
+        this.inputAt = Date.now();
+        this.welcome = true;
         return this.conclude(() => this.startSession());
       case EventInput_EventType.SESSION_END:
+        this.observeInput({ kind: 'session_end' });
         return this.conclude(() => this.host.endConversation(conv, 'caller_hangup'));
       case EventInput_EventType.START_OF_DTMF:
+        this.observeInput({ kind: 'start_of_dtmf' });
         this.concluded = true;
         return this.finish();
       case EventInput_EventType.NO_INPUT:
+        this.observeInput({ kind: 'no_input' });
+        this.inputAt = Date.now();
         return this.conclude(() => this.answer({ kind: 'no_input' }));
       case EventInput_EventType.CUSTOM_EVENT:
+        if (this.events) this.observeInput({ kind: 'event', name: ev.name, parameters: this.payloadsAllowed() ? ev.parameters : undefined });
+        this.inputAt = Date.now();
         return this.conclude(() => this.answer({ kind: 'event', name: ev.name, parameters: ev.parameters }));
       default:
         return this.fail(EngineError.invalidArgument(`unsupported event_input type ${ev.eventType}`));
@@ -293,6 +333,7 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
       throw e;
     }
     this.intake = intake;
+    if (this.events) this.observeInput({ kind: 'audio', encoding: intake.encoding, sampleRateHz: intake.sampleRate });
     if (agentEndpoints) {
       // The agent hears the audio as it comes and says itself when the caller starts and stops.
       this.busy = true;
@@ -333,15 +374,32 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
   private agent(): AgentExchange {
     const conv = this.conv!;
     const host = this;
-    return (this.exchange ??= new AgentExchange(conv, {
+    if (this.exchange) return this.exchange;
+    const base = this.host.exchange;
+    // Observed: the turn reports each reply it sent (a wrapper per RPC, only while someone listens).
+    const services: ExchangeServices = this.events
+      ? { ...base, replySent: (c, sent) => {
+          // Reported first: a terminal reply ends the conversation inside replySent.
+          host.replied(sent);
+          base.replySent(c, sent);
+        } }
+      : base;
+    return (this.exchange = new AgentExchange(conv, {
       send: (r) => host.send(r),
-      startOfInput: () => host.send(START_OF_INPUT),
+      startOfInput: () => {
+        host.send(START_OF_INPUT);
+        const ev = host.events;
+        if (ev) ev.emit({ type: 'speech_started', at: Date.now(), conversationId: host.conversationId, rpc: host.rpcNo });
+      },
       endOfInput: () => {
         host.send(END_OF_INPUT);
+        host.inputAt = Date.now();
+        const ev = host.events;
+        if (ev) ev.emit({ type: 'speech_ended', at: host.inputAt, conversationId: host.conversationId, rpc: host.rpcNo, utteranceMs: 0 });
         host.concluded = true;
         host.exchange?.armDeadline();
       },
-    }, this.host.exchange));
+    }, services));
   }
 
   /** Runs the turn's one piece of async work, then saves the conversation and completes the RPC. */
@@ -398,14 +456,56 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
   // ---- completion ----
 
   private send(r: VoiceVAResponse): void {
-    if (this.phase !== 'closed') this.sink.send(r);
+    if (this.phase === 'closed') return;
+    if (this.inputAt !== 0 && r.responseType !== VoiceVAResponse_ResponseType.PARTIAL) {
+      this.firstReplyMs = Date.now() - this.inputAt;
+      this.inputAt = 0;
+    }
+    this.sink.send(r);
+  }
+
+  // ---- observers ----
+
+  /** The observers, when someone listens: read at each use (a dashboard may connect mid-call). */
+  private get events(): EngineEvents | undefined {
+    const ev = this.host.events;
+    return ev !== undefined && ev.listening ? ev : undefined;
+  }
+
+  /** Digits and event parameters are observed only when asked for, and never for an input the agent marked sensitive. */
+  private payloadsAllowed(): boolean {
+    return this.host.events?.capturePayloads === true && this.conv?.expect.sensitive !== true;
+  }
+
+  private observeInput(input: RpcInput): void {
+    const ev = this.events;
+    if (ev) ev.emit({ type: 'rpc_input', at: Date.now(), conversationId: this.conversationId, rpc: this.rpcNo, input });
+  }
+
+  private replied(sent: SentReply): void {
+    const ev = this.events;
+    if (!ev) return;
+    const { reply, input: i } = sent;
+    const events: ReplySummary['events'] = [];
+    if (reply.end) events.push({ type: reply.end.kind === 'transfer' ? 'TRANSFER_TO_AGENT' : 'SESSION_END', name: reply.end.name ?? (reply.end.kind === 'transfer' ? 'transfer_requested' : 'session_ended') });
+    else if (reply.event) events.push({ type: 'CUSTOM_EVENT', name: reply.event.name });
+    const summary: ReplySummary = {
+      prompts: sent.prompts,
+      events,
+      input: { mode: i.mode, dtmf: { ...i.dtmf }, speech: { completeTimeoutMs: i.speech.completeTimeoutMs, incompleteTimeoutMs: i.speech.incompleteTimeoutMs, maxSpeechMs: i.speech.maxSpeechMs, noInputTimeoutMs: i.speech.noInputTimeoutMs }, bargeIn: i.bargeIn, sensitive: i.sensitive },
+      apology: reply.end === undefined && reply.event?.name === ERROR_EVENT_NAME,
+    };
+    const latencyMs = this.firstReplyMs;
+    this.firstReplyMs = undefined;
+    ev.emit({ type: 'reply', at: Date.now(), conversationId: this.conversationId, rpc: this.rpcNo, reply: summary, latencyMs, welcome: this.welcome });
+    this.welcome = false;
   }
 
   private finish(): void {
     if (this.phase === 'closed') return;
     // A call still running (an agent listening when START_OF_DTMF completes the RPC) ends with the RPC.
     if (this.exchange?.active) this.exchange.abort('rpc completed');
-    this.close();
+    this.close('OK');
     this.sink.complete();
   }
 
@@ -413,12 +513,17 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
     if (this.phase === 'closed') return;
     (this.conv?.log ?? this.host.log).info({ code: e.code, reason: e.message }, 'rpc rejected');
     this.exchange?.abort('rpc failed');
-    this.close();
+    this.close(e.code.toUpperCase());
     this.sink.fail(e);
   }
 
-  private close(): void {
+  private close(status: RpcStatus): void {
     this.phase = 'closed';
+    const ev = this.events;
+    if (ev) {
+      const at = Date.now();
+      ev.emit({ type: 'rpc_ended', at, conversationId: this.conversationId, rpc: this.rpcNo, method: METHOD, status, durationMs: at - this.openedAt, started: this.rpcNo !== 0 });
+    }
     this.queue.length = 0;
     this.intake?.close();
     if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);

@@ -1,0 +1,33 @@
+import { Controller, Get, Header, ServiceUnavailableException } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { Public } from '../public.decorator';
+import { StatusService } from '../status/status.service';
+import { ErrorDto } from './dto/error.dto';
+import { HealthDto, ReadyDto } from './dto/status.dto';
+
+/** Load-balancer and Kubernetes probes: no authentication, no detail. */
+@ApiTags('probes')
+@Controller()
+export class ProbesController {
+  constructor(private readonly status: StatusService) {}
+
+  @Get('health')
+  @Public()
+  @Header('Cache-Control', 'no-store')
+  @ApiOperation({ summary: 'Liveness: the process answers' })
+  @ApiOkResponse({ type: HealthDto })
+  health(): HealthDto {
+    return { status: 'healthy' };
+  }
+
+  @Get('ready')
+  @Public()
+  @Header('Cache-Control', 'no-store')
+  @ApiOperation({ summary: 'Readiness: serving gRPC, not draining, at least one agent (503 otherwise)' })
+  @ApiOkResponse({ type: ReadyDto })
+  @ApiServiceUnavailableResponse({ type: ErrorDto })
+  ready(): ReadyDto {
+    if (!this.status.ready()) throw new ServiceUnavailableException('not ready');
+    return { status: 'ready' };
+  }
+}

@@ -1,0 +1,299 @@
+import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Observable, Subject } from 'rxjs';
+import { MonitoringSection } from '@app/config';
+import { type EngineEvent, EngineEvents } from '@app/engine';
+import { Ring } from './ring';
+import type {
+  CallLogChange,
+  ConnectionEvent,
+  ConversationDetail,
+  ConversationSummary,
+  ListOptions,
+  MinuteStats,
+  Page,
+  ReplyRecord,
+  RpcRecord,
+} from './call-log.types';
+
+/** RPCs kept per call timeline: a call stuck in a loop must not grow without bound. */
+export const MAX_TIMELINE_RPCS = 200;
+/** Replies kept per RPC, prompts per reply, characters per prompt text. */
+const MAX_REPLIES_PER_RPC = 20;
+const MAX_PROMPTS_PER_REPLY = 20;
+const MAX_TEXT = 1000;
+/** The Python gateway's connection-event ring (it kept 100, evicted by per-frame noise; ours has no per-frame events). */
+export const MAX_CONNECTION_EVENTS = 1000;
+/** Latency samples kept per minute for its percentiles (a uniform sample beyond that). */
+const MAX_SAMPLES_PER_MINUTE = 2000;
+const MINUTE = 60_000;
+const HOUR_MINUTES = 60;
+export const DEFAULT_PAGE = 50;
+export const MAX_PAGE = 500;
+
+/** A call as the log holds it: the summary fields plus the timeline. */
+type Entry = ConversationDetail;
+
+interface MinuteBucket {
+  minute: number;
+  started: number;
+  ended: number;
+  replies: number;
+  samples: number[];
+}
+
+const copySummary = (e: Entry): ConversationSummary => {
+  const { rpcs: _rpcs, droppedRpcs: _dropped, currentRpc, ...rest } = e;
+  return currentRpc ? { ...rest, currentRpc: { ...currentRpc } } : rest;
+};
+
+const clip = (s: string | undefined) => (s !== undefined && s.length > MAX_TEXT ? `${s.slice(0, MAX_TEXT)}…` : s);
+
+function percentile(sorted: number[], p: number): number {
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+/**
+ * The gateway's call log, fed by the engine's events: active calls with their timelines, a bounded history
+ * of ended ones (`monitoring.history_size`), per-minute counts and reply latency for the last hour, and a
+ * stream of changes. Everything here is bounded and updated per RPC event, never per audio frame.
+ */
+@Injectable()
+export class CallLogService implements OnModuleInit, OnModuleDestroy {
+  private readonly live = new Map<string, Entry>();
+  private readonly ended: Ring<Entry>;
+  private readonly connEvents = new Ring<ConnectionEvent>(MAX_CONNECTION_EVENTS);
+  private readonly minutes = new Map<number, MinuteBucket>();
+  private readonly subject = new Subject<CallLogChange>();
+  private started = 0;
+  private unsubscribe?: () => void;
+
+  /** Every change of a call: started, updated (an RPC, input, reply), ended. Hot: only changes after subscribing. */
+  readonly changes: Observable<CallLogChange> = this.subject.asObservable();
+
+  constructor(
+    private readonly events: EngineEvents,
+    private readonly config: MonitoringSection,
+  ) {
+    this.ended = new Ring<Entry>(config.history_size);
+  }
+
+  onModuleInit(): void {
+    this.events.capturePayloads = this.config.include_payloads;
+    this.unsubscribe = this.events.subscribe((e) => this.onEvent(e));
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe?.();
+    this.subject.complete();
+  }
+
+  // ---- reading ----
+
+  /** Active calls, oldest first, optionally of one agent. */
+  active(opts: ListOptions = {}): Page<ConversationSummary> {
+    return page(this.live.values(), opts, copySummary);
+  }
+
+  /** Recently ended calls, newest first, optionally of one agent. */
+  history(opts: ListOptions = {}): Page<ConversationSummary> {
+    return page(this.ended.newestFirst(), opts, copySummary);
+  }
+
+  /** A call (active, or still in the history) with its timeline; undefined when unknown. */
+  get(id: string): ConversationDetail | undefined {
+    const e = this.live.get(id) ?? this.findEnded(id);
+    return e === undefined ? undefined : structuredClone(e);
+  }
+
+  /** Calls active now, started since start-up, and ended calls held in the history. */
+  counts(): { active: number; total: number; history: number } {
+    return { active: this.live.size, total: this.started, history: this.ended.size };
+  }
+
+  /** The last 60 minutes, oldest first, the current (partial) minute last. */
+  lastHour(now = Date.now()): MinuteStats[] {
+    const current = Math.floor(now / MINUTE);
+    const out: MinuteStats[] = [];
+    for (let m = current - HOUR_MINUTES + 1; m <= current; m++) {
+      const b = this.minutes.get(m);
+      const stats: MinuteStats = { minute: m * MINUTE, started: b?.started ?? 0, ended: b?.ended ?? 0, replies: b?.replies ?? 0 };
+      if (b && b.samples.length > 0) {
+        const sorted = [...b.samples].sort((x, y) => x - y);
+        stats.firstReplyP50Ms = percentile(sorted, 50);
+        stats.firstReplyP95Ms = percentile(sorted, 95);
+      }
+      out.push(stats);
+    }
+    return out;
+  }
+
+  /** The Python gateway's connection events (start, message per RPC, terminal, end), oldest first. */
+  connectionEvents(): ConnectionEvent[] {
+    return [...this.connEvents.oldestFirst()].map((e) => ({ ...e }));
+  }
+
+  private findEnded(id: string): Entry | undefined {
+    for (const e of this.ended.newestFirst()) if (e.id === id) return e;
+    return undefined;
+  }
+
+  // ---- bookkeeping ----
+
+  private onEvent(e: EngineEvent): void {
+    if (e.type === 'conversation_started') return this.onStarted(e);
+    if (e.type === 'connector_call') return;
+    const entry = this.live.get(e.conversationId);
+    if (entry === undefined) return;
+    entry.lastActivityAt = e.at;
+    switch (e.type) {
+      case 'conversation_ended':
+        return this.onEnded(entry, e);
+      case 'rpc_started': {
+        entry.turns++;
+        entry.currentRpc = { seq: e.rpc, startedAt: e.at };
+        if (entry.rpcs.length < MAX_TIMELINE_RPCS) entry.rpcs.push({ seq: e.rpc, method: e.method, startedAt: e.at, replies: [] });
+        else entry.droppedRpcs++;
+        this.connectionEvent('message', entry, e.at);
+        break;
+      }
+      case 'rpc_input': {
+        const r = this.rpc(entry, e.rpc);
+        if (r && r.input === undefined) r.input = e.input;
+        if (entry.currentRpc?.seq === e.rpc) entry.currentRpc.input = e.input.kind;
+        break;
+      }
+      case 'speech_started': {
+        const r = this.rpc(entry, e.rpc);
+        if (r) r.speechStartedAt = e.at;
+        break;
+      }
+      case 'speech_ended': {
+        const r = this.rpc(entry, e.rpc);
+        if (r) {
+          r.speechEndedAt = e.at;
+          if (e.utteranceMs > 0) r.utteranceMs = e.utteranceMs;
+        }
+        break;
+      }
+      case 'no_input': {
+        const r = this.rpc(entry, e.rpc);
+        if (r) r.noInputAt = e.at;
+        break;
+      }
+      case 'reply':
+        this.onReply(entry, e);
+        break;
+      case 'rpc_ended': {
+        const r = this.rpc(entry, e.rpc);
+        if (r) {
+          r.endedAt = e.at;
+          r.status = e.status;
+          r.durationMs = e.durationMs;
+        }
+        if (entry.currentRpc?.seq === e.rpc) entry.currentRpc = undefined;
+        break;
+      }
+    }
+    // The copy is made only for a subscriber (a dashboard): most updates have none.
+    if (this.subject.observed) this.subject.next({ kind: 'updated', conversation: copySummary(entry) });
+  }
+
+  private onStarted(e: Extract<EngineEvent, { type: 'conversation_started' }>): void {
+    const entry: Entry = {
+      id: e.conversationId,
+      agentId: e.agentId,
+      connectorId: e.connectorId,
+      customerOrgId: e.customerOrgId,
+      startedAt: e.at,
+      lastActivityAt: e.at,
+      turns: 0,
+      state: 'active',
+      welcomeSent: false,
+      rpcs: [],
+      droppedRpcs: 0,
+    };
+    this.live.set(entry.id, entry);
+    this.started++;
+    this.bucket(e.at).started++;
+    this.connectionEvent('start', entry, e.at);
+    this.subject.next({ kind: 'started', conversation: copySummary(entry) });
+  }
+
+  private onEnded(entry: Entry, e: Extract<EngineEvent, { type: 'conversation_ended' }>): void {
+    this.live.delete(entry.id);
+    entry.state = 'ended';
+    entry.endedAt = e.at;
+    entry.endReason = e.reason;
+    entry.durationMs = e.durationMs;
+    entry.currentRpc = undefined;
+    this.ended.push(entry);
+    this.bucket(e.at).ended++;
+    this.connectionEvent('end', entry, e.at, { reason: e.reason });
+    this.subject.next({ kind: 'ended', conversation: copySummary(entry) });
+  }
+
+  private onReply(entry: Entry, e: Extract<EngineEvent, { type: 'reply' }>): void {
+    if (e.welcome) entry.welcomeSent = true;
+    const r = this.rpc(entry, e.rpc);
+    if (r && r.replies.length < MAX_REPLIES_PER_RPC) {
+      const reply: ReplyRecord = {
+        at: e.at,
+        prompts: e.reply.prompts.slice(0, MAX_PROMPTS_PER_REPLY).map((p) => ({ ...p, text: clip(p.text) })),
+        events: e.reply.events.map((x) => ({ ...x })),
+        input: e.reply.input,
+        apology: e.reply.apology,
+        latencyMs: e.latencyMs,
+      };
+      r.replies.push(reply);
+    }
+    // The welcome's latency is its own measure (metrics); the chart shows the caller's turns.
+    if (e.latencyMs !== undefined && !e.welcome) {
+      const b = this.bucket(e.at);
+      b.replies++;
+      if (b.samples.length < MAX_SAMPLES_PER_MINUTE) b.samples.push(e.latencyMs);
+      else {
+        const j = Math.floor(Math.random() * b.replies);
+        if (j < MAX_SAMPLES_PER_MINUTE) b.samples[j] = e.latencyMs;
+      }
+    }
+    for (const ev of e.reply.events) {
+      if (ev.type === 'SESSION_END' || ev.type === 'TRANSFER_TO_AGENT') this.connectionEvent('terminal', entry, e.at, { outcome: ev.type, name: ev.name });
+    }
+  }
+
+  /** The RPC record of `seq`: the last ones are searched first (the running RPC is nearly always last). */
+  private rpc(entry: Entry, seq: number): RpcRecord | undefined {
+    const rpcs = entry.rpcs;
+    for (let i = rpcs.length - 1; i >= 0; i--) if (rpcs[i].seq === seq) return rpcs[i];
+    return undefined;
+  }
+
+  private bucket(at: number): MinuteBucket {
+    const minute = Math.floor(at / MINUTE);
+    let b = this.minutes.get(minute);
+    if (b === undefined) {
+      b = { minute, started: 0, ended: 0, replies: 0, samples: [] };
+      this.minutes.set(minute, b);
+      for (const m of this.minutes.keys()) if (m <= minute - HOUR_MINUTES) this.minutes.delete(m);
+    }
+    return b;
+  }
+
+  private connectionEvent(type: ConnectionEvent['event_type'], entry: Entry, at: number, extra: Partial<ConnectionEvent> = {}): void {
+    this.connEvents.push({ event_type: type, conversation_id: entry.id, agent_id: entry.agentId, timestamp: at / 1000, ...extra });
+  }
+}
+
+function page<T>(source: Iterable<Entry>, opts: ListOptions, map: (e: Entry) => T): Page<T> {
+  const offset = opts.offset ?? 0;
+  const limit = Math.min(opts.limit ?? DEFAULT_PAGE, MAX_PAGE);
+  const items: T[] = [];
+  let total = 0;
+  for (const e of source) {
+    if (opts.agentId !== undefined && e.agentId !== opts.agentId) continue;
+    if (total >= offset && items.length < limit) items.push(map(e));
+    total++;
+  }
+  return { total, offset, limit, items };
+}

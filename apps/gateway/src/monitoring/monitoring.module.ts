@@ -1,0 +1,25 @@
+import { Module } from '@nestjs/common';
+import { EngineModule } from '@app/engine';
+import { HealthModule } from '../health/health.module';
+import { LifecycleModule } from '../lifecycle/lifecycle.module';
+import { ConversationsController } from './api/conversations.controller';
+import { ProbesController } from './api/probes.controller';
+import { StatusController } from './api/status.controller';
+import { CallLogService } from './call-log/call-log.service';
+import { MonitoringExceptionFilter } from './http-exception.filter';
+import { MetricsController } from './metrics/metrics.controller';
+import { MetricsService } from './metrics/metrics.service';
+import { StatusService } from './status/status.service';
+
+/**
+ * Monitoring over HTTP (monitoring.host/port): the REST API under /api (OpenAPI at /api/docs), probes, and
+ * Prometheus metrics. Reads the gateway through the engine's events and its health and status services only.
+ * CallLogService is exported for the dashboard.
+ */
+@Module({
+  imports: [EngineModule, HealthModule, LifecycleModule],
+  controllers: [StatusController, ConversationsController, ProbesController, MetricsController],
+  providers: [CallLogService, MetricsService, StatusService, MonitoringExceptionFilter],
+  exports: [CallLogService, StatusService],
+})
+export class MonitoringModule {}

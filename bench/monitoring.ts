@@ -1,0 +1,194 @@
+// Monitoring section: what monitoring costs the gateway. The same load (the standard call mix, N calls) runs
+// against the gateway with monitoring on (as shipped: the call log, metrics and the HTTP API observing every
+// call, /metrics scraped and the active-call list read every few seconds, as Prometheus and an operator would)
+// and with monitoring off (no HTTP server, nothing observing the engine), in pairs whose order alternates.
+// Reported: the gateway's CPU per call-second in each mode (median of the pairs) and their ratio. See bench/README.md.
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { runLevel, standardLevel } from './load';
+import { SOURCEMAPS_FILE, summariseProfile } from './profile';
+import { readMachine, readProc, REPO, startServer, type ServerChild } from './servers';
+import { dist, errorKindsOf, readLoadavg } from './stats';
+import type { ClientKind } from './wire';
+
+/** CPU per call-second with monitoring on, at most this many times that with it off. */
+export const MONITORING_CPU_RATIO_TARGET = 1.05;
+
+export interface MonitoringBenchOptions {
+  calls: number;
+  durationS: number;
+  /** On/off pairs. */
+  repeats: number;
+  /** How often the monitoring API is read while monitoring is on (s). */
+  scrapeEveryS: number;
+  connections: number;
+  client: ClientKind;
+  endSilenceMs: number;
+  /** CPU profiles of the monitoring-on runs' steady windows, summarised here (where monitoring's own cost shows). */
+  profileDir?: string;
+}
+
+export const MONITORING_DEFAULTS = { calls: 200, durationS: 10, repeats: 3, scrapeEveryS: 5 };
+export const MONITORING_QUICK = { calls: 50, durationS: 6, repeats: 1, scrapeEveryS: 2 };
+
+interface ModeRun {
+  monitoring: boolean;
+  cpuMsPerCallSecond: number | null;
+  cpuPctOfCore: number | null;
+  machineCpuPct: number | null;
+  turnP99Ms: number | null;
+  errors: number;
+  errorKinds: Record<string, number>;
+  /** Monitoring reads during the level (on only), and how many failed. */
+  reads: number;
+  readErrors: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const median = (xs: number[]) => (xs.length === 0 ? null : [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]);
+const f = (n: number | null | undefined, d = 2) => (n === null || n === undefined ? '-' : n.toFixed(d));
+
+async function runMode(o: MonitoringBenchOptions, monitoring: boolean, live: Set<ServerChild>, index: number): Promise<ModeRun> {
+  const server = await startServer('gateway', o.endSilenceMs, undefined, { env: { BENCH_MONITORING: monitoring ? 'on' : 'off' } });
+  live.add(server);
+  let reads = 0;
+  let readErrors = 0;
+  let reader: NodeJS.Timeout | undefined;
+  try {
+    if (monitoring && !server.httpAddress) throw new Error('the gateway did not report its monitoring address');
+    const level = (calls: number, durationS: number) => standardLevel(o, server.target, calls, durationS);
+    // Warm-up: JIT and the first connections count in neither mode.
+    await runLevel({ ...level(8, 1), durationMs: 1000, rampMs: 200, levelTimeoutMs: 20_000 }, { steadyStart() {}, steadyEnd() {} });
+    await sleep(500);
+    const read = async () => {
+      for (const path of ['/metrics', '/api/conversations?limit=50', '/api/status']) {
+        reads++;
+        try {
+          const res = await fetch(`http://${server.httpAddress}${path}`, { signal: AbortSignal.timeout(5000) });
+          await res.arrayBuffer();
+          if (!res.ok) readErrors++;
+        } catch {
+          readErrors++;
+        }
+      }
+    };
+    let a: { cpuMs: number; t: number; machine: { busy: number; total: number } } | undefined;
+    let steady: { cpuMs: number; ms: number; machinePct: number } | undefined;
+    const profile = monitoring ? o.profileDir : undefined;
+    let profiled: Promise<boolean> = Promise.resolve(false);
+    if (monitoring) reader = setInterval(() => void read(), o.scrapeEveryS * 1000);
+    const run = await runLevel(level(o.calls, o.durationS), {
+      steadyStart() {
+        const p = readProc(server.pid);
+        if (p) a = { cpuMs: p.cpuMs, t: performance.now(), machine: readMachine() };
+        if (profile) server.profileStart();
+      },
+      steadyEnd() {
+        const p = readProc(server.pid);
+        const m = readMachine();
+        if (profile) profiled = server.profileStop(resolve(profile, `gateway-monitoring-on-${index}.cpuprofile`), resolve(profile, SOURCEMAPS_FILE));
+        if (a && p) {
+          const machinePct = ((m.busy - a.machine.busy) / Math.max(1, m.total - a.machine.total)) * 100 * cpus().length;
+          steady = { cpuMs: p.cpuMs - a.cpuMs, ms: performance.now() - a.t, machinePct };
+        }
+      },
+    });
+    clearInterval(reader);
+    await profiled;
+    const windowS = steady ? steady.ms / 1000 : 0;
+    const turnLat = run.samples.filter((s) => (s.kind === 'speech' || s.kind === 'dtmf') && s.latencyMs !== undefined).map((s) => s.latencyMs!);
+    const { errors, errorKinds } = errorKindsOf(run.samples);
+    return {
+      monitoring,
+      cpuMsPerCallSecond: steady && windowS > 0 ? steady.cpuMs / (o.calls * windowS) : null,
+      cpuPctOfCore: steady ? (steady.cpuMs / steady.ms) * 100 : null,
+      machineCpuPct: steady ? steady.machinePct : null,
+      turnP99Ms: dist(turnLat).p99,
+      errors: errors + (run.timedOut ? 1 : 0),
+      errorKinds,
+      reads,
+      readErrors,
+    };
+  } finally {
+    clearInterval(reader);
+    await server.stop();
+    live.delete(server);
+  }
+}
+
+export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: string, live: Set<ServerChild>): Promise<{ met: boolean | null }> {
+  const t0 = performance.now();
+  process.stdout.write(
+    `\nMonitoring section: ${o.calls} calls of ${o.durationS} s against the gateway with monitoring on and off, ${o.repeats} pair(s), ` +
+      `monitoring read every ${o.scrapeEveryS} s while on\n`,
+  );
+  const loadBefore = readLoadavg();
+  const runs: ModeRun[] = [];
+  for (let i = 0; i < o.repeats; i++) {
+    // Alternate which mode goes first, so neither always meets a freshly idle machine.
+    for (const on of i % 2 === 0 ? [true, false] : [false, true]) {
+      const r = await runMode(o, on, live, i);
+      runs.push(r);
+      process.stdout.write(
+        `  monitoring ${on ? 'on ' : 'off'}: CPU ${f(r.cpuMsPerCallSecond)} ms/call-s (${f(r.cpuPctOfCore, 0)}% core), turn p99 ${f(r.turnP99Ms)} ms, ` +
+          `errors ${r.errors}${on ? `, monitoring reads ${r.reads} (${r.readErrors} failed)` : ''}\n`,
+      );
+    }
+  }
+  const loadAfter = readLoadavg();
+  const cpu = (on: boolean) => runs.filter((r) => r.monitoring === on && r.cpuMsPerCallSecond !== null).map((r) => r.cpuMsPerCallSecond!);
+  const onMs = median(cpu(true));
+  const offMs = median(cpu(false));
+  const ratio = onMs !== null && offMs !== null && offMs > 0 ? onMs / offMs : null;
+  const clean = runs.every((r) => r.errors === 0 && r.readErrors === 0);
+  const met = ratio === null || !clean ? null : ratio <= MONITORING_CPU_RATIO_TARGET;
+  const verdict = met === null ? 'NOT DETERMINED' : met ? 'MET' : 'NOT MET';
+  const spread = (on: boolean) => {
+    const xs = cpu(on);
+    return xs.length ? `${f(Math.min(...xs))}-${f(Math.max(...xs))}` : '-';
+  };
+  const table = [
+    '| monitoring | runs | CPU ms/call-s (median) | range | turn p99 ms (worst) | errors | monitoring reads (failed) |',
+    '| --- | ---: | ---: | --- | ---: | ---: | ---: |',
+    ...[true, false].map((on) => {
+      const rs = runs.filter((r) => r.monitoring === on);
+      const p99 = Math.max(...rs.map((r) => r.turnP99Ms ?? 0));
+      return `| ${on ? 'on' : 'off'} | ${rs.length} | ${f(on ? onMs : offMs)} | ${spread(on)} | ${f(p99)} | ${rs.reduce((n, r) => n + r.errors, 0)} | ${on ? `${rs.reduce((n, r) => n + r.reads, 0)} (${rs.reduce((n, r) => n + r.readErrors, 0)})` : '-'} |`;
+    }),
+  ].join('\n');
+  const line =
+    `CPU per call-second with monitoring on / off: ${ratio === null ? '-' : ratio.toFixed(3)} ` +
+    `(${ratio === null ? '-' : `${((ratio - 1) * 100).toFixed(1)}%`} more); target <= ${MONITORING_CPU_RATIO_TARGET} at ${o.calls} calls: ${verdict}${clean ? '' : ' (errors)'}`;
+  const totalS = Math.round((performance.now() - t0) / 1000);
+  process.stdout.write(`\n${table}\n\n${line}\nLoad average before/after: ${loadBefore} / ${loadAfter}\n`);
+  const when = new Date().toISOString();
+  writeFileSync(
+    resolve(resultsDir, 'monitoring.json'),
+    `${JSON.stringify({ when, options: o, loadavg: { before: loadBefore, after: loadAfter }, totalSeconds: totalS, runs, medianCpuMsPerCallSecond: { on: onMs, off: offMs }, ratio, target: { ratio: MONITORING_CPU_RATIO_TARGET, met } }, null, 2)}\n`,
+  );
+  writeFileSync(
+    resolve(resultsDir, 'monitoring.md'),
+    [
+      `# Monitoring overhead (${when})`,
+      '',
+      `${o.calls} calls of ${o.durationS} s, ${o.repeats} on/off pair(s); while on, /metrics, /api/conversations and /api/status read every ${o.scrapeEveryS} s. ` +
+        `Load average before/after ${loadBefore} / ${loadAfter}. Total ${totalS} s.`,
+      '',
+      table,
+      '',
+      'CPU: the gateway process over the steady window, per call and second of call. Off: monitoring.enabled false (no HTTP server, no observer of the engine).',
+      '',
+      `- ${line}`,
+      '',
+    ].join('\n'),
+  );
+  process.stdout.write(`Wrote ${resolve(resultsDir, 'monitoring.json')} and monitoring.md\n`);
+  if (o.profileDir) {
+    const text = summariseProfile(o.profileDir, REPO, 40);
+    writeFileSync(resolve(o.profileDir, 'summary.md'), `# gateway CPU profile, monitoring on, ${o.calls} calls\n\n\`\`\`\n${text}\n\`\`\`\n`);
+    process.stdout.write(`\nGateway CPU profile (monitoring on, steady windows, ${o.profileDir}; profiling itself costs CPU, so use it for where, not how much):\n${text}\n`);
+  }
+  return { met };
+}
