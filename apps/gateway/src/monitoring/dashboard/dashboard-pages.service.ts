@@ -78,14 +78,14 @@ function replyView(r: ReplyRecord, rpcStart: number) {
     events: r.events.map((e) => (e.name ? `${e.type} ${e.name}` : e.type)),
     next:
       `${r.input.mode}` +
-      (r.input.mode !== 'voice' ? `, DTMF ${r.input.dtmf.length} digit(s)` : '') +
-      (r.input.mode !== 'dtmf' ? `, no input after ${duration(s.noInputTimeoutMs)}, end of speech after ${duration(s.completeTimeoutMs)}` : '') +
+      (r.input.mode !== 'voice' ? `, DTMF ${r.input.dtmf.length} digit${r.input.dtmf.length === 1 ? '' : 's'}` : '') +
+      (r.input.mode !== 'dtmf' ? `, ${s.noInputTimeoutMs > 0 ? `no input after ${duration(s.noInputTimeoutMs)}` : 'no no-input timer'}, end of speech after ${duration(s.completeTimeoutMs)}` : '') +
       (r.input.bargeIn ? ', barge-in' : '') +
       (r.input.sensitive ? ', sensitive' : ''),
   };
 }
 
-function rpcView(r: RpcRecord) {
+function rpcView(r: RpcRecord, callStart: number) {
   const timings: Array<[string, string]> = [];
   const add = (label: string, v: string | undefined) => v !== undefined && timings.push([label, v]);
   add('Speech started', offset(r.speechStartedAt, r.startedAt));
@@ -98,6 +98,7 @@ function rpcView(r: RpcRecord) {
     seq: r.seq,
     method: r.method,
     startedAt: r.startedAt,
+    intoCall: `+${duration(r.startedAt - callStart)}`,
     input: inputLabel(r.input),
     details: inputDetails(r.input),
     timings,
@@ -206,7 +207,7 @@ export class DashboardPages {
   call(id: string, auth: RequestAuth): string | undefined {
     const c: ConversationDetail | undefined = this.callLog.get(id);
     if (!c) return undefined;
-    return this.page('call', c.state === 'active' ? 'calls' : 'history', `Call ${c.id}`, 'call', auth, { c, rpcs: c.rpcs.map(rpcView), canEnd: this.canEnd(auth) }, c.id);
+    return this.page('call', c.state === 'active' ? 'calls' : 'history', `Call ${c.id}`, 'call', auth, { c, rpcs: c.rpcs.map((r) => rpcView(r, c.startedAt)), canEnd: this.canEnd(auth) }, c.id);
   }
 
   agents(auth: RequestAuth): string {
