@@ -1,12 +1,14 @@
 // Monitoring section: what monitoring costs the gateway. The same load (the standard call mix, N calls) runs
 // against the gateway with monitoring on (as shipped: the call log, metrics and the HTTP API observing every
-// call, /metrics scraped and the active-call list read every few seconds, as Prometheus and an operator would)
+// call, /metrics scraped and the active-call list read every few seconds, as Prometheus and an operator would,
+// and five dashboard viewers connected: bench/dashboard-viewers.ts)
 // and with monitoring off (no HTTP server, nothing observing the engine), in pairs whose order alternates.
 // Reported: the gateway's CPU per call-second in each mode (median of the pairs) and their ratio. See bench/README.md.
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { DASHBOARD_VIEWERS, type DashboardViewers, startDashboardViewers, type ViewerCounts } from './dashboard-viewers';
 import { runLevel, standardLevel } from './load';
 import { SOURCEMAPS_FILE, summariseProfile } from './profile';
 import { readMachine, readProc, REPO, startServer, type ServerChild } from './servers';
@@ -44,6 +46,8 @@ interface ModeRun {
   /** Monitoring reads during the level (on only), and how many failed. */
   reads: number;
   readErrors: number;
+  /** The dashboard viewers' SSE events and page reads (on only). */
+  viewers?: ViewerCounts;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -56,6 +60,8 @@ async function runMode(o: MonitoringBenchOptions, monitoring: boolean, live: Set
   let reads = 0;
   let readErrors = 0;
   let reader: NodeJS.Timeout | undefined;
+  let viewers: DashboardViewers | undefined;
+  let viewerCounts: ViewerCounts | undefined;
   try {
     if (monitoring && !server.httpAddress) throw new Error('the gateway did not report its monitoring address');
     const level = (calls: number, durationS: number) => standardLevel(o, server.target, calls, durationS);
@@ -78,7 +84,10 @@ async function runMode(o: MonitoringBenchOptions, monitoring: boolean, live: Set
     let steady: { cpuMs: number; ms: number; machinePct: number } | undefined;
     const profile = monitoring ? o.profileDir : undefined;
     let profiled: Promise<boolean> = Promise.resolve(false);
-    if (monitoring) reader = setInterval(() => void read(), o.scrapeEveryS * 1000);
+    if (monitoring) {
+      reader = setInterval(() => void read(), o.scrapeEveryS * 1000);
+      viewers = startDashboardViewers(server.httpAddress!);
+    }
     const run = await runLevel(level(o.calls, o.durationS), {
       steadyStart() {
         const p = readProc(server.pid);
@@ -96,6 +105,7 @@ async function runMode(o: MonitoringBenchOptions, monitoring: boolean, live: Set
       },
     });
     clearInterval(reader);
+    viewerCounts = viewers?.stop();
     await profiled;
     const windowS = steady ? steady.ms / 1000 : 0;
     const turnLat = run.samples.filter((s) => (s.kind === 'speech' || s.kind === 'dtmf') && s.latencyMs !== undefined).map((s) => s.latencyMs!);
@@ -108,11 +118,13 @@ async function runMode(o: MonitoringBenchOptions, monitoring: boolean, live: Set
       turnP99Ms: dist(turnLat).p99,
       errors: errors + (run.timedOut ? 1 : 0),
       errorKinds,
-      reads,
-      readErrors,
+      reads: reads + (viewerCounts?.pageReads ?? 0),
+      readErrors: readErrors + (viewerCounts?.errors ?? 0),
+      viewers: viewerCounts,
     };
   } finally {
     clearInterval(reader);
+    viewers?.stop();
     await server.stop();
     live.delete(server);
   }
@@ -122,7 +134,7 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
   const t0 = performance.now();
   process.stdout.write(
     `\nMonitoring section: ${o.calls} calls of ${o.durationS} s against the gateway with monitoring on and off, ${o.repeats} pair(s), ` +
-      `monitoring read every ${o.scrapeEveryS} s while on\n`,
+      `monitoring read every ${o.scrapeEveryS} s and ${DASHBOARD_VIEWERS} dashboard viewers connected while on\n`,
   );
   const loadBefore = readLoadavg();
   const runs: ModeRun[] = [];
@@ -133,7 +145,7 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
       runs.push(r);
       process.stdout.write(
         `  monitoring ${on ? 'on ' : 'off'}: CPU ${f(r.cpuMsPerCallSecond)} ms/call-s (${f(r.cpuPctOfCore, 0)}% core), turn p99 ${f(r.turnP99Ms)} ms, ` +
-          `errors ${r.errors}${on ? `, monitoring reads ${r.reads} (${r.readErrors} failed)` : ''}\n`,
+          `errors ${r.errors}${on ? `, monitoring reads ${r.reads} (${r.readErrors} failed), dashboard events ${r.viewers?.events ?? 0}` : ''}\n`,
       );
     }
   }
@@ -173,7 +185,8 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
     [
       `# Monitoring overhead (${when})`,
       '',
-      `${o.calls} calls of ${o.durationS} s, ${o.repeats} on/off pair(s); while on, /metrics, /api/conversations and /api/status read every ${o.scrapeEveryS} s. ` +
+      `${o.calls} calls of ${o.durationS} s, ${o.repeats} on/off pair(s); while on, /metrics, /api/conversations and /api/status read every ${o.scrapeEveryS} s, ` +
+        `and ${DASHBOARD_VIEWERS} dashboard viewers connected (each on /dashboard/events, reading /dashboard/calls every 3 s; their reads count in the reads column). ` +
         `Load average before/after ${loadBefore} / ${loadAfter}. Total ${totalS} s.`,
       '',
       table,

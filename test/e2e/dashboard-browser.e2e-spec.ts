@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
@@ -25,6 +25,7 @@ describe('dashboard in a real browser', () => {
   const dialogs: string[] = [];
 
   beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run installs it)`);
     mkdirSync(SHOTS, { recursive: true });
     t = await startTestGateway({ connectors: { local: localConnector(), other: localConnector({}, { agent_id: 'Other line' }) } });
     base = `http://${t.gw.httpAddress}`;
@@ -37,8 +38,9 @@ describe('dashboard in a real browser', () => {
       viewport: { width: 1200, height: 800 },
     });
     // CSP violations reported by the page itself (besides the console message Chromium logs for each).
-    await context.addInitScript(() => {
-      document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
+    // (Browser code as strings: the project's TypeScript has no DOM types.)
+    await context.addInitScript({
+      content: "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));",
     });
     page = await context.newPage();
     page.on('console', (m) => {
@@ -74,10 +76,12 @@ describe('dashboard in a real browser', () => {
     await open('/dashboard');
     await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
     expect(await page.locator('svg.chart').count()).toBe(2);
-    const light = await page.evaluate(() => getComputedStyle(document.body).backgroundColor || getComputedStyle(document.documentElement).backgroundColor);
+    const background = () => page.evaluate<string>('getComputedStyle(document.documentElement).backgroundColor');
+    const light = await background();
+    expect(light).toBe('rgb(255, 255, 255)');
     await shot(page, 'overview-light');
     await page.emulateMedia({ colorScheme: 'dark' });
-    const dark = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+    const dark = await background();
     expect(dark).toBe('rgb(20, 22, 26)');
     expect(dark).not.toBe(light);
     await shot(page, 'overview-dark');
@@ -88,11 +92,9 @@ describe('dashboard in a real browser', () => {
   it('keyboard: Tab reaches the skip link, then the nav links, each with a visible focus ring', async () => {
     await open('/dashboard');
     const focused = () =>
-      page.evaluate(() => {
-        const el = document.activeElement as HTMLElement;
-        const cs = getComputedStyle(el);
-        return { text: el.textContent?.trim(), outline: cs.outlineStyle, width: cs.outlineWidth };
-      });
+      page.evaluate<{ text?: string; outline: string; width: string }>(
+        '(() => { const el = document.activeElement; const cs = getComputedStyle(el); return { text: el.textContent.trim(), outline: cs.outlineStyle, width: cs.outlineWidth }; })()',
+      );
     await page.keyboard.press('Tab');
     expect(await focused()).toMatchObject({ text: 'Skip to main content', outline: 'solid' });
     expect(await page.locator('.skip-link').boundingBox()).toMatchObject({ y: expect.any(Number) });
@@ -109,23 +111,23 @@ describe('dashboard in a real browser', () => {
     await page.goto(`${base}/dashboard/calls`);
     await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
+    expect(await page.evaluate<string>('document.activeElement.id')).toBe('main');
     expect(problems).toEqual([]);
   });
 
   it('a call appears live on the active calls page, its timeline fills in turn by turn, it ends and moves to the history', async () => {
     await open('/dashboard/calls');
-    await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+    await page.evaluate('window.notReloaded = true');
     const caller = t.caller({ conversationId: 'browser-call-1', customerOrgId: 'org-b' });
     ok(await caller.startSession());
     const row = page.locator('a.call-id', { hasText: 'browser-call-1' });
     await row.waitFor({ timeout: 5000 });
-    expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    expect(await page.evaluate<boolean>('window.notReloaded === true')).toBe(true);
     await shot(page, 'calls');
 
     await row.click();
     await page.locator('#live-status', { hasText: 'Live updates on' }).waitFor({ timeout: 5000 });
-    await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+    await page.evaluate('window.notReloaded = true');
     await page.locator('#rpc-1').waitFor();
     expect(await page.locator('#rpc-1 h3').textContent()).toContain('SESSION_START');
     expect(await page.locator('#rpc-3').count()).toBe(0);
@@ -137,7 +139,7 @@ describe('dashboard in a real browser', () => {
     await shot(page, 'call-detail');
     ok(await caller.sendDtmf('6')); // the local agent says goodbye and ends the call
     await page.locator('#call-end-reason', { hasText: 'agent_ended' }).waitFor({ timeout: 5000 });
-    expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    expect(await page.evaluate<boolean>('window.notReloaded === true')).toBe(true);
 
     await page.getByRole('link', { name: 'History' }).click();
     await page.locator('a.call-id', { hasText: 'browser-call-1' }).waitFor();
