@@ -2,13 +2,24 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
-import { LOCAL_AGENT, localConnector, ok, REPO, startTestGateway, type TestGateway } from './harness';
+import { FakeOidcProvider } from '../support/fake-oidc-provider';
+import { freePort, LOCAL_AGENT, localConnector, ok, REPO, startTestGateway, type TestGateway } from './harness';
 
 const CHROMIUM = '/usr/bin/chromium';
 const XSS = '<img src=x onerror=alert(1)>';
 /** Screenshots for review (gitignored). */
 const SHOTS = resolve(REPO, 'test-output/dashboard');
 const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+
+/** Debian's chromium, headless, with a fresh profile (playwright passes it as --user-data-dir). */
+function launch(profile: string): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1200, height: 800 },
+  });
+}
 
 /**
  * The dashboard in a real headless browser (Debian's chromium driven by playwright-core): no console errors,
@@ -30,13 +41,7 @@ describe('dashboard in a real browser', () => {
     t = await startTestGateway({ connectors: { local: localConnector(), other: localConnector({}, { agent_id: 'Other line' }) } });
     base = `http://${t.gw.httpAddress}`;
     profile = mkdtempSync(join(tmpdir(), 'dash-chromium-'));
-    // A fresh profile each run (playwright passes it as --user-data-dir).
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1200, height: 800 },
-    });
+    context = await launch(profile);
     // CSP violations reported by the page itself (besides the console message Chromium logs for each).
     // (Browser code as strings: the project's TypeScript has no DOM types.)
     await context.addInitScript({
@@ -148,7 +153,7 @@ describe('dashboard in a real browser', () => {
     expect(problems).toEqual([]);
   });
 
-  it('the End call button ends a running call (POST with the page’s token), and the page shows it ended', async () => {
+  it('the End call button ends a running call (POST to the API), and the page shows it ended', async () => {
     const caller = t.caller({ conversationId: 'browser-stuck-1' });
     ok(await caller.startSession());
     await open('/dashboard/calls/browser-stuck-1');
@@ -195,5 +200,76 @@ describe('dashboard in a real browser', () => {
     await page.getByRole('heading', { level: 1, name: 'Not found' }).waitFor();
     // That 404 was asked for; nothing else may have gone wrong.
     expect(problems.filter((p) => !p.includes('/dashboard/calls/nobody-here') && !p.includes('404 (Not Found)'))).toEqual([]);
+  });
+});
+
+describe('dashboard in a real browser with auth on: OIDC login (fake provider), then End call with the CSRF token', () => {
+  const ORG = 'org-dash-1';
+  let idp: FakeOidcProvider;
+  let t: TestGateway;
+  let base: string;
+  let context: BrowserContext;
+  let profile: string;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run installs it)`);
+    idp = await new FakeOidcProvider().start();
+    idp.idToken = { claims: { org_id: ORG, email: 'boss@example.com' } };
+    process.env.TEST_DASH_OIDC_SECRET = idp.clientSecret;
+    const port = await freePort();
+    t = await startTestGateway({
+      monitoring: {
+        port,
+        auth: {
+          enabled: true,
+          oidc: {
+            issuer_url: idp.issuer,
+            client_id: idp.clientId,
+            client_secret_env: 'TEST_DASH_OIDC_SECRET',
+            redirect_uri: `http://127.0.0.1:${port}/auth/callback`,
+            allowed_org_ids: [ORG],
+            admin_emails: ['boss@example.com'],
+          },
+        },
+      },
+    });
+    base = `http://127.0.0.1:${port}`;
+    profile = mkdtempSync(join(tmpdir(), 'dash-chromium-'));
+    context = await launch(profile);
+  });
+  afterAll(async () => {
+    await context?.close();
+    await t?.stop();
+    await idp?.stop();
+    delete process.env.TEST_DASH_OIDC_SECRET;
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  });
+
+  it('an anonymous browser is sent through the login and back to the page; the admin ends the call', async () => {
+    const problems: string[] = [];
+    const page = await context.newPage();
+    page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
+    page.on('dialog', (d) => void d.accept());
+    const caller = t.caller({ conversationId: 'oidc-call-1' });
+    ok(await caller.startSession());
+
+    const hops: string[] = [];
+    page.on('response', (r) => hops.push(`${r.status()} ${new URL(r.url()).pathname}`));
+    await page.goto(`${base}/dashboard/calls/oidc-call-1`);
+    expect(hops.slice(0, 4)).toEqual(['302 /dashboard/calls/oidc-call-1', '302 /auth/login', '302 /authorize', '302 /auth/callback']);
+    expect(new URL(page.url()).pathname).toBe('/dashboard/calls/oidc-call-1');
+    await page.getByRole('heading', { level: 1, name: 'Call oidc-call-1' }).waitFor();
+    expect(await page.locator('.session').textContent()).toContain('boss@example.com (admin)');
+    expect(await page.locator('meta[name="csrf-token"]').getAttribute('content')).toMatch(/^[\w-]{20,}$/);
+
+    await page.getByRole('button', { name: 'End call' }).click();
+    await page.locator('#end-call-status', { hasText: 'Call ended.' }).waitFor({ timeout: 5000 });
+    await page.locator('#call-end-reason', { hasText: 'admin_ended' }).waitFor({ timeout: 5000 });
+    expect(problems).toEqual([]);
+
+    await page.getByRole('link', { name: 'Log out' }).click();
+    expect(await page.textContent('body')).toContain('Logged out.');
+    const res = await page.request.get(`${base}/dashboard`, { headers: { accept: 'application/json' }, maxRedirects: 0 });
+    expect(res.status()).toBe(401);
   });
 });
