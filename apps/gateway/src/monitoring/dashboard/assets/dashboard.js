@@ -83,8 +83,8 @@
     var key = active && old.contains(active) ? active.getAttribute('href') || active.id : null;
     old.replaceWith(document.adoptNode(fresh));
     if (key) {
-      var again = fresh.querySelector('[href="' + CSS.escape(key) + '"]') || document.getElementById(key);
-      if (again) again.focus();
+      var target = fresh.querySelector('[href="' + CSS.escape(key) + '"]') || document.getElementById(key);
+      if (target) target.focus();
     }
   }
 
@@ -99,7 +99,9 @@
     say('Live updates on', 'on');
   });
   source.addEventListener('error', function () {
-    say('Live updates: reconnecting…', 'off');
+    // CLOSED: refused (a login that expired, too many viewers); the browser will not retry by itself.
+    if (source.readyState === EventSource.CLOSED) say('Live updates stopped: reload the page', 'off');
+    else say('Live updates: reconnecting…', 'off');
   });
   source.addEventListener('calls', function (e) {
     var d;
