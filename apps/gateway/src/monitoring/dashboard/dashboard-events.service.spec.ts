@@ -75,13 +75,17 @@ describe('DashboardEvents (SSE hub)', () => {
     }
   });
 
-  it('watches the call log only while a viewer is connected', async () => {
+  it('watches the call log (ids only, no copies) only while a viewer is connected', async () => {
     const s = await setup();
     try {
-      const observed = () => (s.log as unknown as { subject: { observed: boolean } }).subject.observed;
+      const internals = s.log as unknown as { subject: { observed: boolean }; idSubject: { observed: boolean } };
+      const observed = () => internals.idSubject.observed;
+      // The copying stream stays unobserved: viewers cost the call log no copies.
+      expect(internals.subject.observed).toBe(false);
       expect(observed()).toBe(false);
       const v = await connect(s.url);
       expect(observed()).toBe(true);
+      expect(internals.subject.observed).toBe(false);
       v.res.destroy();
       await sleep(50);
       expect(s.hub.viewers).toBe(0);

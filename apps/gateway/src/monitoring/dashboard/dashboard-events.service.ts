@@ -3,7 +3,7 @@ import type { ServerResponse } from 'node:http';
 import type { Subscription } from 'rxjs';
 import { LOGGER, type Logger } from '@app/config';
 import { CallLogService } from '../call-log/call-log.service';
-import type { CallLogChange } from '../call-log/call-log.types';
+import type { CallLogChangeId } from '../call-log/call-log.types';
 
 /** At most one update event per this long, whatever the call rate (every open page refreshes at most this often). */
 export const COALESCE_MS = 500;
@@ -36,7 +36,7 @@ export interface CallsEvent {
  * The dashboard's Server-Sent Events: the call log's changes, coalesced into at most one `calls` event per
  * COALESCE_MS for all viewers (the page then fetches its own fresh HTML), a `tick` for the overview, heartbeat
  * comments, a bounded number of viewers with bounded buffers, and every stream closed when the app closes.
- * Subscribed to the call log only while someone watches: with no viewer the call log makes no copies for us.
+ * Subscribed to the call log's id-only changes, and only while someone watches: it copies nothing for us.
  */
 @Injectable()
 export class DashboardEvents implements OnModuleDestroy {
@@ -92,7 +92,7 @@ export class DashboardEvents implements OnModuleDestroy {
 
   private start(): void {
     if (this.sub) return;
-    this.sub = this.callLog.changes.subscribe({ next: (c) => this.onChange(c), complete: () => this.onModuleDestroy() });
+    this.sub = this.callLog.changedIds.subscribe({ next: (c) => this.onChange(c), complete: () => this.onModuleDestroy() });
     this.heartbeat = setInterval(() => this.broadcast(': heartbeat\n\n'), HEARTBEAT_MS).unref();
     this.tick = setInterval(() => this.broadcast(`event: tick\ndata: ${JSON.stringify({ active: this.callLog.counts().active })}\n\n`), TICK_MS).unref();
   }
@@ -107,11 +107,11 @@ export class DashboardEvents implements OnModuleDestroy {
     this.pending = undefined;
   }
 
-  private onChange(c: CallLogChange): void {
+  private onChange(c: CallLogChangeId): void {
     const p = (this.pending ??= { active: 0, started: 0, updated: 0, ended: 0, ids: [], more: false, idSet: new Set() });
     p[c.kind]++;
-    if (!p.idSet.has(c.conversation.id)) {
-      if (p.idSet.size < MAX_IDS) p.idSet.add(c.conversation.id);
+    if (!p.idSet.has(c.id)) {
+      if (p.idSet.size < MAX_IDS) p.idSet.add(c.id);
       else p.more = true;
     }
     if (this.flushTimer === undefined) {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { stringify as toYaml } from 'yaml';
-import { MonitoringSection } from '@app/config';
+import { GatewaySection, MonitoringSection } from '@app/config';
 import type { RequestAuth } from '../auth/auth.types';
 import { CallLogService } from '../call-log/call-log.service';
 import type { ConversationDetail, ConversationSummary, ReplyRecord, RpcInput, RpcRecord } from '../call-log/call-log.types';
@@ -129,6 +129,7 @@ export class DashboardPages {
     private readonly status: StatusService,
     private readonly views: DashboardViews,
     private readonly monitoring: MonitoringSection,
+    private readonly gateway: GatewaySection,
   ) {}
 
   /** Ending calls is for admins; with auth off anyone who reaches the (loopback) server may. */
@@ -138,14 +139,13 @@ export class DashboardPages {
 
   private page(template: string, nav: NavKey | undefined, title: string, live: Live, auth: RequestAuth, data: object, callId?: string): string {
     const now = Date.now();
-    const cfg = this.status.config();
     return this.views.render(template, {
       ...data,
       title,
       live,
       callId: callId ?? '',
       nav: NAV.map((n) => ({ ...n, current: n.key === nav })),
-      gatewayName: cfg.gateway.name,
+      gatewayName: this.gateway.name ?? 'BYOVA Gateway',
       version: this.status.version,
       csrfToken: auth.csrfToken,
       user: auth.principal ? { name: auth.principal.email ?? auth.principal.name, role: auth.principal.role, session: auth.principal.via === 'session' } : undefined,
