@@ -1,13 +1,14 @@
 // Monitoring section: what monitoring costs the gateway. Two gateway children run side by side under the same
 // load at the same time (the standard call mix, N calls each): one with monitoring on (as shipped: the call log,
 // metrics and the HTTP API observing every call, /metrics, the active-call list and the status read every few
-// seconds, as Prometheus and an operator would), one with monitoring off (no HTTP server, nothing observing the
-// engine). Side by side, whatever else loads the shared machine loads both. Reported: each one's CPU per
+// seconds, as Prometheus and an operator would, and five dashboard viewers connected: bench/dashboard-viewers.ts),
+// one with monitoring off (no HTTP server, nothing observing the engine). Side by side, whatever else loads the shared machine loads both. Reported: each one's CPU per
 // call-second, their ratio per pair, and the median ratio over the pairs. See bench/README.md.
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { DASHBOARD_VIEWERS, type DashboardViewers, startDashboardViewers, type ViewerCounts } from './dashboard-viewers';
 import { runLevel, standardLevel } from './load';
 import { SOURCEMAPS_FILE, summariseProfile } from './profile';
 import { readMachine, readProc, REPO, startServer, type ServerChild } from './servers';
@@ -45,6 +46,8 @@ interface ModeRun {
   /** Monitoring reads during the level (on only), and how many failed. */
   reads: number;
   readErrors: number;
+  /** The dashboard viewers' SSE events and page reads (on only). */
+  viewers?: ViewerCounts;
 }
 
 /** What is read while monitoring is on: the scrape, the active calls, the status. */
@@ -80,6 +83,8 @@ async function measure(
   let reads = 0;
   let readErrors = 0;
   let reader: NodeJS.Timeout | undefined;
+  let viewers: DashboardViewers | undefined;
+  let viewerCounts: ViewerCounts | undefined;
   try {
     const read = async () => {
       for (const path of READ_PATHS) {
@@ -97,7 +102,10 @@ async function measure(
     let steady: { cpuMs: number; ms: number; machinePct: number } | undefined;
     const profile = monitoring ? o.profileDir : undefined;
     let profiled: Promise<boolean> = Promise.resolve(false);
-    if (monitoring) reader = setInterval(() => void read(), o.scrapeEveryS * 1000);
+    if (monitoring) {
+      reader = setInterval(() => void read(), o.scrapeEveryS * 1000);
+      viewers = startDashboardViewers(server.httpAddress!);
+    }
     const run = await runLevel(level(o.calls, o.durationS), {
       steadyStart() {
         const p = readProc(server.pid);
@@ -115,6 +123,7 @@ async function measure(
       },
     });
     clearInterval(reader);
+    viewerCounts = viewers?.stop();
     await profiled;
     const windowS = steady ? steady.ms / 1000 : 0;
     const turnLat = run.samples.filter((s) => (s.kind === 'speech' || s.kind === 'dtmf') && s.latencyMs !== undefined).map((s) => s.latencyMs!);
@@ -127,11 +136,13 @@ async function measure(
       turnP99Ms: dist(turnLat).p99,
       errors: errors + (run.timedOut ? 1 : 0),
       errorKinds,
-      reads,
-      readErrors,
+      reads: reads + (viewerCounts?.pageReads ?? 0),
+      readErrors: readErrors + (viewerCounts?.errors ?? 0),
+      viewers: viewerCounts,
     };
   } finally {
     clearInterval(reader);
+    viewers?.stop();
   }
 }
 
@@ -139,7 +150,7 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
   const t0 = performance.now();
   process.stdout.write(
     `\nMonitoring section: ${o.calls} calls of ${o.durationS} s to each of two gateways side by side, monitoring on and off, ${o.repeats} pair(s), ` +
-      `monitoring read every ${o.scrapeEveryS} s while on\n`,
+      `monitoring read every ${o.scrapeEveryS} s and ${DASHBOARD_VIEWERS} dashboard viewers connected while on\n`,
   );
   const loadBefore = readLoadavg();
   const runs: ModeRun[] = [];
@@ -161,7 +172,7 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
         runs.push(r);
         process.stdout.write(
           `  monitoring ${r.monitoring ? 'on ' : 'off'}: CPU ${f(r.cpuMsPerCallSecond)} ms/call-s (${f(r.cpuPctOfCore, 0)}% core), turn p99 ${f(r.turnP99Ms)} ms, ` +
-            `errors ${r.errors}${r.monitoring ? `, monitoring reads ${r.reads} (${r.readErrors} failed)` : ''}\n`,
+            `errors ${r.errors}${r.monitoring ? `, monitoring reads ${r.reads} (${r.readErrors} failed), dashboard events ${r.viewers?.events ?? 0}` : ''}\n`,
         );
       }
       const on = pair.find((r) => r.monitoring)!.cpuMsPerCallSecond;
@@ -214,7 +225,8 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
     [
       `# Monitoring overhead (${when})`,
       '',
-      `${o.calls} calls of ${o.durationS} s to each of two gateways side by side (monitoring on, off), ${o.repeats} pair(s); while on, /metrics, /api/conversations and /api/status read every ${o.scrapeEveryS} s. ` +
+      `${o.calls} calls of ${o.durationS} s to each of two gateways side by side (monitoring on, off), ${o.repeats} pair(s); while on, /metrics, /api/conversations and /api/status read every ${o.scrapeEveryS} s, ` +
+        `and ${DASHBOARD_VIEWERS} dashboard viewers connected (each on /dashboard/events, reading /dashboard/calls every 3 s; their reads count in the reads column). ` +
         `Load average before/after ${loadBefore} / ${loadAfter}. Total ${totalS} s.`,
       '',
       table,

@@ -117,6 +117,21 @@ describe('CallLogService', () => {
     ]);
   });
 
+  it('streams the same changes as kind and id only (changedIds), copying nothing for them', () => {
+    const { log, start, end, rpc } = setup();
+    const seen: Array<[string, string]> = [];
+    const sub = log.changedIds.subscribe((c) => seen.push([c.kind, c.id]));
+    start('c1');
+    rpc('c1', 1);
+    end('c1');
+    sub.unsubscribe();
+    expect(seen).toEqual([
+      ['started', 'c1'],
+      ['updated', 'c1'],
+      ['ended', 'c1'],
+    ]);
+  });
+
   it("keeps the Python gateway's connection events: start, one message per RPC, terminal, end; bounded", () => {
     const { log, start, end, rpc, reply } = setup();
     start('c1', 1000);

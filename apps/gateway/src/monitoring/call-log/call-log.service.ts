@@ -5,6 +5,7 @@ import { type EngineEvent, EngineEvents } from '@app/engine';
 import { Ring } from './ring';
 import type {
   CallLogChange,
+  CallLogChangeId,
   ConnectionEvent,
   ConversationDetail,
   ConversationSummary,
@@ -70,6 +71,9 @@ export class CallLogService implements OnModuleInit, OnModuleDestroy {
 
   /** Every change of a call: started, updated (an RPC, input, reply), ended. Hot: only changes after subscribing. */
   readonly changes: Observable<CallLogChange> = this.subject.asObservable();
+  private readonly idSubject = new Subject<CallLogChangeId>();
+  /** The same changes as their kind and call id only: nothing is copied for these subscribers. */
+  readonly changedIds: Observable<CallLogChangeId> = this.idSubject.asObservable();
 
   constructor(
     private readonly events: EngineEvents,
@@ -86,6 +90,7 @@ export class CallLogService implements OnModuleInit, OnModuleDestroy {
   onModuleDestroy(): void {
     this.unsubscribe?.();
     this.subject.complete();
+    this.idSubject.complete();
   }
 
   // ---- reading ----
@@ -197,6 +202,7 @@ export class CallLogService implements OnModuleInit, OnModuleDestroy {
     }
     // The copy is made only for a subscriber (a dashboard): most updates have none.
     if (this.subject.observed) this.subject.next({ kind: 'updated', conversation: copySummary(entry) });
+    if (this.idSubject.observed) this.idSubject.next({ kind: 'updated', id: entry.id });
   }
 
   private onStarted(e: Extract<EngineEvent, { type: 'conversation_started' }>): void {
@@ -218,6 +224,7 @@ export class CallLogService implements OnModuleInit, OnModuleDestroy {
     this.bucket(e.at).started++;
     this.connectionEvent('start', entry, e.at);
     this.subject.next({ kind: 'started', conversation: copySummary(entry) });
+    this.idSubject.next({ kind: 'started', id: entry.id });
   }
 
   private onEnded(entry: Entry, e: Extract<EngineEvent, { type: 'conversation_ended' }>): void {
@@ -231,6 +238,7 @@ export class CallLogService implements OnModuleInit, OnModuleDestroy {
     this.bucket(e.at).ended++;
     this.connectionEvent('end', entry, e.at, { reason: e.reason });
     this.subject.next({ kind: 'ended', conversation: copySummary(entry) });
+    this.idSubject.next({ kind: 'ended', id: entry.id });
   }
 
   private onReply(entry: Entry, e: Extract<EngineEvent, { type: 'reply' }>): void {

@@ -101,6 +101,12 @@ export interface CallLogChange {
   conversation: ConversationSummary;
 }
 
+/** A change named only, with no copy of the call: for views that re-read what they show (the dashboard). */
+export interface CallLogChangeId {
+  kind: CallLogChange['kind'];
+  id: string;
+}
+
 /** The Python gateway's connection event (its e2e tool reads them from /api/connections). */
 export interface ConnectionEvent {
   event_type: 'start' | 'message' | 'terminal' | 'end';

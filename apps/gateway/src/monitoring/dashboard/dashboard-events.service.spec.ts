@@ -1,0 +1,144 @@
+import { createServer, get, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createLogger, MonitoringSection } from '@app/config';
+import { EngineEvents } from '@app/engine';
+import { CallLogService } from '../call-log/call-log.service';
+import { DashboardEvents, MAX_CLIENTS } from './dashboard-events.service';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The hub behind a real HTTP server, fed by a real call log and engine events. */
+async function setup() {
+  const events = new EngineEvents();
+  const log = new CallLogService(events, new MonitoringSection());
+  log.onModuleInit();
+  const hub = new DashboardEvents(log, createLogger('silent'));
+  const server: Server = createServer((req, res) => {
+    if (!hub.attach(res)) {
+      res.statusCode = 503;
+      res.end();
+      return;
+    }
+    // A viewer whose network stalls: what the hub writes piles up in its socket's buffer.
+    if (req.url === '/stalled') res.socket?.cork();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  let n = 0;
+  const start = () => events.emit({ type: 'conversation_started', at: Date.now(), conversationId: `c${n++}`, agentId: 'a', connectorId: 'x', customerOrgId: '', resumed: false });
+  return { hub, log, server, url, start, stop: () => new Promise((r) => server.close(r)) };
+}
+
+function connect(url: string): Promise<{ res: IncomingMessage; text: () => string; times: number[] }> {
+  return new Promise((resolve, reject) => {
+    get(url, (res) => {
+      let buf = '';
+      const times: number[] = [];
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        buf += c;
+        if (c.includes('event: calls')) times.push(Date.now());
+      });
+      resolve({ res, text: () => buf, times });
+    }).on('error', reject);
+  });
+}
+
+const callsEvents = (text: string) => text.split('\n\n').filter((b) => b.startsWith('event: calls')).map((b) => JSON.parse(b.split('data: ')[1]));
+
+describe('DashboardEvents (SSE hub)', () => {
+  it('coalesces changes into at most one event per 500 ms for every viewer, naming the calls that changed', async () => {
+    const s = await setup();
+    try {
+      const a = await connect(s.url);
+      const b = await connect(s.url);
+      // 20 calls start over about a second: an event at once, then at most one per 500 ms (not 20).
+      const t0 = Date.now();
+      for (let i = 0; i < 20; i++) {
+        s.start();
+        await sleep(50);
+      }
+      const spanMs = Date.now() - t0;
+      await sleep(600);
+      for (const v of [a, b]) {
+        const got = callsEvents(v.text());
+        expect(got.length).toBeGreaterThanOrEqual(2);
+        expect(got.length).toBeLessThanOrEqual(Math.ceil(spanMs / 500) + 1);
+        for (let i = 1; i < v.times.length; i++) expect(v.times[i] - v.times[i - 1]).toBeGreaterThanOrEqual(450);
+        expect(got.reduce((n, e) => n + e.started, 0)).toBe(20);
+        expect(got.flatMap((e) => e.ids)).toEqual(Array.from({ length: 20 }, (_, i) => `c${i}`));
+        expect(got.at(-1)).toMatchObject({ active: 20, more: false });
+      }
+    } finally {
+      s.hub.onModuleDestroy();
+      await s.stop();
+    }
+  });
+
+  it('watches the call log (ids only, no copies) only while a viewer is connected', async () => {
+    const s = await setup();
+    try {
+      const internals = s.log as unknown as { subject: { observed: boolean }; idSubject: { observed: boolean } };
+      const observed = () => internals.idSubject.observed;
+      // The copying stream stays unobserved: viewers cost the call log no copies.
+      expect(internals.subject.observed).toBe(false);
+      expect(observed()).toBe(false);
+      const v = await connect(s.url);
+      expect(observed()).toBe(true);
+      expect(internals.subject.observed).toBe(false);
+      v.res.destroy();
+      await sleep(50);
+      expect(s.hub.viewers).toBe(0);
+      expect(observed()).toBe(false);
+    } finally {
+      s.hub.onModuleDestroy();
+      await s.stop();
+    }
+  });
+
+  it(`refuses viewer ${MAX_CLIENTS + 1}, and drops a viewer that does not read`, async () => {
+    const s = await setup();
+    try {
+      const viewers = await Promise.all(Array.from({ length: MAX_CLIENTS }, () => connect(s.url)));
+      expect(s.hub.viewers).toBe(MAX_CLIENTS);
+      const extra = await connect(s.url);
+      expect(extra.res.statusCode).toBe(503);
+      // A viewer whose network stalls; changes keep coming (each event names 100 long ids) until its buffer is full.
+      for (const v of viewers.splice(0, 1)) v.res.destroy();
+      await sleep(50);
+      const stuck = await connect(s.url.replace(/\/$/, '/stalled'));
+      expect(s.hub.viewers).toBe(MAX_CLIENTS);
+      const closed = new Promise<void>((r) => stuck.res.socket.on('close', () => r()));
+      const long = 'x'.repeat(200);
+      let n = 0;
+      const deadline = Date.now() + 10_000;
+      let done = false;
+      void closed.then(() => (done = true));
+      while (!done && Date.now() < deadline) {
+        for (let i = 0; i < 100; i++) {
+          (s.log as unknown as { onEvent(e: unknown): void }).onEvent({ type: 'conversation_started', at: Date.now(), conversationId: `${long}-${n++}`, agentId: 'a', connectorId: 'x', customerOrgId: '', resumed: false });
+        }
+        await sleep(520);
+      }
+      expect(done).toBe(true);
+      expect(s.hub.viewers).toBe(MAX_CLIENTS - 1);
+      for (const v of viewers) v.res.destroy();
+    } finally {
+      s.hub.onModuleDestroy();
+      await s.stop();
+    }
+  }, 30_000);
+
+  it('closes every stream when the application closes', async () => {
+    const s = await setup();
+    const v = await connect(s.url);
+    const ended = new Promise<void>((r) => v.res.on('end', () => r()));
+    s.hub.onModuleDestroy();
+    await ended;
+    expect(v.text()).toContain('retry: 3000');
+    expect(s.hub.viewers).toBe(0);
+    const late = await connect(s.url);
+    expect(late.res.statusCode).toBe(503);
+    await s.stop();
+  });
+});
