@@ -17,7 +17,7 @@ export class SdkLexRuntime implements LexRuntime {
       maxAttempts: 1,
       // The client's default opens an HTTP/2 connection per request (TCP and TLS handshakes every turn, for its
       // bidirectional StartConversation); RecognizeUtterance requests share one as HTTP/2 allows.
-      requestHandler: { disableConcurrentStreams: false },
+      requestHandler: { disableConcurrentStreams: false, maxConcurrentStreams: 1 },
     });
   }
 
