@@ -83,14 +83,26 @@ describe('AWS Lex V2 connector against a protocol-level fake Lex (real SDK, real
     await eventually(() => lex.calls('DeleteSession').some((c) => c.sessionId === sessionId));
   });
 
-  it("Lex requests share the gateway's HTTP/2 connection (no new TCP/TLS handshake per turn), calls at once included", async () => {
+  it('Lex requests reuse kept-alive connections (no new TCP/TLS handshake per turn), one request at a time on each', async () => {
     const before = lex.calls('RecognizeUtterance').length;
     const callers = [t.caller({ agentId: AGENT }), t.caller({ agentId: AGENT }), t.caller({ agentId: AGENT })];
-    await Promise.all(callers.map(async (c) => ok(await c.startSession())));
+    // Three welcomes at once: at most three connections (each carries one request at a time, so replies never
+    // queue behind another call's in one connection's flow-control window).
+    lex.delay('RecognizeUtterance', 200);
+    try {
+      await Promise.all(callers.map(async (c) => ok(await c.startSession())));
+    } finally {
+      lex.delay('RecognizeUtterance', 0);
+    }
+    // Then one turn after the other: all on one of those connections.
     for (const c of callers) ok(await c.sendDtmf('12#'));
     const mine = lex.calls('RecognizeUtterance').slice(before);
     expect(mine).toHaveLength(6);
-    expect(new Set(mine.map((r) => r.connection)).size).toBe(1);
+    const welcomes = new Set(mine.slice(0, 3).map((r) => r.connection));
+    const turns = new Set(mine.slice(3).map((r) => r.connection));
+    expect(turns.size).toBe(1);
+    expect(welcomes.size).toBe(3);
+    expect(welcomes.has([...turns][0])).toBe(true);
     await Promise.all(callers.map((c) => c.endSession()));
   });
 

@@ -16,7 +16,8 @@ export class SdkLexRuntime implements LexRuntime {
       endpoint: s.endpoint,
       maxAttempts: 1,
       // The client's default opens an HTTP/2 connection per request (TCP and TLS handshakes every turn, for its
-      // bidirectional StartConversation); RecognizeUtterance requests share one as HTTP/2 allows.
+      // bidirectional StartConversation). Connections are kept and reused instead, one request at a time on each:
+      // calls' replies multiplexed on one connection would wait on each other in its flow-control window.
       requestHandler: { disableConcurrentStreams: false, maxConcurrentStreams: 1 },
     });
   }
