@@ -1,3 +1,5 @@
+import { BodyTooLargeError, readLimitedBody } from '../common/read-limited-body';
+
 /** Largest Webex response the gateway reads (a page of data sources is a few KiB). */
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
 /** Longest Retry-After honoured; a larger value is capped. */
@@ -44,26 +46,12 @@ export function parseRetryAfter(v: string | null, now = Date.now()): number | un
 
 /** Reads at most `limit` bytes of a body; more is an error (and the rest is not downloaded). */
 async function readLimited(res: Response, limit: number): Promise<string> {
-  const declared = Number(res.headers.get('content-length'));
-  if (declared > limit) {
-    await res.body?.cancel().catch(() => undefined);
-    throw new WebexApiError(`response too large (${declared} bytes)`, res.status, false);
+  try {
+    return await readLimitedBody(res, limit);
+  } catch (e) {
+    if (e instanceof BodyTooLargeError) throw new WebexApiError(`response too large (${e.announced !== undefined ? `${e.announced} bytes` : `over ${limit} bytes`})`, res.status, false);
+    throw e;
   }
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => undefined);
-      throw new WebexApiError(`response too large (over ${limit} bytes)`, res.status, false);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Webex's error text (`message`, or the first of `errors[].description`), short; never the whole body. */

@@ -3,6 +3,7 @@ import { type CryptoKey, importJWK, type JWK } from 'jose';
 import { JwtValidationSection, LOGGER, type Logger } from '@app/config';
 import { JwtMetrics } from './jwt-metrics.service';
 import { JwtRefusal } from './jwt-refusal';
+import { BodyTooLargeError, readLimitedBody } from '../common/read-limited-body';
 
 /** Largest key set response read; Webex's is a few KiB. */
 export const MAX_JWKS_BYTES = 64 * 1024;
@@ -218,29 +219,10 @@ function retryAfterMs(h: string | null): number {
 
 /** The body as text, refusing more than `limit` bytes (announced or sent). */
 async function readLimited(res: Response, limit: number, timeoutMs: number): Promise<string> {
-  const announced = Number(res.headers.get('content-length'));
-  if (announced > limit) {
-    await res.body?.cancel().catch(() => undefined);
-    throw new FetchProblem(`response of ${announced} bytes (limit ${limit})`);
-  }
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const parts: Uint8Array[] = [];
-  let size = 0;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > limit) {
-        await reader.cancel().catch(() => undefined);
-        throw new FetchProblem(`response over ${limit} bytes`);
-      }
-      parts.push(value);
-    }
+    return await readLimitedBody(res, limit);
   } catch (err) {
-    if (err instanceof FetchProblem) throw err;
+    if (err instanceof BodyTooLargeError) throw new FetchProblem(err.message);
     throw new FetchProblem((err as Error).name === 'TimeoutError' ? `no complete answer within ${timeoutMs} ms` : `read failed (${(err as Error).message})`);
   }
-  return Buffer.concat(parts).toString('utf8');
 }

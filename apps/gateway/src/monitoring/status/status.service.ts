@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { instanceToPlain } from 'class-transformer';
 import { ConnectorsSection, DataSourceSection, GatewaySection, JwtValidationSection, LoggingSection, MonitoringSection, SessionsSection, VadSection } from '@app/config';
 import { ConnectorRegistry } from '@app/connector-sdk';
+import { defaultInput } from '@app/engine';
 import { HEALTH_SERVICES, HealthService } from '../../health/health.service';
 import { DrainService } from '../../lifecycle/drain.service';
 import { TlsCertificates } from '../../tls/tls-certificates.service';
@@ -105,18 +106,8 @@ export class StatusService {
         isDefault: a.isDefault,
         replyMode: d.reply_mode,
         endpointing: a.endpointing,
-        input: {
-          mode: d.input_mode,
-          bargeIn: d.barge_in,
-          sensitive: d.input_sensitive,
-          dtmf: { length: d.dtmf.length, interDigitTimeoutMs: d.dtmf.inter_digit_timeout_ms, terminator: d.dtmf.terminator },
-          speech: {
-            completeTimeoutMs: d.speech.complete_timeout_ms,
-            incompleteTimeoutMs: d.speech.incomplete_timeout_ms,
-            maxSpeechMs: d.speech.max_speech_ms,
-            noInputTimeoutMs: d.speech.no_input_timeout_ms,
-          },
-        },
+        // What a call of this agent is asked to collect until the agent says otherwise.
+        input: defaultInput(d),
       };
     });
   }
