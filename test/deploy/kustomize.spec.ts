@@ -2,13 +2,15 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import * as ts from 'typescript';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { loadGatewayConfig } from '@app/config';
 import { BYOVA_SERVICE } from '@app/proto';
 
 // deploy/ rendered by `kubectl kustomize` (Debian's kubectl; .ci/run installs it), each object checked against the
 // Kubernetes API schemas (kubernetes-models: validators generated from Kubernetes' OpenAPI document), then the
-// properties that make the gateway behave in a cluster.
+// properties that make the gateway behave in a cluster. Unknown field names are caught by type-checking each object
+// against the models' TypeScript interfaces (see unknownFields).
 const REPO = resolve(__dirname, '../..');
 const OVERLAYS = ['plain', 'tls'] as const;
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> }; [k: string]: any };
@@ -27,6 +29,26 @@ function render(overlay: string): Obj[] {
 function model(o: Obj): { validate(): void } {
   const mod = require(`kubernetes-models/${o.apiVersion}/${o.kind}`) as Record<string, new (d: unknown) => { validate(): void }>;
   return new mod[o.kind](o);
+}
+
+/**
+ * Field names the API does not know (a typo such as `readinesProbe` is silently dropped by the API server): the
+ * schema validators let extra fields through, so each object is type-checked as an object literal of the model's
+ * interface, where TypeScript reports every property the interface lacks, at any depth. Returns the messages.
+ */
+function unknownFields(objs: Obj[]): string[] {
+  const file = join(REPO, 'test/deploy/__rendered__.ts');
+  const source =
+    objs.map((o, i) => `import type { I${o.kind} as T${i} } from 'kubernetes-models/${o.apiVersion}/${o.kind}';`).join('\n') +
+    '\n' +
+    objs.map((o, i) => `export const o${i}: T${i} = ${JSON.stringify(o)};`).join('\n');
+  const options: ts.CompilerOptions = { strict: true, noEmit: true, skipLibCheck: true, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler, target: ts.ScriptTarget.ES2022, types: [] };
+  const host = ts.createCompilerHost(options);
+  const read = host.getSourceFile.bind(host);
+  host.getSourceFile = (name, lang, ...rest) => (resolve(name) === file ? ts.createSourceFile(name, source, lang) : read(name, lang, ...rest));
+  host.fileExists = ((exists) => (name: string) => resolve(name) === file || exists(name))(host.fileExists.bind(host));
+  const program = ts.createProgram([file], options, host);
+  return ts.getPreEmitDiagnostics(program, program.getSourceFile(file)).map((d) => ts.flattenDiagnosticMessageText(d.messageText, ' '));
 }
 
 const rendered = Object.fromEntries(OVERLAYS.map((o) => [o, render(o)])) as Record<(typeof OVERLAYS)[number], Obj[]>;
@@ -50,6 +72,7 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
       ['apps/v1 Deployment', 'autoscaling/v2 HorizontalPodAutoscaler', 'policy/v1 PodDisruptionBudget', 'v1 ConfigMap', 'v1 Service', 'v1 Service'].sort(),
     );
     for (const o of objs) expect(() => model(o).validate()).not.toThrow();
+    expect(unknownFields(objs)).toEqual([]);
   });
 
   it('its config.yaml loads without problems, mounted where GATEWAY_CONFIG points, on the ports the pod declares', () => {
@@ -184,11 +207,15 @@ describe('overlay tls', () => {
   });
 });
 
-it('the schema check is live: a wrong type or a missing required field is refused', () => {
+it('the schema check is live: a wrong type, a missing required field or an unknown field is refused', () => {
   const d = structuredClone(one(rendered.plain, 'Deployment'));
   d.spec.template.spec.containers[0].readinessProbe.grpc.port = 'grpc'; // grpc probes take a number only
   expect(() => model(d).validate()).toThrow(/grpc\/port must be integer/);
   const h = structuredClone(one(rendered.plain, 'HorizontalPodAutoscaler'));
   delete h.spec.maxReplicas;
   expect(() => model(h).validate()).toThrow(/maxReplicas/);
+  const typo = structuredClone(one(rendered.plain, 'Deployment'));
+  typo.spec.template.spec.containers[0].lifecycle.preStop.slep = typo.spec.template.spec.containers[0].lifecycle.preStop.sleep;
+  delete typo.spec.template.spec.containers[0].lifecycle.preStop.sleep;
+  expect(unknownFields([typo])).toEqual([expect.stringMatching(/known properties, and '"slep"' does not exist in type/)]);
 });
