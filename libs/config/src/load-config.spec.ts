@@ -164,13 +164,15 @@ describe('bad values and shapes', () => {
     if (!yaml.includes('[info]')) expect(p).toHaveLength(1);
   });
 
-  it('a connection-age grace longer than the drain grace is refused, naming both keys', () => {
+  it('a connection-age grace set longer than the drain grace is refused, naming both keys; unset, it follows the drain grace', () => {
     expect(problems(() => load('gateway: { shutdown_grace_seconds: 10, max_connection_age_grace_seconds: 11 }\n'))).toEqual([
       'gateway.max_connection_age_grace_seconds: 11 is above gateway.shutdown_grace_seconds (10); keep it at most that',
     ]);
     expect(load('gateway: { shutdown_grace_seconds: 10, max_connection_age_grace_seconds: 10, max_connection_age_seconds: 0 }\n').config.gateway).toMatchObject({
       max_connection_age_seconds: 0,
     });
+    // Left unset, it follows a shorter drain grace.
+    expect(load('gateway: { shutdown_grace_seconds: 3 }\n').config.gateway.max_connection_age_grace_seconds).toBe(3);
   });
 
   it('a file that is not YAML, or not a map at the top, names the file', () => {
