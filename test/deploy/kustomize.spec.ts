@@ -7,10 +7,10 @@ import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { loadGatewayConfig } from '@app/config';
 import { BYOVA_SERVICE } from '@app/proto';
 
-// deploy/ rendered by `kubectl kustomize` (Debian's kubectl; .ci/run installs it), each object checked against the
-// Kubernetes API schemas (kubernetes-models: validators generated from Kubernetes' OpenAPI document), then the
-// properties that make the gateway behave in a cluster. Unknown field names are caught by type-checking each object
-// against the models' TypeScript interfaces (see unknownFields).
+// deploy/ rendered by `kubectl kustomize` (kubectl 1.21+; .ci/run installs one if missing), each object checked
+// against the Kubernetes API schemas (kubernetes-models: validators generated from Kubernetes' OpenAPI document),
+// then the properties that make the gateway behave in a cluster. Unknown field names are caught by type-checking
+// each object against the models' TypeScript interfaces (see unknownFields).
 const REPO = resolve(__dirname, '../..');
 const OVERLAYS = ['plain', 'tls'] as const;
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> }; [k: string]: any };
