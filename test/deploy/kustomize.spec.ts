@@ -128,6 +128,9 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
     const emptyDirs = new Set(pod.spec.volumes.filter((v: any) => v.emptyDir).map((v: any) => v.name));
     const writable = c.volumeMounts.filter((m: any) => emptyDirs.has(m.name)).map((m: any) => m.mountPath);
     expect(writable.sort()).toEqual(['/tmp', '/var/lib/byova/recordings']);
+    // No mount inside another (the kubelet's writes to a ConfigMap or Secret volume can drop a nested mount point).
+    const paths: string[] = c.volumeMounts.map((m: any) => m.mountPath);
+    for (const p of paths) expect(paths.filter((q) => q.startsWith(`${p}/`))).toEqual([]);
     for (const v of pod.spec.volumes.filter((x: any) => x.emptyDir)) expect(v.emptyDir.sizeLimit).toBeDefined();
     expect(c.resources.requests).toEqual({ cpu: expect.any(String), memory: expect.any(String) });
     expect(c.resources.limits.memory).toBeDefined();
