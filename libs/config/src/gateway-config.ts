@@ -53,6 +53,13 @@ export class GatewaySection {
   @Section() @Type(() => KeepaliveConfig) keepalive = new KeepaliveConfig();
   /** How long in-flight RPCs may run after SIGTERM/SIGINT before the process exits. */
   @IsNumber() @Min(0) @Max(3600) shutdown_grace_seconds = 25;
+  /**
+   * Connections older than this (plus up to 10% jitter) are sent GOAWAY, so long-lived clients such as WxCC
+   * reconnect and get spread over new replicas. 0: no limit.
+   */
+  @IsNumber() @Min(0) @Max(86_400) max_connection_age_seconds = 300;
+  /** After that GOAWAY, how long calls in progress on the old connection may run before it is closed. */
+  @IsNumber() @Min(0) @Max(3600) max_connection_age_grace_seconds = 20;
   @IsBoolean() reflection = true;
   /** TLS (and mutual TLS) on the gRPC port; absent: plaintext h2c (e.g. behind a TLS-terminating load balancer). */
   @IsOptional() @Section() @Type(() => TlsSettings) tls?: TlsSettings;

@@ -41,6 +41,8 @@ describe('defaults', () => {
       port: 50051,
       default_agent: '',
       shutdown_grace_seconds: 25,
+      max_connection_age_seconds: 300,
+      max_connection_age_grace_seconds: 20,
       reflection: true,
       max_concurrent_streams: 1000,
       keepalive: { time_ms: 30_000, timeout_ms: 10_000, permit_without_calls: true, min_client_ping_interval_ms: 10_000 },
@@ -160,6 +162,17 @@ describe('bad values and shapes', () => {
     // a list of scalars also gets a line per item; each names the block
     for (const line of p) expect(line.startsWith(`${path}`)).toBe(true);
     if (!yaml.includes('[info]')) expect(p).toHaveLength(1);
+  });
+
+  it('a connection-age grace set longer than the drain grace is refused, naming both keys; unset, it follows the drain grace', () => {
+    expect(problems(() => load('gateway: { shutdown_grace_seconds: 10, max_connection_age_grace_seconds: 11 }\n'))).toEqual([
+      'gateway.max_connection_age_grace_seconds: 11 is above gateway.shutdown_grace_seconds (10); keep it at most that',
+    ]);
+    expect(load('gateway: { shutdown_grace_seconds: 10, max_connection_age_grace_seconds: 10, max_connection_age_seconds: 0 }\n').config.gateway).toMatchObject({
+      max_connection_age_seconds: 0,
+    });
+    // Left unset, it follows a shorter drain grace.
+    expect(load('gateway: { shutdown_grace_seconds: 3 }\n').config.gateway.max_connection_age_grace_seconds).toBe(3);
   });
 
   it('a file that is not YAML, or not a map at the top, names the file', () => {

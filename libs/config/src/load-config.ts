@@ -60,6 +60,16 @@ function validateConfig(raw: Record<string, unknown>): { config: GatewayConfig; 
   if (config.data_source instanceof Object) problems.push(...resolveDataSource(config.data_source, config.jwt_validation));
   const tls = tlsProblems(config.gateway?.tls, config.monitoring?.tls);
   problems.push(...tls.problems);
+  const g = config.gateway;
+  // An aged connection's calls could otherwise outlive a stop's drain and be cut by it. Left unset, the grace
+  // follows a shorter drain grace; set above it, it is refused.
+  const ageGraceGiven = (rest.gateway as Record<string, unknown> | undefined)?.max_connection_age_grace_seconds !== undefined;
+  if (g && !ageGraceGiven) g.max_connection_age_grace_seconds = Math.min(g.max_connection_age_grace_seconds, g.shutdown_grace_seconds);
+  if (g && g.max_connection_age_grace_seconds > g.shutdown_grace_seconds) {
+    problems.push(
+      `gateway.max_connection_age_grace_seconds: ${g.max_connection_age_grace_seconds} is above gateway.shutdown_grace_seconds (${g.shutdown_grace_seconds}); keep it at most that`,
+    );
+  }
   return { config, problems, warnings: tls.warnings };
 }
 

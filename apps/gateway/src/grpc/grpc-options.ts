@@ -50,7 +50,16 @@ export function grpcOptions(g: GatewaySection, onServer?: (server: Server, url: 
         keepalivePermitWithoutCalls: g.keepalive.permit_without_calls ? 1 : 0,
         http2MinPingIntervalWithoutDataMs: g.keepalive.min_client_ping_interval_ms,
       },
-      channelOptions: { 'grpc.max_concurrent_streams': g.max_concurrent_streams },
+      channelOptions: {
+        'grpc.max_concurrent_streams': g.max_concurrent_streams,
+        // Rebalancing: clients reconnect after GOAWAY, possibly to another replica (grpc-js adds 10% jitter).
+        ...(g.max_connection_age_seconds > 0
+          ? {
+              'grpc.max_connection_age_ms': Math.round(g.max_connection_age_seconds * 1000),
+              'grpc.max_connection_age_grace_ms': Math.round(g.max_connection_age_grace_seconds * 1000),
+            }
+          : {}),
+      },
       gracefulShutdown: true,
       ...(credentials ? { credentials } : {}),
       onLoadPackageDefinition: (_pkg: unknown, server: Server) => {
