@@ -6,6 +6,7 @@ import { type ConversationEngine, EngineError, EngineEvents, type TurnHandle, ty
 import type { VoiceVARequest, VoiceVAResponse } from '@app/proto';
 import { voiceVARequest } from '@app/simulator';
 import { DrainService } from '../lifecycle/drain.service';
+import { RequestRejections } from '../rpc/request-rejections.service';
 import { RpcGateway } from '../rpc/rpc-gateway.service';
 import { VoiceAgentController } from './voice-agent.controller';
 
@@ -27,7 +28,7 @@ function setup() {
   const turns: FakeTurn[] = [];
   const engine = { openTurn: (sink: TurnSink) => turns[turns.push(new FakeTurn(sink)) - 1] } as unknown as ConversationEngine;
   const drain = new DrainService();
-  const rpc = new RpcGateway(engine, drain, createLogger('silent'), new EngineEvents());
+  const rpc = new RpcGateway(engine, drain, createLogger('silent'), new EngineEvents(), new RequestRejections());
   const registry = { agents: () => [] } as unknown as ConnectorRegistry;
   return { turns, drain, controller: new VoiceAgentController(rpc, registry) };
 }

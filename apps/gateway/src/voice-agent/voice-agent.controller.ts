@@ -26,7 +26,7 @@ export class VoiceAgentController {
     private readonly registry: ConnectorRegistry,
   ) {}
 
-  listVirtualAgents(_req: ListVARequest): ListVAResponse {
+  listVirtualAgents(req: ListVARequest): ListVAResponse {
     try {
       return this.rpc.unary('ListVirtualAgents', () =>
         listVAResponse(
@@ -34,6 +34,7 @@ export class VoiceAgentController {
             virtualAgentInfo({ virtualAgentId: a.id, virtualAgentName: a.name, isDefault: a.isDefault, attributes: a.attributes }),
           ),
         ),
+        req,
       );
     } catch (e) {
       throw rpcException(e as EngineError);
