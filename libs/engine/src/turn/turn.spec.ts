@@ -26,7 +26,7 @@ import { ConversationEngine } from '../conversation-engine.service';
 import type { EngineError } from '../engine-error';
 import type { EngineEvent } from '../observe/engine-events';
 import { InMemoryConversationStateStore } from '../state';
-import { Turn, type TurnHost, type TurnSink } from './turn';
+import { MAX_DTMF_DIGITS, Turn, type TurnHost, type TurnSink } from './turn';
 
 const MULAW = { encoding: 'mulaw' as const, sampleRate: 8000 };
 const FRAME = new Uint8Array(160).fill(0xff); // 20 ms of µ-law silence: the scripted endpointer decides, not the audio
@@ -314,6 +314,44 @@ describe('Turn: one RPC', () => {
     const { sink } = w.rpc(audio(true), base({ conversationId: 'other', dtmfInput: { dtmfEvents: [1] } }));
     await settle();
     expect(sink.failed?.message).toMatch(/conversation_id changed/);
+  });
+
+  it('refuses audio frames that name another conversation, before and after the input concluded', async () => {
+    const w = world();
+    await w.started();
+    const other = () => ({ ...audio(), conversationId: 'other' });
+    const first = w.rpc(audio(true), other());
+    await settle();
+    expect(first.sink.failed?.message).toMatch(/conversation_id changed/);
+    const second = w.rpc(audio(true));
+    await settle();
+    w.ep().say(SpeechEvent.Started);
+    w.ep().say(SpeechEvent.Ended);
+    second.turn.request(other());
+    expect(second.sink.failed?.message).toMatch(/conversation_id changed/);
+  });
+
+  it(`refuses a DTMF request longer than ${MAX_DTMF_DIGITS} digits, takes one of exactly that many`, async () => {
+    const w = world();
+    await w.started();
+    const long = w.rpc(dtmf(...new Array<DTMFDigits>(MAX_DTMF_DIGITS + 1).fill(DTMFDigits.DTMF_DIGIT_ONE)));
+    await settle();
+    expect(long.sink.failed).toMatchObject({ code: 'invalid_argument', message: expect.stringMatching(/33 digits; at most 32/) });
+    expect(w.session().calls.map((c) => c.arg)).not.toContainEqual(expect.objectContaining({ kind: 'dtmf' }));
+    w.rpc(dtmf(...new Array<DTMFDigits>(MAX_DTMF_DIGITS).fill(DTMFDigits.DTMF_DIGIT_ONE)));
+    await settle();
+    expect(w.session().last.arg).toEqual({ kind: 'dtmf', digits: '1'.repeat(MAX_DTMF_DIGITS) });
+  });
+
+  it('refuses a frame that is wrong after the input concluded (format change, over a second): it is not heard as something else', async () => {
+    const w = world();
+    await w.started();
+    const { turn, sink } = w.rpc(audio(true));
+    await settle();
+    w.ep().say(SpeechEvent.Started);
+    w.ep().say(SpeechEvent.Ended);
+    turn.request(base({ audioInput: { callerAudio: FRAME, encoding: 1, sampleRateHertz: 8000, audioTimestamp: undefined, languageCode: '', isSingleUtterance: false } }));
+    expect(sink.failed?.message).toMatch(/format changed/);
   });
 
   it('a conversation that was never started is started silently (resumed) before its first input', async () => {

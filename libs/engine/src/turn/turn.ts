@@ -51,6 +51,9 @@ export interface TurnHost {
 
 const METHOD = 'ProcessCallerInput';
 
+/** DTMF digits one request may carry: longer than any phone number (E.164: 15) or account number a caller keys in. */
+export const MAX_DTMF_DIGITS = 32;
+
 /** Requests held while the RPC waits for the conversation (about 20 s of 20 ms frames). */
 const MAX_QUEUED = 1000;
 
@@ -95,7 +98,13 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
     this.lastRequestAt = Date.now();
     if (this.concluded) {
       // Frames after the input concluded never queue: an agent that endpoints (or barge-in) may want them, else they are dropped.
-      if (req.audioInput !== undefined && this.intake !== undefined && this.phase === 'active') this.intake.push(req.audioInput.callerAudio);
+      // They are checked like any frame: a wrong one ends the RPC rather than being heard as something else.
+      const intake = this.intake;
+      if (req.audioInput !== undefined && intake !== undefined && this.phase === 'active') {
+        const wrong = this.foreignError(req) ?? intake.frameError(req.audioInput);
+        if (wrong) return this.fail(wrong);
+        intake.push(req.audioInput.callerAudio);
+      }
       return;
     }
     switch (this.phase) {
@@ -251,7 +260,10 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
 
   private process(req: VoiceVARequest): void {
     const conv = this.conv!;
-    if (req.audioInput !== undefined) return this.onAudio(req.audioInput);
+    if (req.audioInput !== undefined) {
+      const foreign = this.foreignError(req);
+      return foreign ? this.fail(foreign) : this.onAudio(req.audioInput);
+    }
     if (this.exchange?.active) {
       // The agent is listening (nothing else runs while the turn is not busy): that stops for this input.
       this.busy = true;
@@ -260,10 +272,12 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
       this.exchange.endCall('caller input');
       return;
     }
-    if (req.conversationId && req.conversationId !== conv.id) {
-      return this.fail(EngineError.invalidArgument(`conversation_id changed within the RPC (bound to ${conv.id})`));
-    }
+    const foreign = this.foreignError(req);
+    if (foreign) return this.fail(foreign);
     if (req.dtmfInput !== undefined) {
+      if (req.dtmfInput.dtmfEvents.length > MAX_DTMF_DIGITS) {
+        return this.fail(EngineError.invalidArgument(`dtmf_input carries ${req.dtmfInput.dtmfEvents.length} digits; at most ${MAX_DTMF_DIGITS} are accepted`));
+      }
       const digits = dtmfEventsToDigits(req.dtmfInput.dtmfEvents);
       if (!digits) return this.fail(EngineError.invalidArgument('dtmf_input carries no valid DTMF digits'));
       if (this.events) this.observeInput({ kind: 'dtmf', digitCount: digits.length, digits: this.payloadsAllowed() ? digits : undefined });
@@ -300,11 +314,18 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
 
   // ---- caller audio (per frame: no logging, no allocation) ----
 
+  /** A request naming another conversation than the RPC's (audio included: one string comparison per frame). */
+  private foreignError(req: VoiceVARequest): EngineError | undefined {
+    const id = req.conversationId;
+    if (id === '' || id === this.conv!.id) return undefined;
+    return EngineError.invalidArgument(`conversation_id changed within the RPC (bound to ${this.conv!.id})`);
+  }
+
   private onAudio(v: VoiceInput): void {
     const intake = this.intake;
     if (intake === undefined) return this.openAudio(v);
-    const changed = intake.formatChangeError(v);
-    if (changed) return this.fail(changed);
+    const wrong = intake.frameError(v);
+    if (wrong) return this.fail(wrong);
     intake.push(v.callerAudio);
   }
 
