@@ -20,6 +20,8 @@ export interface RpcHandle {
   halfClose(): void;
   /** The client went away (or the transport gave up on the RPC); no outcome is delivered after this. */
   cancel(): void;
+  /** The transport ends the RPC with `error` (e.g. a client that does not read its responses). */
+  abort(error: EngineError): void;
   /** Completed, failed or cancelled. */
   readonly ended: boolean;
 }
