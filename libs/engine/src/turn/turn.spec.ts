@@ -26,7 +26,7 @@ import { ConversationEngine } from '../conversation-engine.service';
 import type { EngineError } from '../engine-error';
 import type { EngineEvent } from '../observe/engine-events';
 import { InMemoryConversationStateStore } from '../state';
-import { MAX_DTMF_DIGITS, Turn, type TurnHost, type TurnSink } from './turn';
+import { MAX_DTMF_DIGITS, MAX_QUEUED_AUDIO_BYTES, Turn, type TurnHost, type TurnSink } from './turn';
 
 const MULAW = { encoding: 'mulaw' as const, sampleRate: 8000 };
 const FRAME = new Uint8Array(160).fill(0xff); // 20 ms of µ-law silence: the scripted endpointer decides, not the audio
@@ -505,6 +505,20 @@ describe('Turn: binding, the ordering lock and the queue', () => {
     await settle();
     const { turn, sink } = w.rpc(audio(true));
     for (let i = 0; i < 1000; i++) turn.request(audio());
+    expect(sink.failed?.code).toBe('resource_exhausted');
+  });
+
+  it('too much audio queued while an earlier RPC runs (large frames, few of them): RESOURCE_EXHAUSTED', async () => {
+    const w = world();
+    await w.started();
+    w.rpc(dtmf(DTMFDigits.DTMF_DIGIT_ONE));
+    await settle();
+    const { turn, sink } = w.rpc(audio(true));
+    const big = base({ audioInput: { callerAudio: new Uint8Array(8000), encoding: 0, sampleRateHertz: 0, audioTimestamp: undefined, languageCode: '', isSingleUtterance: false } });
+    for (let i = 0; i < MAX_QUEUED_AUDIO_BYTES / 8000 - 1; i++) turn.request(big);
+    expect(sink.failed).toBeUndefined();
+    turn.request(big);
+    turn.request(big);
     expect(sink.failed?.code).toBe('resource_exhausted');
   });
 

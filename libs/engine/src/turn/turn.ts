@@ -54,6 +54,9 @@ const METHOD = 'ProcessCallerInput';
 /** DTMF digits one request may carry: longer than any phone number (E.164: 15) or account number a caller keys in. */
 export const MAX_DTMF_DIGITS = 32;
 
+/** Caller audio held while the RPC waits (20 s of 16 kHz LINEAR16 is 640 000 bytes). */
+export const MAX_QUEUED_AUDIO_BYTES = 1024 * 1024;
+
 /** Requests held while the RPC waits for the conversation (about 20 s of 20 ms frames). */
 const MAX_QUEUED = 1000;
 
@@ -69,6 +72,8 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
   private conv?: Conversation;
   private release?: () => void;
   private readonly queue: VoiceVARequest[] = [];
+  /** Caller audio in `queue`, bytes. */
+  private queuedAudio = 0;
   /** Async work (binding, starting, asking the agent) in progress; requests queue meanwhile, unless the input concluded. */
   private busy = false;
   private halfClosed = false;
@@ -182,17 +187,25 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
   // ---- binding and ordering ----
 
   private enqueue(req: VoiceVARequest): void {
-    if (this.queue.length >= MAX_QUEUED) {
+    const bytes = req.audioInput === undefined ? 0 : req.audioInput.callerAudio.length;
+    if (this.queue.length >= MAX_QUEUED || this.queuedAudio + bytes > MAX_QUEUED_AUDIO_BYTES) {
       this.fail(EngineError.exhausted('too many requests queued while an earlier RPC of this conversation is running'));
       return;
     }
+    this.queuedAudio += bytes;
     this.queue.push(req);
+  }
+
+  private clearQueue(): void {
+    this.queue.length = 0;
+    this.queuedAudio = 0;
   }
 
   private async bind(first: VoiceVARequest): Promise<void> {
     this.phase = 'binding';
     this.conversationId = first.conversationId;
     this.queue.push(first);
+    if (first.audioInput !== undefined) this.queuedAudio += first.audioInput.callerAudio.length;
     let conv: Conversation | undefined;
     try {
       conv = await this.host.bind(first);
@@ -214,7 +227,7 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
       // A hang-up does not wait behind an RPC still streaming audio: it ends the call, completing that RPC.
       this.observeInput({ kind: 'session_end' });
       this.phase = 'active';
-      this.queue.length = 0;
+      this.clearQueue();
       return this.conclude(() => this.host.endConversation(conv, 'caller_hangup'));
     }
     this.queue.unshift(first);
@@ -228,8 +241,12 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
   }
 
   private drain(): void {
-    while (this.phase === 'active' && !this.busy && !this.concluded && this.queue.length > 0) this.process(this.queue.shift()!);
-    if (this.concluded) this.queue.length = 0;
+    while (this.phase === 'active' && !this.busy && !this.concluded && this.queue.length > 0) {
+      const req = this.queue.shift()!;
+      if (req.audioInput !== undefined) this.queuedAudio -= req.audioInput.callerAudio.length;
+      this.process(req);
+    }
+    if (this.concluded) this.clearQueue();
     if (this.phase === 'active' && !this.busy && this.halfClosed) this.settle();
   }
 
@@ -426,7 +443,7 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
   /** Runs the turn's one piece of async work, then saves the conversation and completes the RPC. */
   private conclude(work: () => Promise<unknown>): void {
     this.concluded = true;
-    this.queue.length = 0;
+    this.clearQueue();
     this.intake?.conclude();
     this.busy = true;
     work()
@@ -545,7 +562,7 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
       const at = Date.now();
       ev.emit({ type: 'rpc_ended', at, conversationId: this.conversationId, rpc: this.rpcNo, method: METHOD, status, durationMs: at - this.openedAt, started: this.rpcNo !== 0 });
     }
-    this.queue.length = 0;
+    this.clearQueue();
     this.intake?.close();
     if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
     const conv = this.conv;
