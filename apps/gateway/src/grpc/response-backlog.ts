@@ -115,6 +115,7 @@ export class ResponseBacklog implements OnModuleDestroy {
   readonly waiting = new Set<RpcBacklog>();
   private readonly connections = new WeakMap<object, ConnectionLoad>();
   private readonly sweep: NodeJS.Timeout;
+  private warned = false;
 
   constructor(g: GatewaySection, @Inject(LOGGER) logger: Logger) {
     this.limits = {
@@ -135,7 +136,12 @@ export class ResponseBacklog implements OnModuleDestroy {
     const c = call as GrpcCall | undefined;
     if (!c || typeof c.write !== 'function') return undefined;
     const stream = http2StreamOf(c);
-    if (!stream) return undefined;
+    if (!stream) {
+      // A grpc-js whose call no longer leads to its HTTP/2 stream: say so once rather than run unbounded quietly.
+      if (!this.warned) this.log.warn('cannot find the HTTP/2 stream of a gRPC call: responses queued for slow readers are not bounded');
+      this.warned = true;
+      return undefined;
+    }
     let conn = this.connections.get(stream.session!);
     if (!conn) this.connections.set(stream.session!, (conn = { bytes: 0 }));
     const backlog = new RpcBacklog(this, conn, stream, onReset);
