@@ -51,10 +51,10 @@ export class GatewaySection {
   @IsInt() @Min(1024) max_receive_message_bytes = 256 * 1024;
   @IsInt() @Min(1024) max_send_message_bytes = 16 * 1024 * 1024;
   /** Responses waiting for a client that does not read: past these an RPC is reset (RESOURCE_EXHAUSTED). */
-  @IsInt() @Min(64 * 1024) max_queued_response_bytes_per_rpc = 4 * 1024 * 1024;
-  @IsInt() @Min(64 * 1024) max_queued_response_bytes_per_connection = 32 * 1024 * 1024;
+  @IsInt() @Min(64 * 1024) max_queued_response_bytes_per_rpc = 2 * 1024 * 1024;
+  @IsInt() @Min(64 * 1024) max_queued_response_bytes_per_connection = 8 * 1024 * 1024;
   /** Queued responses none of which could be written for this long: the RPC is reset. */
-  @IsInt() @Min(1000) stalled_reader_timeout_ms = 30_000;
+  @IsInt() @Min(1000) stalled_reader_timeout_ms = 15_000;
   @IsInt() @Min(1) max_concurrent_streams = 1000;
   @Section() @Type(() => KeepaliveConfig) keepalive = new KeepaliveConfig();
   /** How long in-flight RPCs may run after SIGTERM/SIGINT before the process exits. */
