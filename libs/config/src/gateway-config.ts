@@ -47,8 +47,14 @@ export class GatewaySection {
   @IsInt() @Min(0) @Max(65535) port = 50051;
   /** Agent id used when a call names none; empty means the first listed agent. */
   @IsString() default_agent = '';
-  @IsInt() @Min(1024) max_receive_message_bytes = 4 * 1024 * 1024;
+  /** The largest request: a second of 16 kHz LINEAR16 is 32 000 bytes; event parameters are small. */
+  @IsInt() @Min(1024) max_receive_message_bytes = 256 * 1024;
   @IsInt() @Min(1024) max_send_message_bytes = 16 * 1024 * 1024;
+  /** Responses waiting for a client that does not read: past these an RPC is reset (RESOURCE_EXHAUSTED). */
+  @IsInt() @Min(64 * 1024) max_queued_response_bytes_per_rpc = 2 * 1024 * 1024;
+  @IsInt() @Min(64 * 1024) max_queued_response_bytes_per_connection = 8 * 1024 * 1024;
+  /** Queued responses none of which could be written for this long: the RPC is reset. */
+  @IsInt() @Min(1000) stalled_reader_timeout_ms = 15_000;
   @IsInt() @Min(1) max_concurrent_streams = 1000;
   @Section() @Type(() => KeepaliveConfig) keepalive = new KeepaliveConfig();
   /** How long in-flight RPCs may run after SIGTERM/SIGINT before the process exits. */

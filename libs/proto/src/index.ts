@@ -17,3 +17,4 @@ export {
 export * as health from './gen/grpc/health/v1/health';
 export * from './messages';
 export * from './descriptor';
+export * from './strict-decode';

@@ -6,7 +6,34 @@ import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { BinaryReader } from '@bufbuild/protobuf/wire';
 import type { GatewaySection } from '@app/config';
-import { BYOVA_PACKAGE, BYOVA_SERVICE, descriptorSet, health, HEALTH_PACKAGE, HEALTH_SERVICE, VoiceVirtualAgentService } from '@app/proto';
+import {
+  BYOVA_PACKAGE,
+  BYOVA_SERVICE,
+  descriptorSet,
+  health,
+  HEALTH_PACKAGE,
+  HEALTH_SERVICE,
+  ListVARequest,
+  strictDeserializer,
+  VoiceVARequest,
+  VoiceVirtualAgentService,
+} from '@app/proto';
+
+/**
+ * The generated service definition with strict request decoding (see strict-decode): refused bytes reach the
+ * handler as a RejectedRequest, which it answers with INVALID_ARGUMENT. The generated file stays untouched.
+ */
+export const StrictVoiceVirtualAgentService = {
+  ...VoiceVirtualAgentService,
+  processCallerInput: {
+    ...VoiceVirtualAgentService.processCallerInput,
+    requestDeserialize: strictDeserializer(`${BYOVA_PACKAGE}.VoiceVARequest`, (b) => VoiceVARequest.decode(b)),
+  },
+  listVirtualAgents: {
+    ...VoiceVirtualAgentService.listVirtualAgents,
+    requestDeserialize: strictDeserializer(`${BYOVA_PACKAGE}.ListVARequest`, (b) => ListVARequest.decode(b)),
+  },
+};
 
 /**
  * What reflection serves: the embedded set's files byte for byte (proto-loader's view merges them per package and
@@ -39,7 +66,7 @@ export function grpcOptions(g: GatewaySection, onServer?: (server: Server, url: 
       url,
       package: [BYOVA_PACKAGE, HEALTH_PACKAGE],
       packageDefinition: {
-        [BYOVA_SERVICE]: VoiceVirtualAgentService,
+        [BYOVA_SERVICE]: StrictVoiceVirtualAgentService,
         [HEALTH_SERVICE]: health.HealthService,
       },
       maxReceiveMessageLength: g.max_receive_message_bytes,

@@ -3,6 +3,7 @@ import { EngineModule } from '@app/engine';
 import { HealthModule } from '../health/health.module';
 import { JwtAuthModule } from '../jwt-auth/jwt-auth.module';
 import { LifecycleModule } from '../lifecycle/lifecycle.module';
+import { RpcModule } from '../rpc/rpc.module';
 import { ConversationsController } from './api/conversations.controller';
 import { ProbesController } from './api/probes.controller';
 import { StatusController } from './api/status.controller';
@@ -19,7 +20,7 @@ import { StatusService } from './status/status.service';
  * The dashboard (its own module) reads the exported CallLogService and StatusService.
  */
 @Module({
-  imports: [EngineModule, HealthModule, LifecycleModule, JwtAuthModule, forwardRef(() => DashboardModule)],
+  imports: [EngineModule, HealthModule, LifecycleModule, JwtAuthModule, RpcModule, forwardRef(() => DashboardModule)],
   controllers: [StatusController, ConversationsController, ProbesController, MetricsController],
   providers: [CallLogService, MetricsService, StatusService, MonitoringExceptionFilter],
   exports: [CallLogService, StatusService],

@@ -3,6 +3,7 @@ import { type ConversationEngine, EngineError, EngineEvents, type TurnHandle, ty
 import { voiceVARequest } from '@app/simulator';
 import type { VoiceVAResponse } from '@app/proto';
 import { DrainService, SHUTTING_DOWN } from '../lifecycle/drain.service';
+import { RequestRejections } from './request-rejections.service';
 import { RpcGateway, type RpcSink } from './rpc-gateway.service';
 
 /** A scripted engine turn: records what the adapter drives, lets the test answer through the engine's sink. */
@@ -29,7 +30,7 @@ function setup() {
   const drain = new DrainService();
   const logs: Record<string, unknown>[] = [];
   const logger = createLogger('debug', { write: (l: string) => void logs.push(JSON.parse(l)) });
-  return { turns, drain, logs, rpc: new RpcGateway(engine, drain, logger, new EngineEvents()) };
+  return { turns, drain, logs, rpc: new RpcGateway(engine, drain, logger, new EngineEvents(), new RequestRejections()) };
 }
 
 /** A transport sink that records the RPC's outcome. */

@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { LOGGER, type Logger } from '@app/config';
 import { ConversationEngine, EngineError, EngineEvents, type TurnHandle, type TurnSink } from '@app/engine';
-import type { VoiceVARequest, VoiceVAResponse } from '@app/proto';
+import { RejectedRequest, type RejectReason, type VoiceVARequest, type VoiceVAResponse } from '@app/proto';
 import { DrainService, SHUTTING_DOWN, type TrackedRpc } from '../lifecycle/drain.service';
+import { RequestRejections } from './request-rejections.service';
 
 /** Where a transport delivers one RPC's outcome: responses, then exactly one of complete or fail. */
 export interface RpcSink {
@@ -13,14 +14,23 @@ export interface RpcSink {
 
 /** What a transport drives for one RPC. Every call is safe at any time: after the RPC ended it does nothing. */
 export interface RpcHandle {
-  request(req: VoiceVARequest): void;
+  /** A request, or what the strict deserializer refused (the RPC ends with INVALID_ARGUMENT). */
+  request(req: VoiceVARequest | RejectedRequest): void;
   /** The client sent its last request. */
   halfClose(): void;
   /** The client went away (or the transport gave up on the RPC); no outcome is delivered after this. */
   cancel(): void;
+  /** The transport ends the RPC with `error` (e.g. a client that does not read its responses). */
+  abort(error: EngineError): void;
   /** Completed, failed or cancelled. */
   readonly ended: boolean;
 }
+
+const REJECTED: Record<RejectReason, string> = {
+  malformed: 'request is not a valid protobuf encoding',
+  invalid_utf8: 'request has a string field that is not valid UTF-8',
+  too_deep: 'request nests messages too deeply',
+};
 
 class Rpc implements RpcHandle, TrackedRpc {
   conversationId = '';
@@ -32,6 +42,7 @@ class Rpc implements RpcHandle, TrackedRpc {
   constructor(
     private readonly sink: RpcSink,
     private readonly log: Logger,
+    private readonly rejections: RequestRejections,
   ) {}
 
   /** The sink the engine sees: one outcome, nothing after it, a throwing transport costs this RPC only. */
@@ -48,8 +59,9 @@ class Rpc implements RpcHandle, TrackedRpc {
     fail: (e) => this.settle((s) => s.fail(e)),
   };
 
-  request(req: VoiceVARequest): void {
+  request(req: VoiceVARequest | RejectedRequest): void {
     if (this.ended) return;
+    if (req instanceof RejectedRequest) return this.reject(req.reason);
     if (!this.conversationId && req.conversationId) this.conversationId = req.conversationId;
     // Inline rather than guard(): no closure per audio frame.
     try {
@@ -57,6 +69,15 @@ class Rpc implements RpcHandle, TrackedRpc {
     } catch (err) {
       this.bug(err);
     }
+  }
+
+  /** Ends the RPC: one log line (no payload) and one count per refused RPC, since the refusal ends it. */
+  private reject(reason: RejectReason): void {
+    this.rejections.count(reason);
+    this.log.warn({ reason, conversationId: this.conversationId || undefined }, 'request could not be decoded');
+    const e = EngineError.invalidArgument(REJECTED[reason]);
+    this.cancelTurn(e);
+    this.settle((s) => s.fail(e));
   }
 
   halfClose(): void {
@@ -138,13 +159,14 @@ export class RpcGateway {
     private readonly drain: DrainService,
     @Inject(LOGGER) logger: Logger,
     private readonly events: EngineEvents,
+    private readonly rejections: RequestRejections,
   ) {
     this.log = logger.child({ context: 'RpcGateway' });
   }
 
   /** Starts one RPC. While draining it is refused at once with UNAVAILABLE and the handle is already ended. */
   open(sink: RpcSink): RpcHandle {
-    const rpc = new Rpc(sink, this.log);
+    const rpc = new Rpc(sink, this.log, this.rejections);
     if (this.drain.draining) {
       rpc.abort(EngineError.unavailable(SHUTTING_DOWN));
       this.observe('ProcessCallerInput', 'UNAVAILABLE', Date.now());
@@ -159,8 +181,14 @@ export class RpcGateway {
    * A unary call under the same rules: UNAVAILABLE while draining, a bug becomes INTERNAL and a log line.
    * Throws the EngineError for the transport to map.
    */
-  unary<T>(method: string, fn: () => T): T {
+  unary<T>(method: string, fn: () => T, req?: unknown): T {
     const t0 = Date.now();
+    if (req instanceof RejectedRequest) {
+      this.rejections.count(req.reason);
+      this.log.warn({ reason: req.reason, method }, 'request could not be decoded');
+      this.observe(method, 'INVALID_ARGUMENT', t0);
+      throw EngineError.invalidArgument(REJECTED[req.reason]);
+    }
     if (this.drain.draining) {
       this.observe(method, 'UNAVAILABLE', t0);
       throw EngineError.unavailable(SHUTTING_DOWN);

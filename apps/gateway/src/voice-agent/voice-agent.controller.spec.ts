@@ -1,11 +1,13 @@
 import { status } from '@grpc/grpc-js';
 import { Subject } from 'rxjs';
-import { createLogger } from '@app/config';
+import { createLogger, GatewaySection } from '@app/config';
 import type { ConnectorRegistry } from '@app/connector-sdk';
 import { type ConversationEngine, EngineError, EngineEvents, type TurnHandle, type TurnSink } from '@app/engine';
 import type { VoiceVARequest, VoiceVAResponse } from '@app/proto';
 import { voiceVARequest } from '@app/simulator';
+import { ResponseBacklog } from '../grpc/response-backlog';
 import { DrainService } from '../lifecycle/drain.service';
+import { RequestRejections } from '../rpc/request-rejections.service';
 import { RpcGateway } from '../rpc/rpc-gateway.service';
 import { VoiceAgentController } from './voice-agent.controller';
 
@@ -27,9 +29,9 @@ function setup() {
   const turns: FakeTurn[] = [];
   const engine = { openTurn: (sink: TurnSink) => turns[turns.push(new FakeTurn(sink)) - 1] } as unknown as ConversationEngine;
   const drain = new DrainService();
-  const rpc = new RpcGateway(engine, drain, createLogger('silent'), new EngineEvents());
+  const rpc = new RpcGateway(engine, drain, createLogger('silent'), new EngineEvents(), new RequestRejections());
   const registry = { agents: () => [] } as unknown as ConnectorRegistry;
-  return { turns, drain, controller: new VoiceAgentController(rpc, registry) };
+  return { turns, drain, controller: new VoiceAgentController(rpc, registry, new ResponseBacklog(new GatewaySection(), createLogger('silent'))) };
 }
 
 const flush = () => new Promise<void>((r) => setImmediate(r));

@@ -121,10 +121,22 @@ describe('AudioIntake: format', () => {
 
   it('later frames keep the RPC\'s format; unset fields keep it too', () => {
     const { intake } = open({ first: voice(SILENCE, ENC.ALAW_FORMAT, 8000) });
-    expect(intake.formatChangeError(voice(SILENCE, 0, 0))).toBeUndefined();
-    expect(intake.formatChangeError(voice(SILENCE, ENC.ALAW_FORMAT, 8000))).toBeUndefined();
-    expect(intake.formatChangeError(voice(SILENCE, ENC.MULAW_FORMAT, 0))?.code).toBe('invalid_argument');
-    expect(intake.formatChangeError(voice(SILENCE, 0, 16000))?.message).toMatch(/format changed/);
+    expect(intake.frameError(voice(SILENCE, 0, 0))).toBeUndefined();
+    expect(intake.frameError(voice(SILENCE, ENC.ALAW_FORMAT, 8000))).toBeUndefined();
+    expect(intake.frameError(voice(SILENCE, ENC.MULAW_FORMAT, 0))?.code).toBe('invalid_argument');
+    expect(intake.frameError(voice(SILENCE, 0, 16000))?.message).toMatch(/format changed/);
+  });
+
+  it('refuses frames over one second of the RPC\'s format and LINEAR16 frames cut inside a sample, the first one too', () => {
+    const { intake } = open({ first: voice(SILENCE, ENC.MULAW_FORMAT, 8000) });
+    expect(intake.frameError(voice(new Uint8Array(8000), 0, 0))).toBeUndefined();
+    expect(intake.frameError(voice(new Uint8Array(8001), 0, 0))?.message).toMatch(/8001 bytes is longer than 1000 ms of mulaw at 8000 Hz/);
+    const l16 = open({ first: voice(new Uint8Array(320), ENC.LINEAR16_FORMAT, 16000) }).intake;
+    expect(l16.frameError(voice(new Uint8Array(32000), 0, 0))).toBeUndefined();
+    expect(l16.frameError(voice(new Uint8Array(32002), 0, 0))?.code).toBe('invalid_argument');
+    expect(l16.frameError(voice(new Uint8Array(321), 0, 0))?.message).toMatch(/not a whole number of 16-bit samples/);
+    expect(() => open({ first: voice(new Uint8Array(321), ENC.LINEAR16_FORMAT, 8000) })).toThrow(/not a whole number/);
+    expect(() => open({ first: voice(new Uint8Array(4 * 1024 * 1024), ENC.ALAW_FORMAT, 8000) })).toThrow(expect.objectContaining({ code: 'invalid_argument' }));
   });
 
   it('16-bit frames are decoded two bytes a sample', () => {

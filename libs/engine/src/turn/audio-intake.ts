@@ -21,6 +21,19 @@ const NO_AUDIO = new Int16Array(0);
  */
 export const CLOCK_SLACK_MS = 250;
 
+/** The longest audio frame accepted: one second (WxCC sends 20-100 ms); more is refused rather than processed at length. */
+export const MAX_FRAME_MS = 1000;
+
+/** A frame longer than MAX_FRAME_MS, or LINEAR16 cut inside a sample, is refused (never truncated). */
+function frameSizeError(bytes: number, encoding: AudioEncoding, sampleRate: number): EngineError | undefined {
+  const bytesPerSample = encoding === 'linear16' ? 2 : 1;
+  if (bytes > (sampleRate * bytesPerSample * MAX_FRAME_MS) / 1000) {
+    return EngineError.invalidArgument(`audio frame of ${bytes} bytes is longer than ${MAX_FRAME_MS} ms of ${encoding} at ${sampleRate} Hz`);
+  }
+  if (bytesPerSample === 2 && (bytes & 1) !== 0) return EngineError.invalidArgument(`LINEAR16 audio frame of ${bytes} bytes is not a whole number of 16-bit samples`);
+  return undefined;
+}
+
 /** What the intake decides; the turn turns it into responses and agent calls. */
 export interface IntakeListener {
   /** Gateway endpointing: the caller started speaking. */
@@ -92,6 +105,8 @@ export class AudioIntake {
     if (encoding === undefined) throw EngineError.invalidArgument(`unsupported audio encoding ${first.encoding}: use LINEAR16_FORMAT, MULAW_FORMAT or ALAW_FORMAT`);
     const sampleRate = first.sampleRateHertz || o.fallbackSampleRate;
     if (!SUPPORTED_RATES.has(sampleRate)) throw EngineError.invalidArgument(`unsupported sample rate ${sampleRate} Hz: use 8000 or 16000`);
+    const sizeError = frameSizeError(first.callerAudio.length, encoding, sampleRate);
+    if (sizeError) throw sizeError;
     this.encodingCode = first.encoding;
     this.encoding = encoding;
     this.sampleRate = sampleRate;
@@ -118,14 +133,17 @@ export class AudioIntake {
     if (this.noInputSamples > 0 && !o.forward) this.armClock(promptLeftMs + o.expect.speech.noInputTimeoutMs, () => this.fireNoInput());
   }
 
-  /** Later frames must keep the RPC's format (0 = unset, keeps it). */
-  formatChangeError(v: VoiceInput): EngineError | undefined {
+  /**
+   * What is wrong with a later frame, if anything: it must keep the RPC's format (0 = unset, keeps it) and be
+   * a whole number of samples, at most one second long. Per frame: a few comparisons, nothing allocated.
+   */
+  frameError(v: VoiceInput): EngineError | undefined {
     if ((v.encoding !== 0 && v.encoding !== this.encodingCode) || (v.sampleRateHertz !== 0 && v.sampleRateHertz !== this.sampleRate)) {
       return EngineError.invalidArgument(
         `audio format changed within the RPC: encoding ${v.encoding} at ${v.sampleRateHertz} Hz after encoding ${this.encodingCode} at ${this.sampleRate} Hz`,
       );
     }
-    return undefined;
+    return frameSizeError(v.callerAudio.length, this.encoding, this.sampleRate);
   }
 
   get isSpeaking(): boolean {

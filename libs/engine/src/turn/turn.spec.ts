@@ -26,7 +26,7 @@ import { ConversationEngine } from '../conversation-engine.service';
 import type { EngineError } from '../engine-error';
 import type { EngineEvent } from '../observe/engine-events';
 import { InMemoryConversationStateStore } from '../state';
-import { Turn, type TurnHost, type TurnSink } from './turn';
+import { MAX_DTMF_DIGITS, MAX_QUEUED_AUDIO_BYTES, Turn, type TurnHost, type TurnSink } from './turn';
 
 const MULAW = { encoding: 'mulaw' as const, sampleRate: 8000 };
 const FRAME = new Uint8Array(160).fill(0xff); // 20 ms of µ-law silence: the scripted endpointer decides, not the audio
@@ -316,6 +316,44 @@ describe('Turn: one RPC', () => {
     expect(sink.failed?.message).toMatch(/conversation_id changed/);
   });
 
+  it('refuses audio frames that name another conversation, before and after the input concluded', async () => {
+    const w = world();
+    await w.started();
+    const other = () => ({ ...audio(), conversationId: 'other' });
+    const first = w.rpc(audio(true), other());
+    await settle();
+    expect(first.sink.failed?.message).toMatch(/conversation_id changed/);
+    const second = w.rpc(audio(true));
+    await settle();
+    w.ep().say(SpeechEvent.Started);
+    w.ep().say(SpeechEvent.Ended);
+    second.turn.request(other());
+    expect(second.sink.failed?.message).toMatch(/conversation_id changed/);
+  });
+
+  it(`refuses a DTMF request longer than ${MAX_DTMF_DIGITS} digits, takes one of exactly that many`, async () => {
+    const w = world();
+    await w.started();
+    const long = w.rpc(dtmf(...new Array<DTMFDigits>(MAX_DTMF_DIGITS + 1).fill(DTMFDigits.DTMF_DIGIT_ONE)));
+    await settle();
+    expect(long.sink.failed).toMatchObject({ code: 'invalid_argument', message: expect.stringMatching(/33 digits; at most 32/) });
+    expect(w.session().calls.map((c) => c.arg)).not.toContainEqual(expect.objectContaining({ kind: 'dtmf' }));
+    w.rpc(dtmf(...new Array<DTMFDigits>(MAX_DTMF_DIGITS).fill(DTMFDigits.DTMF_DIGIT_ONE)));
+    await settle();
+    expect(w.session().last.arg).toEqual({ kind: 'dtmf', digits: '1'.repeat(MAX_DTMF_DIGITS) });
+  });
+
+  it('refuses a frame that is wrong after the input concluded (format change, over a second): it is not heard as something else', async () => {
+    const w = world();
+    await w.started();
+    const { turn, sink } = w.rpc(audio(true));
+    await settle();
+    w.ep().say(SpeechEvent.Started);
+    w.ep().say(SpeechEvent.Ended);
+    turn.request(base({ audioInput: { callerAudio: FRAME, encoding: 1, sampleRateHertz: 8000, audioTimestamp: undefined, languageCode: '', isSingleUtterance: false } }));
+    expect(sink.failed?.message).toMatch(/format changed/);
+  });
+
   it('a conversation that was never started is started silently (resumed) before its first input', async () => {
     const w = world();
     w.rpc(dtmf(DTMFDigits.DTMF_DIGIT_ONE));
@@ -467,6 +505,20 @@ describe('Turn: binding, the ordering lock and the queue', () => {
     await settle();
     const { turn, sink } = w.rpc(audio(true));
     for (let i = 0; i < 1000; i++) turn.request(audio());
+    expect(sink.failed?.code).toBe('resource_exhausted');
+  });
+
+  it('too much audio queued while an earlier RPC runs (large frames, few of them): RESOURCE_EXHAUSTED', async () => {
+    const w = world();
+    await w.started();
+    w.rpc(dtmf(DTMFDigits.DTMF_DIGIT_ONE));
+    await settle();
+    const { turn, sink } = w.rpc(audio(true));
+    const big = base({ audioInput: { callerAudio: new Uint8Array(8000), encoding: 0, sampleRateHertz: 0, audioTimestamp: undefined, languageCode: '', isSingleUtterance: false } });
+    for (let i = 0; i < MAX_QUEUED_AUDIO_BYTES / 8000 - 1; i++) turn.request(big);
+    expect(sink.failed).toBeUndefined();
+    turn.request(big);
+    turn.request(big);
     expect(sink.failed?.code).toBe('resource_exhausted');
   });
 

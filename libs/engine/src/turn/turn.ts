@@ -51,6 +51,12 @@ export interface TurnHost {
 
 const METHOD = 'ProcessCallerInput';
 
+/** DTMF digits one request may carry: longer than any phone number (E.164: 15) or account number a caller keys in. */
+export const MAX_DTMF_DIGITS = 32;
+
+/** Caller audio held while the RPC waits (20 s of 16 kHz LINEAR16 is 640 000 bytes). */
+export const MAX_QUEUED_AUDIO_BYTES = 1024 * 1024;
+
 /** Requests held while the RPC waits for the conversation (about 20 s of 20 ms frames). */
 const MAX_QUEUED = 1000;
 
@@ -66,6 +72,8 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
   private conv?: Conversation;
   private release?: () => void;
   private readonly queue: VoiceVARequest[] = [];
+  /** Caller audio in `queue`, bytes. */
+  private queuedAudio = 0;
   /** Async work (binding, starting, asking the agent) in progress; requests queue meanwhile, unless the input concluded. */
   private busy = false;
   private halfClosed = false;
@@ -95,7 +103,13 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
     this.lastRequestAt = Date.now();
     if (this.concluded) {
       // Frames after the input concluded never queue: an agent that endpoints (or barge-in) may want them, else they are dropped.
-      if (req.audioInput !== undefined && this.intake !== undefined && this.phase === 'active') this.intake.push(req.audioInput.callerAudio);
+      // They are checked like any frame: a wrong one ends the RPC rather than being heard as something else.
+      const intake = this.intake;
+      if (req.audioInput !== undefined && intake !== undefined && this.phase === 'active') {
+        const wrong = this.foreignError(req) ?? intake.frameError(req.audioInput);
+        if (wrong) return this.fail(wrong);
+        intake.push(req.audioInput.callerAudio);
+      }
       return;
     }
     switch (this.phase) {
@@ -173,17 +187,25 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
   // ---- binding and ordering ----
 
   private enqueue(req: VoiceVARequest): void {
-    if (this.queue.length >= MAX_QUEUED) {
+    const bytes = req.audioInput === undefined ? 0 : req.audioInput.callerAudio.length;
+    if (this.queue.length >= MAX_QUEUED || this.queuedAudio + bytes > MAX_QUEUED_AUDIO_BYTES) {
       this.fail(EngineError.exhausted('too many requests queued while an earlier RPC of this conversation is running'));
       return;
     }
+    this.queuedAudio += bytes;
     this.queue.push(req);
+  }
+
+  private clearQueue(): void {
+    this.queue.length = 0;
+    this.queuedAudio = 0;
   }
 
   private async bind(first: VoiceVARequest): Promise<void> {
     this.phase = 'binding';
     this.conversationId = first.conversationId;
     this.queue.push(first);
+    if (first.audioInput !== undefined) this.queuedAudio += first.audioInput.callerAudio.length;
     let conv: Conversation | undefined;
     try {
       conv = await this.host.bind(first);
@@ -205,7 +227,7 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
       // A hang-up does not wait behind an RPC still streaming audio: it ends the call, completing that RPC.
       this.observeInput({ kind: 'session_end' });
       this.phase = 'active';
-      this.queue.length = 0;
+      this.clearQueue();
       return this.conclude(() => this.host.endConversation(conv, 'caller_hangup'));
     }
     this.queue.unshift(first);
@@ -219,8 +241,12 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
   }
 
   private drain(): void {
-    while (this.phase === 'active' && !this.busy && !this.concluded && this.queue.length > 0) this.process(this.queue.shift()!);
-    if (this.concluded) this.queue.length = 0;
+    while (this.phase === 'active' && !this.busy && !this.concluded && this.queue.length > 0) {
+      const req = this.queue.shift()!;
+      if (req.audioInput !== undefined) this.queuedAudio -= req.audioInput.callerAudio.length;
+      this.process(req);
+    }
+    if (this.concluded) this.clearQueue();
     if (this.phase === 'active' && !this.busy && this.halfClosed) this.settle();
   }
 
@@ -251,7 +277,10 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
 
   private process(req: VoiceVARequest): void {
     const conv = this.conv!;
-    if (req.audioInput !== undefined) return this.onAudio(req.audioInput);
+    if (req.audioInput !== undefined) {
+      const foreign = this.foreignError(req);
+      return foreign ? this.fail(foreign) : this.onAudio(req.audioInput);
+    }
     if (this.exchange?.active) {
       // The agent is listening (nothing else runs while the turn is not busy): that stops for this input.
       this.busy = true;
@@ -260,10 +289,12 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
       this.exchange.endCall('caller input');
       return;
     }
-    if (req.conversationId && req.conversationId !== conv.id) {
-      return this.fail(EngineError.invalidArgument(`conversation_id changed within the RPC (bound to ${conv.id})`));
-    }
+    const foreign = this.foreignError(req);
+    if (foreign) return this.fail(foreign);
     if (req.dtmfInput !== undefined) {
+      if (req.dtmfInput.dtmfEvents.length > MAX_DTMF_DIGITS) {
+        return this.fail(EngineError.invalidArgument(`dtmf_input carries ${req.dtmfInput.dtmfEvents.length} digits; at most ${MAX_DTMF_DIGITS} are accepted`));
+      }
       const digits = dtmfEventsToDigits(req.dtmfInput.dtmfEvents);
       if (!digits) return this.fail(EngineError.invalidArgument('dtmf_input carries no valid DTMF digits'));
       if (this.events) this.observeInput({ kind: 'dtmf', digitCount: digits.length, digits: this.payloadsAllowed() ? digits : undefined });
@@ -300,11 +331,18 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
 
   // ---- caller audio (per frame: no logging, no allocation) ----
 
+  /** A request naming another conversation than the RPC's (audio included: one string comparison per frame). */
+  private foreignError(req: VoiceVARequest): EngineError | undefined {
+    const id = req.conversationId;
+    if (id === '' || id === this.conv!.id) return undefined;
+    return EngineError.invalidArgument(`conversation_id changed within the RPC (bound to ${this.conv!.id})`);
+  }
+
   private onAudio(v: VoiceInput): void {
     const intake = this.intake;
     if (intake === undefined) return this.openAudio(v);
-    const changed = intake.formatChangeError(v);
-    if (changed) return this.fail(changed);
+    const wrong = intake.frameError(v);
+    if (wrong) return this.fail(wrong);
     intake.push(v.callerAudio);
   }
 
@@ -405,7 +443,7 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
   /** Runs the turn's one piece of async work, then saves the conversation and completes the RPC. */
   private conclude(work: () => Promise<unknown>): void {
     this.concluded = true;
-    this.queue.length = 0;
+    this.clearQueue();
     this.intake?.conclude();
     this.busy = true;
     work()
@@ -524,7 +562,7 @@ export class Turn implements TurnHandle, LiveTurn, IntakeListener {
       const at = Date.now();
       ev.emit({ type: 'rpc_ended', at, conversationId: this.conversationId, rpc: this.rpcNo, method: METHOD, status, durationMs: at - this.openedAt, started: this.rpcNo !== 0 });
     }
-    this.queue.length = 0;
+    this.clearQueue();
     this.intake?.close();
     if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
     const conv = this.conv;

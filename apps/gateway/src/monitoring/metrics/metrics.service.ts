@@ -1,6 +1,7 @@
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { JwtMetrics } from '../../jwt-auth/jwt-metrics.service';
+import { RequestRejections } from '../../rpc/request-rejections.service';
 import { ConnectorRegistry } from '@app/connector-sdk';
 import { SPEECH_ENDPOINTER_FACTORY, type SpeechEndpointerFactory } from '@app/endpointing';
 import { ConversationEngine, type EngineEvent, EngineEvents } from '@app/engine';
@@ -44,6 +45,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     @Inject(SPEECH_ENDPOINTER_FACTORY) vad: SpeechEndpointerFactory,
     jwt: JwtMetrics,
     tls: TlsCertificates,
+    rejections: RequestRejections,
   ) {
     const r = [this.registry];
     const self = this;
@@ -198,6 +200,16 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
         const s = jwt.snapshot();
         this.inc({ outcome: 'ok' }, s.keyFetches.ok);
         this.inc({ outcome: 'failed' }, s.keyFetches.failed);
+      },
+    });
+    new Counter({
+      name: 'byova_requests_rejected_total',
+      help: 'BYOVA requests refused with INVALID_ARGUMENT because they could not be decoded, by reason (malformed, invalid_utf8, too_deep)',
+      labelNames: ['reason'],
+      registers: r,
+      collect() {
+        this.reset();
+        for (const [reason, n] of Object.entries(rejections.snapshot())) this.inc({ reason }, n);
       },
     });
     this.inferenceRuns = new Counter({ name: 'byova_vad_inference_runs_total', help: 'Silero inference runs (batched across calls)', registers: r });
