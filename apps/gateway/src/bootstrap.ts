@@ -16,7 +16,7 @@ import { TlsCertificates } from './tls/tls-certificates.service';
 export interface RunningGateway {
   /** One hybrid application: the HTTP server (monitoring) with the gRPC microservice connected to it. */
   app: INestApplication;
-  /** gRPC host:port. */
+  /** gRPC host:port (the actual port when configured as 0). */
   address: string;
   /** HTTP host:port (the actual port when configured as 0); undefined when monitoring is disabled. */
   httpAddress?: string;
@@ -38,12 +38,14 @@ export interface StartOptions {
 }
 
 export async function startGateway(loaded: LoadedConfig, logger: Logger, opts: StartOptions = {}): Promise<RunningGateway> {
-  const plugins = loadConnectorPlugins(loaded.config, loaded.baseDir);
+  // A plugin that fails to load is reported by the registry with every other connector mistake, at once.
+  const pluginProblems = new Map<string, string[]>();
+  const plugins = loadConnectorPlugins(loaded.config, loaded.baseDir, pluginProblems);
   // Certificates are checked before anything starts: a bad file stops start-up with a message naming it.
   const tls = new TlsCertificates(loaded, logger);
   let app: NestExpressApplication;
   try {
-    app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(loaded, logger, plugins, { ...opts, tls }), {
+    app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(loaded, logger, plugins, { ...opts, tls, pluginProblems }), {
       logger: new PinoNestLogger(logger.child({ source: 'nest' })),
       abortOnError: false,
       // Keep-alive and streaming HTTP clients must not hold the close open.
@@ -90,7 +92,7 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger, opts: S
   let stopping: Promise<ShutdownReport> | undefined;
   return {
     app,
-    address: `${g.host}:${g.port}`,
+    address: `${g.host}:${grpcHost.boundPort() ?? g.port}`,
     httpAddress,
     engine: app.get(ConversationEngine),
     shutdown(graceMs = g.shutdown_grace_seconds * 1000) {

@@ -114,7 +114,14 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
   }
 
   if (problems.length) throw new ConfigError(problems, file);
+  const enabled = Object.values(config.connectors).filter((c) => c.enabled).length;
   const warnings = [
+    ...(enabled === 0
+      ? [
+          `no agent is configured: ${Object.keys(config.connectors).length ? 'every entry under connectors is disabled' : 'connectors is empty'} in ${file}; ` +
+            'the gateway serves no call (health NOT_SERVING) until one is added, e.g. connectors: { local: { type: local_audio } }',
+        ]
+      : []),
     ...(authNote ? [authNote] : []),
     ...configWarnings,
     ...UNSUPPORTED_SECTIONS.filter((s) => config[s] !== undefined && !(s === 'authentication' && authNote)).map(
