@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { ConfigError, createLogger, loadGatewayConfig } from '@app/config';
+import { ConfigError, createGatewayLogging, loadGatewayConfig, LogLevelControl } from '@app/config';
 import { ConnectorRegistry } from '@app/connector-sdk';
 import { startGateway } from './bootstrap';
 import { watchLauncher } from './lifecycle/launcher-watch';
@@ -25,6 +25,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => onStop('SIGTERM'));
   process.on('SIGINT', () => onStop('SIGINT'));
+  // Its default would kill the process: ignored until the gateway is up.
+  let onUsr2 = () => undefined as unknown;
+  process.on('SIGUSR2', () => onUsr2());
   // `nest start` runs the gateway under `sh -c`, which dies of SIGTERM without passing it on: stop with it.
   const launcher = watchLauncher(() => onStop('launcher exited'));
   let loaded;
@@ -35,7 +38,14 @@ async function main(): Promise<void> {
     process.stderr.write(`Cannot load configuration: ${(e as Error).message}\n`);
     process.exit(EXIT_CONFIG);
   }
-  const logger = createLogger(loaded.config.logging.gateway.level);
+  let logging;
+  try {
+    logging = createGatewayLogging(loaded.config.logging.gateway, { baseDir: loaded.baseDir });
+  } catch (e) {
+    configFailure(new ConfigError([`logging.gateway.file: cannot write ${loaded.config.logging.gateway.file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`], loaded.file));
+  }
+  const { logger } = logging;
+  if (logging.file) logger.info({ file: logging.file }, `logging to ${logging.file} too`);
   // A stray rejection is a bug to log, not a reason to drop every call in progress.
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled promise rejection'));
   for (const w of loaded.warnings) logger.warn(w);
@@ -94,6 +104,9 @@ async function main(): Promise<void> {
       },
     );
   };
+  // SIGUSR2: debug logs on, or back to the configured level (the monitoring API sets any level).
+  const levels = gateway.app.get(LogLevelControl);
+  onUsr2 = () => levels.toggleDebug('SIGUSR2');
   if (launcher.enabled) logger.debug('started by a launcher (npm, npx, nest start): stopping if it exits');
   if (requested) onStop(requested);
 }

@@ -132,6 +132,27 @@ describe('unknown keys', () => {
   });
 });
 
+describe('logging.gateway', () => {
+  it('takes a file with its rotation, sizes written as the Python gateway wrote them', () => {
+    const { config, warnings } = load({ logging: { gateway: { level: 'INFO', format: 'json', file: 'logs/gw.log', max_size: '5MB', backup_count: 3 } }, connectors: { a: local } });
+    expect(config.logging.gateway).toMatchObject({ file: 'logs/gw.log', max_size: '5MB', backup_count: 3, format: 'json' });
+    expect(warnings).toEqual([]);
+  });
+
+  it('refuses a size it cannot read and a negative backup count, by key', () => {
+    expect(problems(() => load({ logging: { gateway: { file: 'x.log', max_size: 'huge', backup_count: -1 } } }))).toEqual([
+      'logging.gateway.backup_count: value must not be less than 0',
+      'logging.gateway.max_size: must be a size such as 10MB, 512KB or a number of bytes, got "huge"',
+    ]);
+  });
+
+  it('says when rotation settings have no file to apply to', () => {
+    expect(load({ logging: { gateway: { max_size: '5MB' } }, connectors: { a: local } }).warnings).toEqual([
+      'logging.gateway.max_size and backup_count apply to logging.gateway.file, which is not set: no log file is written',
+    ]);
+  });
+});
+
 describe('values of the wrong YAML type', () => {
   it('a quoted number is named as text, with the fix', () => {
     expect(problems(() => load({ gateway: { port: '50051' }, sessions: { timeout: '600' }, connectors: { a: { ...local, defaults: { prompt_sample_rate: '8000' } } } }))).toEqual([
@@ -254,6 +275,8 @@ describe('the Python gateway\'s file layout', () => {
     expect(config.logging.gateway.level).toBe('INFO');
     expect(warnings).toEqual([
       'section "authentication" (Python layout) is read as monitoring.auth: auth on, no browser login (set WEBEX_CLIENT_ID, WEBEX_CLIENT_SECRET, WEBEX_REDIRECT_URI and AUTHORIZED_WEBEX_ORG_IDS, or use monitoring.auth)',
+      'logging.gateway.format: "%(asctime)s - %(message)s" is not used (write pretty or json); stdout gets one readable line per event on a terminal, JSON lines otherwise',
+      "logging.web (the Python dashboard's log) is ignored: the monitoring server logs into the gateway log",
       ...['audio'].map((s) => `section "${s}" is not supported by this gateway yet and is ignored`),
     ]);
     expect(config.monitoring.auth).toMatchObject({ enabled: true, session: { secret_env: 'FLASK_SECRET_KEY', timeout_hours: 8 } });

@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { ConnectorEntry, ConnectorsSection, GatewayConfig, UNSUPPORTED_SECTIONS } from './gateway-config';
 import { resolveDataSource } from './data-source-config';
 import { jwtValidationProblems } from './jwt-validation-config';
+import { parseSize } from './log-output';
 import { isLogLevel } from './logger';
 import { authFromPythonSection, monitoringAuthProblems } from './monitoring-auth-config';
 import { tlsProblems } from './tls-config';
@@ -60,7 +61,29 @@ function validateConfig(raw: Record<string, unknown>): { config: GatewayConfig; 
   if (config.data_source instanceof Object) problems.push(...resolveDataSource(config.data_source, config.jwt_validation));
   const tls = tlsProblems(config.gateway?.tls, config.monitoring?.tls);
   problems.push(...tls.problems);
-  return { config, problems, warnings: tls.warnings };
+  const logs = logProblems(config.logging);
+  problems.push(...logs.problems);
+  return { config, problems, warnings: [...tls.warnings, ...logs.warnings] };
+}
+
+/** What the log settings' types cannot say: sizes, and the keys of the Python layout that do nothing here. */
+function logProblems(logging: GatewayConfig['logging'] | undefined): { problems: string[]; warnings: string[] } {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const g = logging?.gateway;
+  if (g instanceof Object) {
+    if (g.max_size !== undefined && parseSize(g.max_size) === undefined) {
+      problems.push(`logging.gateway.max_size: must be a size such as 10MB, 512KB or a number of bytes, got ${JSON.stringify(g.max_size)}`);
+    }
+    if (!g.file && (g.max_size !== undefined || g.backup_count !== undefined)) {
+      warnings.push('logging.gateway.max_size and backup_count apply to logging.gateway.file, which is not set: no log file is written');
+    }
+    if (g.format !== undefined && g.format !== 'pretty' && g.format !== 'json') {
+      warnings.push(`logging.gateway.format: ${JSON.stringify(g.format)} is not used (write pretty or json); stdout gets one readable line per event on a terminal, JSON lines otherwise`);
+    }
+  }
+  if (logging?.web !== undefined) warnings.push('logging.web (the Python dashboard\'s log) is ignored: the monitoring server logs into the gateway log');
+  return { problems, warnings };
 }
 
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, problems: string[]): number | undefined {
