@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { type LoadedConfig, type Logger, PinoNestLogger } from '@app/config';
+import { ConfigError, type LoadedConfig, type Logger, PinoNestLogger } from '@app/config';
 import { loadConnectorPlugins } from '@app/connector-sdk';
 import { ConversationEngine, type ConversationStateStore } from '@app/engine';
 import { GatewayModule } from './gateway.module';
@@ -11,6 +11,7 @@ import { grpcOptions } from './grpc/grpc-options';
 import { GrpcServerHost } from './grpc/grpc-server.host';
 import { GatewayShutdown, type ShutdownReport } from './lifecycle/gateway-shutdown.service';
 import { setupMonitoringHttp } from './monitoring/setup-http';
+import { TlsFileError } from './tls/pem-pair';
 import { TlsCertificates } from './tls/tls-certificates.service';
 
 export interface RunningGateway {
@@ -42,7 +43,13 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger, opts: S
   const pluginProblems = new Map<string, string[]>();
   const plugins = loadConnectorPlugins(loaded.config, loaded.baseDir, pluginProblems);
   // Certificates are checked before anything starts: a bad file stops start-up with a message naming it.
-  const tls = new TlsCertificates(loaded, logger);
+  let tls: TlsCertificates;
+  try {
+    tls = new TlsCertificates(loaded, logger);
+  } catch (e) {
+    // A certificate or key file that cannot be used is a configuration mistake, like a missing prompt (exit 2).
+    throw e instanceof TlsFileError ? new ConfigError([e.message], loaded.file) : e;
+  }
   let app: NestExpressApplication;
   try {
     app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(loaded, logger, plugins, { ...opts, tls, pluginProblems }), {
