@@ -114,7 +114,8 @@ describe('start-up configuration through the real entry point (child processes)'
   const STARTUP_MS = 45_000;
   const WAIT_MS = STARTUP_MS + 15_000;
   const missingConfig = join(__dirname, 'no-such-dir', 'gateway.yaml');
-  let outcomes: Record<'badKeys' | 'badType' | 'badPrompt' | 'noFile' | 'manyConnectors', Promise<Outcome>>;
+  let outcomes: Record<'badKeys' | 'badType' | 'badPrompt' | 'noFile' | 'manyConnectors' | 'badLogFile', Promise<Outcome>>;
+  let notADir: string;
   let yamlPort: number;
   let envPort: number;
   let python: ReturnType<typeof spawnGateway>;
@@ -132,6 +133,8 @@ describe('start-up configuration through the real entry point (child processes)'
       badType: runGatewayToExit(env(base({ connectors: { mybot: { type: 'dialogflow_cx' } } })), STARTUP_MS),
       badPrompt: runGatewayToExit(env(base({ connectors: { local: { ...local, config: { audio_base_path: 'audio', audio_files: { welcome: 'hello-there.wav' } } } } })), STARTUP_MS),
       noFile: runGatewayToExit({ GATEWAY_CONFIG: missingConfig }, STARTUP_MS),
+      // A log file whose folder is a plain file: refused before anything starts.
+      badLogFile: runGatewayToExit(env(base({ logging: { gateway: { file: join((notADir = tempConfig('', 'plain-file')), 'gateway.log') } } })), STARTUP_MS),
       // Three connectors, each wrong in its own way: all named in one run.
       manyConnectors: runGatewayToExit(
         env(
@@ -197,6 +200,13 @@ describe('start-up configuration through the real entry point (child processes)'
     expectFailure(o, 'jwt_validation.datasource_url: required', 'jwt_validation.issuers.0: must be an https URL');
     expect(o.code).toBe(2);
   });
+
+  it('a logging.gateway.file that cannot be written stops the gateway (exit 2), naming the key', async () => {
+    const o = await outcomes.badLogFile;
+    expectFailure(o, 'logging.gateway.file: cannot write', notADir);
+    expect(o.stderr).toMatch(/ENOTDIR|EEXIST/);
+    expect(o.code).toBe(2);
+  }, WAIT_MS);
 
   it('a GATEWAY_CONFIG path that does not exist is named', async () => {
     expectFailure(await outcomes.noFile, missingConfig, 'GATEWAY_CONFIG');
