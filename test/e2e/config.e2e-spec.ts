@@ -114,10 +114,12 @@ describe('start-up configuration through the real entry point (child processes)'
   const STARTUP_MS = 45_000;
   const WAIT_MS = STARTUP_MS + 15_000;
   const missingConfig = join(__dirname, 'no-such-dir', 'gateway.yaml');
-  let outcomes: Record<'badKeys' | 'badType' | 'badPrompt' | 'noFile', Promise<Outcome>>;
+  let outcomes: Record<'badKeys' | 'badType' | 'badPrompt' | 'noFile' | 'manyConnectors' | 'badLogFile', Promise<Outcome>>;
+  let notADir: string;
   let yamlPort: number;
   let envPort: number;
   let python: ReturnType<typeof spawnGateway>;
+  let portZero: ReturnType<typeof spawnGateway>;
 
   beforeAll(async () => {
     [yamlPort, envPort] = [await freePort(), await freePort()];
@@ -125,15 +127,31 @@ describe('start-up configuration through the real entry point (child processes)'
     outcomes = {
       // With a jwt_validation mistake too: one more child would slow every start-up on a busy machine.
       badKeys: runGatewayToExit(
-        env(base({ gateway: { host: '127.0.0.1', prot: 1 }, sessions: { max_sessions: -1 }, jwt_validation: { enabled: true, issuers: ['http://idb.example.com/idb'] } })),
+        env(base({ gateway: { host: '127.0.0.1', prot: 1, shutdown_grace_seconds: '5' }, sessions: { max_sessions: -1 }, jwt_validation: { enabled: true, issuers: ['http://idb.example.com/idb'] } })),
         STARTUP_MS,
       ),
       badType: runGatewayToExit(env(base({ connectors: { mybot: { type: 'dialogflow_cx' } } })), STARTUP_MS),
       badPrompt: runGatewayToExit(env(base({ connectors: { local: { ...local, config: { audio_base_path: 'audio', audio_files: { welcome: 'hello-there.wav' } } } } })), STARTUP_MS),
       noFile: runGatewayToExit({ GATEWAY_CONFIG: missingConfig }, STARTUP_MS),
+      // A log file whose folder is a plain file: refused before anything starts.
+      badLogFile: runGatewayToExit(env(base({ logging: { gateway: { file: join((notADir = tempConfig('', 'plain-file')), 'gateway.log') } } })), STARTUP_MS),
+      // Three connectors, each wrong in its own way: all named in one run.
+      manyConnectors: runGatewayToExit(
+        env(
+          base({
+            connectors: {
+              typo: { ...local, config: { audio_base_path: 'audio', agent_idd: 'x' } },
+              noPrompt: { ...local, config: { agent_id: 'two', audio_base_path: 'audio', audio_files: { welcome: 'hello-there.wav', goodbye: 'bye-now.wav' } } },
+              mybot: { type: 'dialogflow_cx' },
+            },
+          }),
+        ),
+        STARTUP_MS,
+      ),
     };
     const py = PYTHON_LAYOUT.replace('port: 50051', `port: ${yamlPort}`);
     python = spawnGateway({ GATEWAY_CONFIG: tempConfig(py), PORT: String(envPort) });
+    portZero = spawnGateway({ GATEWAY_CONFIG: tempConfig({ gateway: { host: '127.0.0.1' } }), PORT: '0' });
   });
   afterAll(() => {
     killAll();
@@ -143,15 +161,38 @@ describe('start-up configuration through the real entry point (child processes)'
   it('a misspelled key and a bad value stop the gateway, naming both at once', async () => {
     const o = await outcomes.badKeys;
     expectFailure(o, 'gateway.prot', 'unknown key', 'sessions.max_sessions');
+    // A quoted number is text in YAML: said so, with the fix.
+    expectFailure(o, 'gateway.shutdown_grace_seconds: must be a number, not the text "5": write it without quotes');
     expect(o.code).toBe(2);
   }, WAIT_MS);
 
-  it('an unknown connector type stops the gateway, naming the entry, the type and the known types', async () => {
-    expectFailure(await outcomes.badType, 'connectors.mybot', '"dialogflow_cx"', 'local_audio');
+  it('an unknown connector type stops the gateway (exit 2), naming the entry, the type, the known types and enabled: false', async () => {
+    const o = await outcomes.badType;
+    expectFailure(o, 'connectors.mybot.type: unknown connector type "dialogflow_cx"', 'local_audio', 'aws_lex_connector', 'connectors.mybot.enabled: false');
+    expect(o.code).toBe(2);
   }, WAIT_MS);
 
-  it('a missing prompt file stops the gateway, naming the setting and the file', async () => {
-    expectFailure(await outcomes.badPrompt, 'connectors.local.config.audio_files.welcome', 'hello-there.wav');
+  it('a missing prompt file stops the gateway (exit 2), naming the setting and the file', async () => {
+    const o = await outcomes.badPrompt;
+    expectFailure(o, 'connectors.local.config.audio_files.welcome', 'hello-there.wav');
+    expect(o.code).toBe(2);
+  }, WAIT_MS);
+
+  it('mistakes in several connectors are all reported in one run, each by key, with the file, exit 2', async () => {
+    const o = await outcomes.manyConnectors;
+    expectFailure(
+      o,
+      'Invalid configuration in ',
+      'connectors.typo.config.agent_idd: unknown key',
+      'connectors.noPrompt.config.audio_files.welcome: cannot read',
+      'hello-there.wav',
+      'connectors.noPrompt.config.audio_files.goodbye: cannot read',
+      'bye-now.wav',
+      'connectors.mybot.type: unknown connector type "dialogflow_cx"',
+    );
+    expect(o.code).toBe(2);
+    // Reported before anything started: no listener, no "listening" line.
+    expect(o.stdout).not.toMatch(/BYOVA gateway listening/);
   }, WAIT_MS);
 
   it('jwt_validation on without a data source URL, or with a plain-http issuer, stops the gateway naming both', async () => {
@@ -160,8 +201,34 @@ describe('start-up configuration through the real entry point (child processes)'
     expect(o.code).toBe(2);
   });
 
+  it('a logging.gateway.file that cannot be written stops the gateway (exit 2), naming the key', async () => {
+    const o = await outcomes.badLogFile;
+    expectFailure(o, 'logging.gateway.file: cannot write', notADir);
+    expect(o.stderr).toMatch(/ENOTDIR|EEXIST/);
+    expect(o.code).toBe(2);
+  }, WAIT_MS);
+
   it('a GATEWAY_CONFIG path that does not exist is named', async () => {
     expectFailure(await outcomes.noFile, missingConfig, 'GATEWAY_CONFIG');
+  }, WAIT_MS);
+
+  it('with PORT=0 and no connector: a warning that no agent is configured, and the start-up line gives the bound port', async () => {
+    const end = Date.now() + STARTUP_MS;
+    while (!/BYOVA gateway listening/.test(portZero.stdout)) {
+      if (portZero.hasExited || Date.now() > end) throw new Error(`no start-up line:\n${portZero.stdout}\n${portZero.stderr}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(portZero.stdout).toMatch(/no agent is configured: connectors is empty in .*config\.yaml/);
+    const line = portZero.stdout.split('\n').find((l) => l.includes('BYOVA gateway listening'))!;
+    const { msg } = JSON.parse(line) as { msg: string };
+    const m = /^BYOVA gateway listening: gRPC on 127\.0\.0\.1:(\d+) \(h2c, plaintext\), monitoring on http:\/\/127\.0\.0\.1:(\d+); no agent configured/.exec(msg);
+    expect(m).not.toBeNull();
+    const [grpcPort, httpPort] = [Number(m![1]), Number(m![2])];
+    expect(grpcPort).toBeGreaterThan(0);
+    expect(httpPort).toBeGreaterThan(0);
+    expect(await canConnect(grpcPort)).toBe(true);
+    expect(await canConnect(httpPort)).toBe(true);
+    expect((await portZero.stop('SIGTERM')).code).toBe(0);
   }, WAIT_MS);
 
   it('the Python gateway\'s own config file starts, PORT wins over the file\'s port, and the agent is listed', async () => {

@@ -5,7 +5,6 @@ import { connect as tlsConnect, type ConnectionOptions, type PeerCertificate } f
 import * as grpc from '@grpc/grpc-js';
 import { ConfigError } from '@app/config';
 import { TlsCertificates } from '../../apps/gateway/src/tls/tls-certificates.service';
-import { TlsFileError } from '../../apps/gateway/src/tls/pem-pair';
 import { HANDSHAKE_TIMEOUT_MS } from '../../apps/gateway/src/tls/tls-listener';
 import { MetricsService } from '../../apps/gateway/src/monitoring/metrics/metrics.service';
 import { runGatewayToExit, removeTempConfigs, stackLines, tempConfig } from '../support/child-gateway';
@@ -291,8 +290,9 @@ describe('start-up checks', () => {
     ];
     for (const [tls, message] of cases) {
       const e = await startError(tls);
-      expect(e).toBeInstanceOf(TlsFileError);
-      expect(e.message).toMatch(message);
+      // Reported as a configuration mistake (exit 2 from the entry point), its one problem naming key and file.
+      expect(e).toBeInstanceOf(ConfigError);
+      expect((e as ConfigError).problems).toEqual([expect.stringMatching(message)]);
     }
   });
 
@@ -327,15 +327,15 @@ describe('start-up checks', () => {
     }
   });
 
-  it('the real entry point exits 1 with the file named and no stack trace', async () => {
+  it('the real entry point exits 2 (a configuration mistake) with the key and file named and no stack trace', async () => {
     const file = tempConfig({
       gateway: { host: '127.0.0.1', port: 0, tls: { cert_file: pki.file('nowhere.crt'), key_file: server.key } },
       voice_activity_detection: { engine: 'energy' },
       connectors: { local: { type: 'local_audio', config: { audio_base_path: 'audio' } } },
     });
     const r = await runGatewayToExit({ GATEWAY_CONFIG: file });
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`Gateway failed to start: gateway.tls.cert_file: cannot read ${pki.file('nowhere.crt')} (ENOENT)`);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`Invalid configuration in ${file}:\n  - gateway.tls.cert_file: cannot read ${pki.file('nowhere.crt')} (ENOENT)`);
     expect(stackLines(r.stderr + r.stdout)).toEqual([]);
   });
 });

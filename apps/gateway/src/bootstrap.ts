@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { type LoadedConfig, type Logger, PinoNestLogger } from '@app/config';
+import { ConfigError, type LoadedConfig, type Logger, PinoNestLogger } from '@app/config';
 import { loadConnectorPlugins } from '@app/connector-sdk';
 import { ConversationEngine, type ConversationStateStore } from '@app/engine';
 import { GatewayModule } from './gateway.module';
@@ -11,12 +11,13 @@ import { grpcOptions } from './grpc/grpc-options';
 import { GrpcServerHost } from './grpc/grpc-server.host';
 import { GatewayShutdown, type ShutdownReport } from './lifecycle/gateway-shutdown.service';
 import { setupMonitoringHttp } from './monitoring/setup-http';
+import { TlsFileError } from './tls/pem-pair';
 import { TlsCertificates } from './tls/tls-certificates.service';
 
 export interface RunningGateway {
   /** One hybrid application: the HTTP server (monitoring) with the gRPC microservice connected to it. */
   app: INestApplication;
-  /** gRPC host:port. */
+  /** gRPC host:port (the actual port when configured as 0). */
   address: string;
   /** HTTP host:port (the actual port when configured as 0); undefined when monitoring is disabled. */
   httpAddress?: string;
@@ -38,12 +39,20 @@ export interface StartOptions {
 }
 
 export async function startGateway(loaded: LoadedConfig, logger: Logger, opts: StartOptions = {}): Promise<RunningGateway> {
-  const plugins = loadConnectorPlugins(loaded.config, loaded.baseDir);
+  // A plugin that fails to load is reported by the registry with every other connector mistake, at once.
+  const pluginProblems = new Map<string, string[]>();
+  const plugins = loadConnectorPlugins(loaded.config, loaded.baseDir, pluginProblems);
   // Certificates are checked before anything starts: a bad file stops start-up with a message naming it.
-  const tls = new TlsCertificates(loaded, logger);
+  let tls: TlsCertificates;
+  try {
+    tls = new TlsCertificates(loaded, logger);
+  } catch (e) {
+    // A certificate or key file that cannot be used is a configuration mistake, like a missing prompt (exit 2).
+    throw e instanceof TlsFileError ? new ConfigError([e.message], loaded.file) : e;
+  }
   let app: NestExpressApplication;
   try {
-    app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(loaded, logger, plugins, { ...opts, tls }), {
+    app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(loaded, logger, plugins, { ...opts, tls, pluginProblems }), {
       logger: new PinoNestLogger(logger.child({ source: 'nest' })),
       abortOnError: false,
       // Keep-alive and streaming HTTP clients must not hold the close open.
@@ -90,7 +99,7 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger, opts: S
   let stopping: Promise<ShutdownReport> | undefined;
   return {
     app,
-    address: `${g.host}:${g.port}`,
+    address: `${g.host}:${grpcHost.boundPort() ?? g.port}`,
     httpAddress,
     engine: app.get(ConversationEngine),
     shutdown(graceMs = g.shutdown_grace_seconds * 1000) {

@@ -20,13 +20,18 @@ export class GatewayModule {
     loaded: LoadedConfig,
     logger: Logger,
     plugins: Array<Type<unknown> | DynamicModule> = [],
-    opts: { stateStore?: ConversationStateStore; modules?: Array<Type<unknown> | DynamicModule>; tls?: TlsCertificates } = {},
+    opts: {
+      stateStore?: ConversationStateStore;
+      modules?: Array<Type<unknown> | DynamicModule>;
+      tls?: TlsCertificates;
+      pluginProblems?: Map<string, string[]>;
+    } = {},
   ): DynamicModule {
     return {
       module: GatewayModule,
       imports: [
         GatewayConfigModule.forRoot(loaded, logger),
-        ConnectorsModule.forRoot(plugins),
+        ConnectorsModule.forRoot(plugins, opts.pluginProblems),
         ConversationStateStoreModule.forRoot(opts.stateStore),
         // Made by the bootstrap (its servers need the certificates first); always present, so it can be injected.
         TlsModule.forRoot(opts.tls ?? new TlsCertificates(loaded, logger)),

@@ -6,7 +6,7 @@ import { DataSourceSection } from './data-source-config';
 import { ConnectorsSection, GatewayConfig, GatewaySection, LoggingSection, MonitoringSection, SessionsSection, VadSection } from './gateway-config';
 import { JwtValidationSection } from './jwt-validation-config';
 import { buildGatewayConfig, loadGatewayConfig, type LoadedConfig } from './load-config';
-import { createLogger } from './logger';
+import { createLogger, LogLevelControl } from './logger';
 
 /** The whole load result (config, file, base folder, warnings): for code not yet injecting its sections. */
 export const LOADED_CONFIG = Symbol.for('byova.loaded-config');
@@ -106,9 +106,11 @@ export class GatewayConfigModule {
             return log;
           },
         },
+        // The run-time log level (SIGUSR2, POST /api/log-level): the root logger's, which its children follow.
+        { provide: LogLevelControl, inject: [LOGGER, LOADED_CONFIG], useFactory: (log: Logger, l: LoadedConfig) => new LogLevelControl(log, l.config.logging.gateway.level) },
       ],
       // Consumers ask for the sections they use; the whole config is not injectable.
-      exports: [ConfigPaths, ...keys.map((k) => CONFIG_SECTIONS[k]), LOGGER, ConfigModule],
+      exports: [ConfigPaths, ...keys.map((k) => CONFIG_SECTIONS[k]), LOGGER, LogLevelControl, ConfigModule],
     };
   }
 }

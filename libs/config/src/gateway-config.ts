@@ -248,11 +248,17 @@ export class MonitoringSection {
 export class LogTarget {
   @IsIn(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent', 'TRACE', 'DEBUG', 'INFO', 'WARNING', 'WARN', 'ERROR', 'CRITICAL'])
   level = 'info';
+  /**
+   * stdout: `json` (one JSON object per line) or `pretty` (one readable line per event); unset: pretty on a terminal,
+   * JSON otherwise. A Python format string (`%(asctime)s ...`) from an existing file is accepted and reported unused.
+   */
   @IsOptional() @IsString() format?: string;
-  @IsOptional() @IsString() file?: string;
-  // Python files write sizes as "10MB"; unused here, so any number or text is accepted.
+  /** Also write the log (JSON lines) to this file, relative to the working directory, rotated by size. */
+  @IsOptional() @IsString() @MinLength(1) file?: string;
+  /** Size at which the file is rotated: `10MB`, `512KB` or bytes (checked by the loader); default 10MB. */
   @IsOptional() @Allow() max_size?: number | string;
-  @IsOptional() @IsInt() backup_count?: number;
+  /** Rotated files kept (`file.1` newest ... `file.N`); default 5, 0 keeps none. */
+  @IsOptional() @IsInt() @Min(0) @Max(100) backup_count?: number;
 }
 
 export class LoggingSection {

@@ -33,9 +33,10 @@ function problems(f: () => unknown): string[] {
 const local = { type: 'local_audio' };
 
 describe('defaults', () => {
-  it('an empty file gives the documented defaults, no connectors and no warnings', () => {
+  it('an empty file gives the documented defaults and no connectors, and warns that no agent is configured', () => {
     const { config, file, baseDir, warnings } = load('');
-    expect([file, baseDir, warnings]).toEqual([join(dir, 'gateway.yaml'), dir, []]);
+    expect([file, baseDir]).toEqual([join(dir, 'gateway.yaml'), dir]);
+    expect(warnings).toEqual([expect.stringMatching(/^no agent is configured: connectors is empty in .*gateway\.yaml; the gateway serves no call/)]);
     expect(config.gateway).toMatchObject({
       host: '0.0.0.0',
       port: 50051,
@@ -133,11 +134,55 @@ describe('unknown keys', () => {
   });
 });
 
+describe('logging.gateway', () => {
+  it('takes a file with its rotation, sizes written as the Python gateway wrote them', () => {
+    const { config, warnings } = load({ logging: { gateway: { level: 'INFO', format: 'json', file: 'logs/gw.log', max_size: '5MB', backup_count: 3 } }, connectors: { a: local } });
+    expect(config.logging.gateway).toMatchObject({ file: 'logs/gw.log', max_size: '5MB', backup_count: 3, format: 'json' });
+    expect(warnings).toEqual([]);
+  });
+
+  it('refuses a size it cannot read and a negative backup count, by key', () => {
+    expect(problems(() => load({ logging: { gateway: { file: 'x.log', max_size: 'huge', backup_count: -1 } } }))).toEqual([
+      'logging.gateway.backup_count: value must not be less than 0',
+      'logging.gateway.max_size: must be a size such as 10MB, 512KB or a number of bytes, got "huge"',
+    ]);
+  });
+
+  it('says when rotation settings have no file to apply to', () => {
+    expect(load({ logging: { gateway: { max_size: '5MB' } }, connectors: { a: local } }).warnings).toEqual([
+      'logging.gateway.max_size and backup_count apply to logging.gateway.file, which is not set: no log file is written',
+    ]);
+  });
+});
+
+describe('values of the wrong YAML type', () => {
+  it('a quoted number is named as text, with the fix', () => {
+    expect(problems(() => load({ gateway: { port: '50051' }, sessions: { timeout: '600' }, connectors: { a: { ...local, defaults: { prompt_sample_rate: '8000' } } } }))).toEqual([
+      'gateway.port: must be a number, not the text "50051": write it without quotes',
+      'sessions.timeout: must be a number, not the text "600": write it without quotes',
+      'connectors.a.defaults.prompt_sample_rate: must be a number, not the text "8000": write it without quotes',
+    ]);
+  });
+
+  it('a quoted boolean, a word where a number belongs, and a number where text belongs', () => {
+    expect(problems(() => load({ gateway: { reflection: 'false', port: 'fifty', default_agent: 5 } }))).toEqual([
+      'gateway.port: must be a number, got the text "fifty"',
+      'gateway.default_agent: must be text, got the number 5: put it in quotes',
+      'gateway.reflection: must be true or false, not the text "false": write it without quotes',
+    ]);
+  });
+
+  it('an empty connectors section, or only disabled ones, warns that no agent is configured', () => {
+    expect(load({ connectors: { a: { ...local, enabled: false } } }).warnings[0]).toMatch(/^no agent is configured: every entry under connectors is disabled/);
+    expect(load({ connectors: { a: local } }).warnings).toEqual([]);
+  });
+});
+
 describe('bad values and shapes', () => {
   it.each<[string, object, RegExp]>([
     ['sessions.max_sessions', { sessions: { max_sessions: -1 } }, /^sessions\.max_sessions: value must not be less than 1$/],
     ['gateway.port', { gateway: { port: 70000 } }, /^gateway\.port: value must not be greater than 65535$/],
-    ['gateway.reflection', { gateway: { reflection: 'yes' } }, /^gateway\.reflection: value must be a boolean/],
+    ['gateway.reflection', { gateway: { reflection: 'yes' } }, /^gateway\.reflection: must be true or false, got the text "yes" \(yes\/no\/on\/off are text in YAML 1\.2\)$/],
     ['voice_activity_detection.threshold', { voice_activity_detection: { threshold: 2 } }, /^voice_activity_detection\.threshold: .*greater than 1/],
     ['voice_activity_detection.batch_wait_ms', { voice_activity_detection: { batch_wait_ms: 40 } }, /^voice_activity_detection\.batch_wait_ms: .*greater than 30$/],
     ['connectors.a.defaults.recording.max_pending_seconds', { connectors: { a: { ...local, defaults: { recording: { max_pending_seconds: 1 } } } } }, /^connectors\.a\.defaults\.recording\.max_pending_seconds: .*less than 5$/],
@@ -200,7 +245,7 @@ describe('connector entries', () => {
   });
 
   it('checks the entry\'s own keys: enabled must be boolean, config a map', () => {
-    expect(problems(() => load({ connectors: { a: { ...local, enabled: 'no' } } }))).toEqual([expect.stringMatching(/^connectors\.a\.enabled: value must be a boolean/)]);
+    expect(problems(() => load({ connectors: { a: { ...local, enabled: 'no' } } }))).toEqual(['connectors.a.enabled: must be true or false, got the text "no" (yes/no/on/off are text in YAML 1.2)']);
     expect(problems(() => load({ connectors: { a: { ...local, config: ['x'] } } }))).toEqual([expect.stringMatching(/^connectors\.a\.config: value must be an object/)]);
   });
 
@@ -243,6 +288,8 @@ describe('the Python gateway\'s file layout', () => {
     expect(config.logging.gateway.level).toBe('INFO');
     expect(warnings).toEqual([
       'section "authentication" (Python layout) is read as monitoring.auth: auth on, no browser login (set WEBEX_CLIENT_ID, WEBEX_CLIENT_SECRET, WEBEX_REDIRECT_URI and AUTHORIZED_WEBEX_ORG_IDS, or use monitoring.auth)',
+      'logging.gateway.format: "%(asctime)s - %(message)s" is not used (write pretty or json); stdout gets one readable line per event on a terminal, JSON lines otherwise',
+      "logging.web (the Python dashboard's log) is ignored: the monitoring server logs into the gateway log",
       ...['audio'].map((s) => `section "${s}" is not supported by this gateway yet and is ignored`),
     ]);
     expect(config.monitoring.auth).toMatchObject({ enabled: true, session: { secret_env: 'FLASK_SECRET_KEY', timeout_hours: 8 } });
@@ -285,7 +332,7 @@ describe('TLS (gateway.tls, monitoring.tls)', () => {
   });
 
   it('a pair gets the defaults: no client authentication, files re-read every 30 s', () => {
-    const { config, warnings } = load({ gateway: { tls: pair }, monitoring: { tls: { same_as_gateway: true } } });
+    const { config, warnings } = load({ gateway: { tls: pair }, monitoring: { tls: { same_as_gateway: true } }, connectors: { a: local } });
     expect(config.gateway.tls).toEqual({ enabled: true, ...pair, client_auth: 'none', watch_interval_seconds: 30 });
     expect(config.monitoring.tls).toMatchObject({ enabled: true, same_as_gateway: true, client_auth: 'none' });
     expect(warnings).toEqual([]);
@@ -309,7 +356,7 @@ describe('TLS (gateway.tls, monitoring.tls)', () => {
       'gateway.tls.client_ca_file: required when client_auth is optional',
       'monitoring.tls.client_ca_file: required when client_auth is require',
     ]);
-    expect(load({ gateway: { tls: { ...pair, client_ca_file: 'ca.crt' } } }).warnings).toEqual([
+    expect(load({ gateway: { tls: { ...pair, client_ca_file: 'ca.crt' } }, connectors: { a: local } }).warnings).toEqual([
       'gateway.tls.client_ca_file is not used: client_auth is none (set optional or require for mutual TLS)',
     ]);
   });

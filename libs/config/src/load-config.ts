@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { ConnectorEntry, ConnectorsSection, GatewayConfig, UNSUPPORTED_SECTIONS } from './gateway-config';
 import { resolveDataSource } from './data-source-config';
 import { jwtValidationProblems } from './jwt-validation-config';
+import { parseSize } from './log-output';
 import { isLogLevel } from './logger';
 import { authFromPythonSection, monitoringAuthProblems } from './monitoring-auth-config';
 import { tlsProblems } from './tls-config';
@@ -70,7 +71,29 @@ function validateConfig(raw: Record<string, unknown>): { config: GatewayConfig; 
       `gateway.max_connection_age_grace_seconds: ${g.max_connection_age_grace_seconds} is above gateway.shutdown_grace_seconds (${g.shutdown_grace_seconds}); keep it at most that`,
     );
   }
-  return { config, problems, warnings: tls.warnings };
+  const logs = logProblems(config.logging);
+  problems.push(...logs.problems);
+  return { config, problems, warnings: [...tls.warnings, ...logs.warnings] };
+}
+
+/** What the log settings' types cannot say: sizes, and the keys of the Python layout that do nothing here. */
+function logProblems(logging: GatewayConfig['logging'] | undefined): { problems: string[]; warnings: string[] } {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const g = logging?.gateway;
+  if (g instanceof Object) {
+    if (g.max_size !== undefined && parseSize(g.max_size) === undefined) {
+      problems.push(`logging.gateway.max_size: must be a size such as 10MB, 512KB or a number of bytes, got ${JSON.stringify(g.max_size)}`);
+    }
+    if (!g.file && (g.max_size !== undefined || g.backup_count !== undefined)) {
+      warnings.push('logging.gateway.max_size and backup_count apply to logging.gateway.file, which is not set: no log file is written');
+    }
+    if (g.format !== undefined && g.format !== 'pretty' && g.format !== 'json') {
+      warnings.push(`logging.gateway.format: ${JSON.stringify(g.format)} is not used (write pretty or json); stdout gets one readable line per event on a terminal, JSON lines otherwise`);
+    }
+  }
+  if (logging?.web !== undefined) warnings.push('logging.web (the Python dashboard\'s log) is ignored: the monitoring server logs into the gateway log');
+  return { problems, warnings };
 }
 
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, problems: string[]): number | undefined {
@@ -124,7 +147,14 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
   }
 
   if (problems.length) throw new ConfigError(problems, file);
+  const enabled = Object.values(config.connectors).filter((c) => c.enabled).length;
   const warnings = [
+    ...(enabled === 0
+      ? [
+          `no agent is configured: ${Object.keys(config.connectors).length ? 'every entry under connectors is disabled' : 'connectors is empty'} in ${file}; ` +
+            'the gateway serves no call (health NOT_SERVING) until one is added, e.g. connectors: { local: { type: local_audio } }',
+        ]
+      : []),
     ...(authNote ? [authNote] : []),
     ...configWarnings,
     ...UNSUPPORTED_SECTIONS.filter((s) => config[s] !== undefined && !(s === 'authentication' && authNote)).map(

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { buildGatewayConfig, createLogger, GatewayConfigModule } from '@app/config';
 import { ConnectorProvider } from './connector-provider.decorator';
+import { ConfigError } from '@app/config';
 import { ConnectorRegistry } from './connector-registry.service';
 import type { ConnectorDefinition, ConnectorFactory } from './connector.types';
 import { ConnectorRegistryModule } from './connector-registry.module';
@@ -17,6 +18,12 @@ class FixedFactory implements ConnectorFactory {
       end: async () => undefined,
       capabilities: () => ({ replyModes: ['wav' as const] }),
     };
+  }
+}
+@ConnectorProvider({ type: 'picky' })
+class PickyFactory implements ConnectorFactory {
+  create(def: ConnectorDefinition): never {
+    throw new Error(`config.colour: must be red, got ${String(def.config.colour)}`);
   }
 }
 @ConnectorProvider({ type: 'reporting' })
@@ -48,7 +55,7 @@ class ChangingFactory implements ConnectorFactory {
     };
   }
 }
-@Module({ providers: [FixedFactory, ReportingFactory, ChangingFactory] })
+@Module({ providers: [FixedFactory, ReportingFactory, ChangingFactory, PickyFactory] })
 class FixedModule {}
 
 async function registry(raw: Record<string, unknown>) {
@@ -61,6 +68,26 @@ async function registry(raw: Record<string, unknown>) {
 }
 
 describe('ConnectorRegistry', () => {
+  it('reports the mistakes of every connector at once, each by key, as one configuration error with the file', async () => {
+    const failure = await registry({
+      connectors: {
+        good: { type: 'fixed' },
+        a: { type: 'picky', config: { colour: 'blue' } },
+        b: { type: 'nope' },
+        c: { type: 'fixed', agent_defaults: { 'Fixed: Z': {} }, config: { agents: ['Y'] } },
+        off: { type: 'also_unknown', enabled: false },
+      },
+    }).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(ConfigError);
+    expect((failure as ConfigError).file).toBe('(test)');
+    expect((failure as ConfigError).problems).toEqual([
+      'connectors.a: config.colour: must be red, got blue',
+      expect.stringMatching(/^connectors\.b\.type: unknown connector type "nope"/),
+      expect.stringMatching(/^connectors\.c\.agent_defaults: no agent "Fixed: Z"/),
+    ]);
+    expect((failure as Error).message).toMatch(/^Invalid configuration in \(test\):\n  - connectors\.a/);
+  });
+
   it('routes every agent of every connector, in config order, first one default', async () => {
     const r = await registry({ connectors: { one: { type: 'fixed', config: { agents: ['A', 'B'] } }, two: { module: 'connectors.fixed_connector', config: { agents: ['C'] } } } });
     expect(r.agents().map((a) => [a.id, a.name, a.connectorId, a.isDefault])).toEqual([
@@ -108,7 +135,9 @@ describe('ConnectorRegistry', () => {
   });
 
   it('fails start-up on an unknown connector type, listing the known ones', async () => {
-    await expect(registry({ connectors: { x: { type: 'lexx' } } })).rejects.toThrow(/connectors\.x: no connector provider handles "lexx" \(known types: .*fixed/);
+    await expect(registry({ connectors: { x: { type: 'lexx' } } })).rejects.toThrow(
+      /connectors\.x\.type: unknown connector type "lexx" \(known types: fixed, reporting, changing, picky\); to keep the entry without loading it, set connectors\.x\.enabled: false/,
+    );
   });
 
   it('fails start-up when two connectors claim the same agent id', async () => {

@@ -1,9 +1,10 @@
-import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import type { AudioFormat } from '@app/audio';
 import { instanceToPlain } from 'class-transformer';
 import {
   AgentDefaults,
+  ConfigError,
   ConfigPaths,
   ConnectorEntry,
   ConnectorsSection,
@@ -35,10 +36,19 @@ export interface AgentBinding {
   isDefault: boolean;
 }
 
-/** Start-up failure of a connector; the message names the config entry. */
-export class ConnectorSetupError extends Error {
+/**
+ * Start-up failure of a connector: a configuration mistake (the process exits 2, like the loader's), each problem
+ * naming its key, the file when known.
+ */
+export class ConnectorSetupError extends ConfigError {
   override name = 'ConnectorSetupError';
+  constructor(problems: string | string[], file?: string) {
+    super(Array.isArray(problems) ? problems : [problems], file);
+  }
 }
+
+/** Problems met while loading plugin modules (before the app exists), by connector id: reported with the rest. */
+export const CONNECTOR_LOAD_PROBLEMS = Symbol.for('byova.connector-load-problems');
 
 /** Plugins may be plain JavaScript: check what a factory built before the engine relies on it. */
 function checkConnectorShape(id: string, type: string, c: unknown): void {
@@ -75,6 +85,7 @@ export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
     private readonly gateway: GatewaySection,
     private readonly paths: ConfigPaths,
     @Inject(LOGGER) logger: Logger,
+    @Optional() @Inject(CONNECTOR_LOAD_PROBLEMS) private readonly loadProblems: Map<string, string[]> = new Map(),
   ) {
     this.log = logger.child({ context: 'ConnectorRegistry' });
   }
@@ -102,52 +113,88 @@ export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
       if (hit) return hit;
     }
     const known = [...new Set([...this.factories.values()].map((f) => f.meta.type))].join(', ');
+    const key = entry.type ? 'type' : entry.module ? 'module' : 'class';
     const asked = entry.type ?? entry.module ?? entry.class;
-    throw new ConnectorSetupError(`connectors.${id}: no connector provider handles "${asked}" (known types: ${known || 'none'})`);
+    throw new ConnectorSetupError(
+      `connectors.${id}.${key}: unknown connector type "${asked}" (known types: ${known || 'none'}); ` +
+        `to keep the entry without loading it, set connectors.${id}.enabled: false`,
+    );
   }
 
+  /**
+   * Builds every enabled connector, going on past a failing one, so that every connector's mistakes are reported in
+   * one go (with the plugin-loading ones): one ConfigError listing them all, before any listener opens.
+   */
   private async build(): Promise<void> {
+    const problems: string[] = [];
+    const note = (id: string | undefined, e: unknown) => {
+      if (e instanceof ConfigError) problems.push(...e.problems);
+      else {
+        const msg = (e as Error).message;
+        problems.push(id === undefined || msg.startsWith(`connectors.${id}`) ? msg : `connectors.${id}: ${msg}`);
+      }
+    };
     for (const [id, entry] of Object.entries(this.connectors)) {
       if (!entry.enabled) continue;
-      const { factory, meta } = this.findFactory(id, entry);
-      const promptFormat: AudioFormat = { encoding: entry.defaults.prompt_encoding, sampleRate: entry.defaults.prompt_sample_rate };
-      let connector: VirtualAgentConnector;
+      const loadProblems = this.loadProblems.get(id);
+      if (loadProblems) {
+        problems.push(...loadProblems);
+        continue;
+      }
       try {
-        connector = await factory.create({
-          id,
-          config: entry.config ?? {},
-          defaults: entry.defaults,
-          timeouts: entry.timeouts,
-          promptFormat,
-          baseDir: this.paths.baseDir,
-          logger: this.log.child({ connector: id }),
-          agentsChanged: () => this.resync(id),
-        });
+        await this.buildOne(id, entry);
       } catch (e) {
-        const msg = (e as Error).message;
-        throw new ConnectorSetupError(msg.startsWith(`connectors.${id}`) ? msg : `connectors.${id}: ${msg}`);
+        note(id, e);
       }
-      checkConnectorShape(id, meta.type, connector);
-      this.built.set(id, connector);
-      const caps = connector.capabilities?.();
-      if (caps?.endpointing === 'agent' && typeof connector.openSession !== 'function') {
-        throw new ConnectorSetupError(`connectors.${id}: a connector that endpoints the caller itself must offer openSession() (a streaming session)`);
-      }
-      const agents = this.readAgents(id, meta.type, connector);
-      const unknown = Object.keys(entry.agent_defaults ?? {}).filter((a) => !agents.some((d) => d.id === a));
-      if (unknown.length) {
-        throw new ConnectorSetupError(`connectors.${id}.agent_defaults: no agent "${unknown[0]}" in this connector (agents: ${agents.map((a) => a.id).join(', ')})`);
-      }
-      if (agents.length === 0) this.log.warn({ connector: id }, 'connector offers no agents');
-      for (const a of agents) this.bind(id, entry, connector, promptFormat, a);
-      this.log.info({ connector: id, type: meta.type, agents: agents.map((a) => a.id) }, 'connector ready');
     }
     const wanted = this.gateway.default_agent;
-    if (wanted && !this.byId.has(wanted)) {
-      throw new ConnectorSetupError(`gateway.default_agent: no agent "${wanted}" (agents: ${this.ordered.map((a) => a.id).join(', ') || 'none'})`);
+    // Only meaningful once every connector listed its agents.
+    if (!problems.length && wanted && !this.byId.has(wanted)) {
+      problems.push(`gateway.default_agent: no agent "${wanted}" (agents: ${this.ordered.map((a) => a.id).join(', ') || 'none'})`);
+    }
+    if (problems.length) {
+      // Those built are closed: start-up stops here.
+      await this.closeAll();
+      throw new ConnectorSetupError(problems, this.paths.file);
     }
     this.pickDefault();
     this.ready = true;
+  }
+
+  private async buildOne(id: string, entry: ConnectorEntry): Promise<void> {
+    const { factory, meta } = this.findFactory(id, entry);
+    const promptFormat: AudioFormat = { encoding: entry.defaults.prompt_encoding, sampleRate: entry.defaults.prompt_sample_rate };
+    let connector: VirtualAgentConnector;
+    try {
+      connector = await factory.create({
+        id,
+        config: entry.config ?? {},
+        defaults: entry.defaults,
+        timeouts: entry.timeouts,
+        promptFormat,
+        baseDir: this.paths.baseDir,
+        logger: this.log.child({ connector: id }),
+        agentsChanged: () => this.resync(id),
+      });
+    } catch (e) {
+      if (e instanceof ConfigError) throw e;
+      const msg = (e as Error).message;
+      throw new ConnectorSetupError(msg.startsWith(`connectors.${id}`) ? msg : `connectors.${id}: ${msg}`);
+    }
+    checkConnectorShape(id, meta.type, connector);
+    this.built.set(id, connector);
+    const caps = connector.capabilities?.();
+    if (caps?.endpointing === 'agent' && typeof connector.openSession !== 'function') {
+      throw new ConnectorSetupError(`connectors.${id}: a connector that endpoints the caller itself must offer openSession() (a streaming session)`);
+    }
+    const agents = this.readAgents(id, meta.type, connector);
+    const unknown = Object.keys(entry.agent_defaults ?? {}).filter((a) => !agents.some((d) => d.id === a));
+    if (unknown.length) {
+      throw new ConnectorSetupError(`connectors.${id}.agent_defaults: no agent "${unknown[0]}" in this connector (agents: ${agents.map((a) => a.id).join(', ')})`);
+    }
+    if (agents.length === 0) this.log.warn({ connector: id }, 'connector offers no agents');
+    for (const a of agents) this.bind(id, entry, connector, promptFormat, a);
+    this.log.info({ connector: id, type: meta.type, agents: agents.map((a) => a.id) }, 'connector ready');
   }
 
   private pickDefault(): void {
@@ -245,7 +292,7 @@ export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
       throw new ConnectorSetupError(`${where}: prompt_encoding and prompt_sample_rate are set per connector, in defaults`);
     }
     const { value, problems } = validateSection(AgentDefaults, mergeSettings(instanceToPlain(entry.defaults), override), where);
-    if (problems.length) throw new ConnectorSetupError(problems.join('; '));
+    if (problems.length) throw new ConnectorSetupError(problems);
     return value;
   }
 
@@ -280,11 +327,15 @@ export class ConnectorRegistry implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    const seen = new Set<VirtualAgentConnector>();
-    for (const b of this.ordered) {
-      if (seen.has(b.connector)) continue;
-      seen.add(b.connector);
-      await b.connector.close?.().catch((e) => this.log.warn({ err: e, connector: b.connectorId }, 'connector close failed'));
+    await this.closeAll();
+  }
+
+  private async closeAll(): Promise<void> {
+    for (const [id, c] of this.built) {
+      await Promise.resolve()
+        .then(() => c.close?.())
+        .catch((e) => this.log.warn({ err: e, connector: id }, 'connector close failed'));
     }
+    this.built.clear();
   }
 }

@@ -104,7 +104,7 @@ describe('connector plugin loader', () => {
   it('names the config key and what is wrong when a plugin exports the wrong thing', () => {
     const where = 'connectors.x.module: "p"';
     const bad = (x: unknown) => () => interpretPluginExports(x, where);
-    expect(bad({ hello: 1 })).toThrow(/^connectors\.x\.module: "p": exports no connectors: export `connectors`/);
+    expect(bad({ hello: 1 })).toThrow(/- connectors\.x\.module: "p": exports no connectors: export `connectors`/);
     expect(bad({ connectors: [] })).toThrow(/connectors is empty/);
     expect(bad({ connectors: 'nope' })).toThrow(/connectors must be an array/);
     expect(bad({ connectors: [{ type: 'a', create() {} }, { create() {} }] })).toThrow(/connectors\[1\]\.type must be a non-empty string/);
@@ -114,7 +114,7 @@ describe('connector plugin loader', () => {
   });
 
   it('fails start-up naming connectors.<id>.module for a plugin that cannot load or exports nothing usable', async () => {
-    await expect(registry({ connectors: { x: { module: './missing.js' } } }, dir)).rejects.toThrow(/^connectors\.x\.module: cannot load "\.\/missing\.js": Cannot (find|resolve) module/);
+    await expect(registry({ connectors: { x: { module: './missing.js' } } }, dir)).rejects.toThrow(/- connectors\.x\.module: cannot load "\.\/missing\.js": Cannot (find|resolve) module/);
     await expect(registry({ connectors: { x: { module: './throws.js' } } }, dir)).rejects.toThrow(/connectors\.x\.module: cannot load "\.\/throws\.js": plugin top-level failure/);
     await expect(registry({ connectors: { x: { module: './nothing.js' } } }, dir)).rejects.toThrow(/connectors\.x\.module: ".\/nothing\.js": exports no connectors/);
     await expect(registry({ connectors: { x: { module: './notype.js' } } }, dir)).rejects.toThrow(/connectors\.x\.module: ".\/notype\.js": connectors\[0\]\.type/);

@@ -105,9 +105,12 @@ export function descriptorModule(descriptors: ConnectorPluginDescriptor[], alsoS
  * Loads the plugins named by `connectors.<id>.module` (a package name, or a path relative to `baseDir`). A plugin
  * exports plain descriptors (`connectors`, no import of ours needed) or `connectorModule`, a NestJS module
  * providing @ConnectorProvider factories. A plugin offering one type is also selected by its `module:` alone.
+ * A plugin that cannot be loaded is recorded in `problems` (by connector id) when given, so that the registry reports
+ * it with every other connector mistake; without it, all such failures are thrown at once.
  */
-export function loadConnectorPlugins(config: GatewayConfig, baseDir: string): Loaded[] {
+export function loadConnectorPlugins(config: GatewayConfig, baseDir: string, problems?: Map<string, string[]>, file?: string): Loaded[] {
   const modules: Loaded[] = [];
+  const failed = problems ?? new Map<string, string[]>();
   const byPath = new Map<string, { descriptors?: ConnectorPluginDescriptor[]; module?: Loaded; specs: Set<string> }>();
   for (const [id, entry] of Object.entries(config.connectors)) {
     if (!entry.enabled || !entry.module || BUILT_IN_MODULES.test(entry.module)) continue;
@@ -119,15 +122,21 @@ export function loadConnectorPlugins(config: GatewayConfig, baseDir: string): Lo
       // Plain require (not createRequire) so test runners' module registries apply too.
       exported = require(path);
     } catch (e) {
-      throw new ConnectorSetupError(`${where}: cannot load "${entry.module}": ${(e as Error).message.split('\n')[0]}`);
+      failed.set(id, [`${where}: cannot load "${entry.module}": ${(e as Error).message.split('\n')[0]}`]);
+      continue;
     }
     const seen = byPath.get(path);
     if (seen) {
       seen.specs.add(entry.module);
       continue;
     }
-    byPath.set(path, { ...interpretPluginExports(exported, `${where}: "${entry.module}"`), specs: new Set([entry.module]) });
+    try {
+      byPath.set(path, { ...interpretPluginExports(exported, `${where}: "${entry.module}"`), specs: new Set([entry.module]) });
+    } catch (e) {
+      failed.set(id, e instanceof ConnectorSetupError ? e.problems : [(e as Error).message]);
+    }
   }
+  if (!problems && failed.size) throw new ConnectorSetupError([...failed.values()].flat(), file);
   for (const p of byPath.values()) {
     if (p.descriptors) modules.push(descriptorModule(p.descriptors, [...p.specs]));
     else if (p.module && !modules.includes(p.module)) modules.push(p.module);

@@ -10,7 +10,7 @@ export class BuiltInConnectorsModule {}
 /** Built-in connector providers plus any plugin modules named in the config. */
 @Module({})
 export class ConnectorsModule {
-  static forRoot(plugins: Array<Type<unknown> | DynamicModule> = []): DynamicModule {
-    return ConnectorRegistryModule.forRoot([BuiltInConnectorsModule, ...plugins]);
+  static forRoot(plugins: Array<Type<unknown> | DynamicModule> = [], pluginProblems?: Map<string, string[]>): DynamicModule {
+    return ConnectorRegistryModule.forRoot([BuiltInConnectorsModule, ...plugins], pluginProblems);
   }
 }

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Server } from '@grpc/grpc-js';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import { LOGGER, type Logger } from '@app/config';
 
 /** After the drain: how long finished RPCs get to flush their last responses before open streams are cut. */
@@ -34,6 +35,18 @@ export class GrpcServerHost {
         callback(err);
       });
     };
+  }
+
+  /** The port the server is bound to (the real one when configured as 0), once bound. */
+  boundPort(): number | undefined {
+    // grpc-js keeps its listeners private; read them defensively (an upgrade that renames them only loses this).
+    const servers = (this.server as unknown as { http2Servers?: Map<NetServer, unknown> } | undefined)?.http2Servers;
+    if (!(servers instanceof Map)) return undefined;
+    for (const s of servers.keys()) {
+      const a = s.address?.() as AddressInfo | string | null;
+      if (a && typeof a === 'object') return a.port;
+    }
+    return undefined;
   }
 
   /**

@@ -4,6 +4,7 @@ import { HealthModule } from '../health/health.module';
 import { JwtAuthModule } from '../jwt-auth/jwt-auth.module';
 import { LifecycleModule } from '../lifecycle/lifecycle.module';
 import { RpcModule } from '../rpc/rpc.module';
+import { LogLevelController } from './api/log-level.controller';
 import { ConversationsController } from './api/conversations.controller';
 import { ProbesController } from './api/probes.controller';
 import { StatusController } from './api/status.controller';
@@ -21,7 +22,7 @@ import { StatusService } from './status/status.service';
  */
 @Module({
   imports: [EngineModule, HealthModule, LifecycleModule, JwtAuthModule, RpcModule, forwardRef(() => DashboardModule)],
-  controllers: [StatusController, ConversationsController, ProbesController, MetricsController],
+  controllers: [StatusController, ConversationsController, ProbesController, MetricsController, LogLevelController],
   providers: [CallLogService, MetricsService, StatusService, MonitoringExceptionFilter],
   exports: [CallLogService, StatusService],
 })

@@ -55,7 +55,7 @@ describe('LexConnectorFactory', () => {
 
   it('refuses credentials in the config with a clear message', async () => {
     await expect(make({ region_name: 'us-east-1', aws_access_key_id: 'AKIA', aws_secret_access_key: 'x' })).rejects.toThrow(
-      /config\.aws_access_key_id: AWS credentials are never read from the config; use the AWS default chain.*config\.aws_secret_access_key/,
+      /config\.aws_access_key_id: AWS credentials are never read from the config; use the AWS default chain[\s\S]*config\.aws_secret_access_key/,
     );
   });
 

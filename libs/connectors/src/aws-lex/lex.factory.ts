@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { convertWav } from '@app/audio';
 import { LexModelsV2Client } from '@aws-sdk/client-lex-models-v2';
 import { validateSection } from '@app/config';
-import { ConnectorProvider } from '@app/connector-sdk';
+import { ConnectorProvider, ConnectorSetupError } from '@app/connector-sdk';
 import type { AgentPrompt, ConnectorDefinition, ConnectorFactory } from '@app/connector-sdk';
 import { BotDirectory, type BotCatalog, discoverBots, needsCatalog, resolveExplicit, sdkCatalog } from './lex-bots';
 import { LexConnector } from './lex.connector';
@@ -33,7 +33,7 @@ export class LexConnectorFactory implements ConnectorFactory {
     if (cfg.turn_budget_ms >= def.timeouts.turn_ms) {
       problems.push(`${prefix}.turn_budget_ms (${cfg.turn_budget_ms}) must be below connectors.${def.id}.timeouts.turn_ms (${def.timeouts.turn_ms})`);
     }
-    if (problems.length) throw new Error(problems.join('; '));
+    if (problems.length) throw new ConnectorSetupError(problems);
     const apology: AgentPrompt = { text: cfg.apology_text };
     // Lex cannot speak our apology: without a file, the gateway's own error prompt (if shipped beside the config) is used.
     const apologyFile = cfg.apology_audio_file ?? (existsSync(resolve(def.baseDir, DEFAULT_APOLOGY)) ? DEFAULT_APOLOGY : undefined);
@@ -44,7 +44,7 @@ export class LexConnectorFactory implements ConnectorFactory {
         const wav = convertWav(readFileSync(file), def.promptFormat);
         apology.audio = { format: def.promptFormat, data: wav.raw, wav: wav.wav };
       } catch (e) {
-        throw new Error(`${prefix}.apology_audio_file: ${file} is not a readable WAV file: ${(e as Error).message}`);
+        throw new ConnectorSetupError(`${prefix}.apology_audio_file: ${file} is not a readable WAV file: ${(e as Error).message}`);
       }
     }
 
