@@ -30,6 +30,10 @@ export function serveChildStats(): void {
       case 'lag':
         process.send?.({ type: 'lag', lag: { p50Ms: ms(h.percentile(50)), p99Ms: ms(h.percentile(99)), maxMs: ms(h.max) } });
         break;
+      case 'handles':
+        // Soak (bench/soak): libuv handles and requests keeping the loop alive (sockets, timers, ...).
+        process.send?.({ type: 'handles', count: process.getActiveResourcesInfo().length });
+        break;
       case 'profile-start':
         session = new Session();
         session.connect();
