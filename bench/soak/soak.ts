@@ -26,6 +26,8 @@ export interface SoakOptions {
   callSecondsMax: number;
   connections: number;
   endSilenceMs: number;
+  /** More sessions keys for the gateway (the spec turns the idle sweep off to see the soak fail). */
+  gatewaySessions?: Record<string, unknown>;
   log?: (line: string) => void;
 }
 
@@ -112,7 +114,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const loadavgStart = readLoadavg();
   const gw: ServerChild = await startServer('gateway', o.endSilenceMs, undefined, {
     // Short idle timeout and sweep, so abandoned calls are ended (and checked) many times within the run.
-    env: { BENCH_SESSIONS: JSON.stringify({ timeout: o.sessionTimeoutS, cleanup_interval: o.sweepS, max_session_duration: 3600 }) },
+    env: { BENCH_SESSIONS: JSON.stringify({ timeout: o.sessionTimeoutS, cleanup_interval: o.sweepS, max_session_duration: 3600, ...o.gatewaySessions }) },
   });
   if (!gw.httpAddress) {
     await gw.stop();
