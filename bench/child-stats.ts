@@ -32,7 +32,8 @@ export function serveChildStats(): void {
         break;
       case 'handles':
         // Soak (bench/soak): libuv handles and requests keeping the loop alive (sockets, timers, ...).
-        process.send?.({ type: 'handles', count: process.getActiveResourcesInfo().length });
+        // With the JS heap and off-heap buffers, to tell a JS leak from native growth.
+        process.send?.({ type: 'handles', count: process.getActiveResourcesInfo().length, memory: process.memoryUsage() });
         break;
       case 'profile-start':
         session = new Session();

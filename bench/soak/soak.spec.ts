@@ -37,6 +37,7 @@ describe('soak (short run)', () => {
     expect(r.samples.length).toBeGreaterThan(5);
     expect(r.samples.every((s) => s.rssKB > 0 && s.fds > 0)).toBe(true);
     expect(r.samples.some((s) => s.handles !== null && s.handles > 0)).toBe(true);
+    expect(r.samples.some((s) => (s.heapUsedKB ?? 0) > 0)).toBe(true);
   });
 
   it('fails when abandoned calls are never ended (idle sweep off)', async () => {

@@ -62,6 +62,8 @@ export interface SoakReport {
   rss: RssTrend & { firstMB: number | null; afterWarmupMB: number | null; lastMB: number | null; maxMB: number | null };
   fds: { first: number | null; last: number | null; max: number | null; per10MinAfterWarmup: number | null };
   handles: { first: number | null; last: number | null; max: number | null };
+  /** JS heap in use: after warm-up and last, MB, and its fitted trend (reported, not judged: RSS decides). */
+  heapUsed: { afterWarmupMB: number | null; lastMB: number | null; mbPer10MinAfterWarmup: number | null };
   conversations: { maxActive: number; polls: number; pollFailures: number; outlived: Outlived[]; leftAtEnd: number | null; idleTimeoutEnds: number | null };
   gatewayCpuPct: number | null;
   machine: { loadavgStart: string; loadavgEnd: string; busyPct: number | null };
@@ -143,11 +145,16 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         gatewayProblem = 'the gateway process exited during the run';
         return;
       }
-      const s: Sample = { t: performance.now() - t0, rssKB: p.rssKB, fds: fdCount(gw.pid) ?? -1, handles: await gw.activeHandles() };
+      const h = await gw.activeHandles();
+      const s: Sample = { t: performance.now() - t0, rssKB: p.rssKB, fds: fdCount(gw.pid) ?? -1, handles: h?.count ?? null };
+      if (h) {
+        s.heapUsedKB = Math.round(h.memory.heapUsed / 1024);
+        s.externalKB = Math.round(h.memory.external / 1024);
+      }
       samples.push(s);
       if (s.t - lastLog >= 60_000 || lastLog === 0) {
         lastLog = s.t || 1;
-        log(`${(s.t / 60_000).toFixed(1)} min: RSS ${(s.rssKB / 1024).toFixed(1)} MB, fds ${s.fds}, handles ${s.handles}, active conversations ${maxActive} (max so far), load ${readLoadavg()}`);
+        log(`${(s.t / 60_000).toFixed(1)} min: RSS ${(s.rssKB / 1024).toFixed(1)} MB, heap used ${((s.heapUsedKB ?? 0) / 1024).toFixed(1)} MB, fds ${s.fds}, handles ${s.handles}, active conversations ${maxActive} (max so far), load ${readLoadavg()}`);
       }
       await sleep(o.sampleMs);
     }
@@ -220,6 +227,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     after.map((s) => s.t),
     after.map((s) => s.fds),
   );
+  const heapAfter = after.filter((s) => s.heapUsedKB !== undefined);
+  const heapLine = fitLine(
+    heapAfter.map((s) => s.t),
+    heapAfter.map((s) => s.heapUsedKB! / 1024),
+  );
   const mb = (kb: number | undefined) => (kb === undefined ? null : Math.round(kb / 102.4) / 10);
   const handleVals = samples.map((s) => s.handles).filter((h): h is number => h !== null);
   const { latenciesMs, ...loadRest } = load;
@@ -246,6 +258,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       per10MinAfterWarmup: fdLine ? Math.round(fdLine.slope * 600_000 * 100) / 100 : null,
     },
     handles: { first: handleVals[0] ?? null, last: handleVals[handleVals.length - 1] ?? null, max: handleVals.length ? Math.max(...handleVals) : null },
+    heapUsed: {
+      afterWarmupMB: mb(heapAfter[0]?.heapUsedKB),
+      lastMB: mb(heapAfter[heapAfter.length - 1]?.heapUsedKB),
+      mbPer10MinAfterWarmup: heapLine ? Math.round(heapLine.slope * 600_000 * 100) / 100 : null,
+    },
     conversations: { maxActive, polls, pollFailures, outlived: seen, leftAtEnd, idleTimeoutEnds: idleEnds },
     gatewayCpuPct: cpu0 && cpu1 ? Math.round(((cpu1.cpuMs - cpu0.cpuMs) / loadEndT) * 1000) / 10 : null,
     machine: { loadavgStart, loadavgEnd: readLoadavg(), busyPct: m1.total > m0.total ? Math.round(((m1.busy - m0.busy) / (m1.total - m0.total)) * 1000) / 10 : null },
@@ -274,6 +291,7 @@ export function soakMarkdown(r: SoakReport): string {
     `| turn latency p50 / p99 / max ms | ${f(l.latencyMs.p50)} / ${f(l.latencyMs.p99)} / ${f(l.latencyMs.max)} |`,
     `| RSS first / after warm-up / last / max MB | ${f(r.rss.firstMB)} / ${f(r.rss.afterWarmupMB)} / ${f(r.rss.lastMB)} / ${f(r.rss.maxMB)} |`,
     `| RSS trend after warm-up (limit) | ${f(r.rss.mbPer10Min, 2)} MB per 10 min (${r.rss.limitMbPer10Min}) over ${r.rss.samples} samples |`,
+    `| JS heap used after warm-up / last MB, trend per 10 min | ${f(r.heapUsed.afterWarmupMB)} / ${f(r.heapUsed.lastMB)}, ${f(r.heapUsed.mbPer10MinAfterWarmup, 2)} |`,
     `| fds first / last / max, trend per 10 min | ${r.fds.first} / ${r.fds.last} / ${r.fds.max}, ${f(r.fds.per10MinAfterWarmup, 2)} |`,
     `| active handles first / last / max | ${r.handles.first} / ${r.handles.last} / ${r.handles.max} |`,
     `| active conversations max (API polls, failed) | ${r.conversations.maxActive} (${r.conversations.polls}, ${r.conversations.pollFailures}) |`,

@@ -7,6 +7,9 @@ export interface Sample {
   fds: number;
   /** The gateway's active libuv resources (IPC), null when it did not answer. */
   handles: number | null;
+  /** The gateway's JS heap in use and its off-heap memory (buffers), KB (IPC; absent when it did not answer). */
+  heapUsedKB?: number;
+  externalKB?: number;
 }
 
 export interface Line {
