@@ -12,7 +12,7 @@ const libs = ['proto', 'audio', 'config', 'connector-sdk', 'connectors', 'endpoi
 module.exports = {
   testEnvironment: 'node',
   rootDir: '.',
-  roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/test'],
+  roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/test', '<rootDir>/bench'],
   testRegex: '.*\\.(spec|e2e-spec)\\.ts$',
   moduleFileExtensions: ['ts', 'js', 'json'],
   // NestJS 12 ships ES modules only; SWC turns them into CommonJS for jest's runtime.

@@ -30,6 +30,11 @@ export function serveChildStats(): void {
       case 'lag':
         process.send?.({ type: 'lag', lag: { p50Ms: ms(h.percentile(50)), p99Ms: ms(h.percentile(99)), maxMs: ms(h.max) } });
         break;
+      case 'handles':
+        // Soak (bench/soak): libuv handles and requests keeping the loop alive (sockets, timers, ...).
+        // With the JS heap and off-heap buffers, to tell a JS leak from native growth.
+        process.send?.({ type: 'handles', count: process.getActiveResourcesInfo().length, memory: process.memoryUsage() });
+        break;
       case 'profile-start':
         session = new Session();
         session.connect();

@@ -65,14 +65,14 @@ export interface LevelRun {
   loadgen: { cpuPct: number; loopDelayP99Ms: number; loopDelayMaxMs: number };
 }
 
-const FRAME_MS = 20;
+export const FRAME_MS = 20;
 const SAMPLE_RATE = 8000;
 const FRAME_BYTES = (SAMPLE_RATE * FRAME_MS) / 1000;
 const def = VoiceVirtualAgentService.processCallerInput;
 const EOI = OutputEvent_EventType.END_OF_INPUT;
 
 /** A loud two-tone burst (about -18 dBFS), as mu-law 8 kHz frames. */
-function speechFrames(speechMs: number): Uint8Array[] {
+export function speechFrames(speechMs: number): Uint8Array[] {
   const n = Math.round((speechMs * SAMPLE_RATE) / 1000 / FRAME_BYTES) * FRAME_BYTES;
   const pcm = new Int16Array(n);
   for (let i = 0; i < n; i++) {
@@ -85,7 +85,7 @@ function speechFrames(speechMs: number): Uint8Array[] {
 }
 
 /** Every request a call sends, encoded once. */
-interface CallRequests {
+export interface CallRequests {
   speech: Buffer[]; // [0] declares the format, as WxCC does
   silence: Buffer;
   sessionStart: Buffer;
@@ -94,7 +94,7 @@ interface CallRequests {
   dtmf: Buffer;
 }
 
-function encodeCall(conn: Connection, conversationId: string, speech: Uint8Array[], digits: string): CallRequests {
+export function encodeCall(conn: Connection, conversationId: string, speech: Uint8Array[], digits: string): CallRequests {
   const enc = (r: Partial<VoiceVARequest>) => conn.frame(def.requestSerialize(voiceVARequest({ conversationId, ...r })));
   const event = (eventType: EventInput_EventType) => enc({ eventInput: { eventType, name: '', parameters: undefined } });
   const format = { encoding: 'mulaw' as const, sampleRate: SAMPLE_RATE };
@@ -109,7 +109,7 @@ function encodeCall(conn: Connection, conversationId: string, speech: Uint8Array
 }
 
 /** One ProcessCallerInput RPC, with receive times of END_OF_INPUT and the FINAL answer. */
-class Rpc {
+export class Rpc {
   readonly rec: TurnRecorder;
   readonly wire: Wire;
   readonly result: Promise<TurnResult>;
@@ -160,12 +160,12 @@ class Rpc {
   }
 }
 
-interface Sender {
+export interface Sender {
   pump(now: number): void;
 }
 
 /** One interval for all audio streams; each stream keeps its own drift-free schedule (and phase). */
-class Pacer {
+export class Pacer {
   private readonly senders = new Set<Sender>();
   private readonly timer: NodeJS.Timeout;
   constructor(tickMs: number) {
@@ -185,7 +185,7 @@ class Pacer {
   }
 }
 
-function errorsOf(kind: TurnKind, r: TurnResult, rpc: Rpc): string[] {
+export function errorsOf(kind: TurnKind, r: TurnResult, rpc: Rpc): string[] {
   const errs: string[] = [];
   if (r.status.code !== 0) errs.push(`${kind}: status ${grpcStatus[r.status.code] ?? r.status.code}${r.status.details ? ` (${r.status.details})` : ''}`);
   for (const v of r.violations) errs.push(`${kind}: ${v}`);

@@ -29,6 +29,8 @@ export interface ServerChild {
   chunkTimes(): Promise<{ stamps: number[]; serialized: number[]; flushed: number[]; gcs: number[] } | null>;
   /** Chunk mode: the child's epoch clock minus ours (midpoint of the best of `n` round trips), and that round trip. */
   clockOffset(n?: number): Promise<{ offsetMs: number; rttMs: number } | null>;
+  /** The child's active libuv resources (process.getActiveResourcesInfo) and process.memoryUsage(), null if it does not answer within 5 s. */
+  activeHandles(): Promise<{ count: number; memory: NodeJS.MemoryUsage } | null>;
   profileStart(): void;
   /** Writes the CPU profile since profileStart, and the source maps to map it. */
   profileStop(file: string, maps: string): Promise<boolean>;
@@ -95,6 +97,7 @@ export async function startServer(
       }
       return best;
     },
+    activeHandles: () => ask(child, { type: 'handles' }, 'handles', (m) => ({ count: m.count as number, memory: m.memory as NodeJS.MemoryUsage }), null),
     profileStart() {
       if (child.connected) child.send({ type: 'profile-start' });
     },

@@ -120,13 +120,30 @@ class MessageReader {
 }
 
 function h2Connection(target: string): Connection {
-  const session = http2.connect(`http://${target}`, {
-    // Large windows and session memory: client-side flow control must not pace the servers' answers.
-    settings: { enablePush: false, initialWindowSize: 1 << 20 },
-    maxSessionMemory: 256,
-  });
-  session.on('connect', () => session.setLocalWindowSize(32 << 20));
-  session.on('error', () => undefined); // each stream reports its own failure
+  const all = new Set<http2.ClientHttp2Session>(); // sessions still open, closed with the connection
+  const connectSession = () => {
+    const s = http2.connect(`http://${target}`, {
+      // Large windows and session memory: client-side flow control must not pace the servers' answers.
+      settings: { enablePush: false, initialWindowSize: 1 << 20 },
+      maxSessionMemory: 256,
+    });
+    s.on('connect', () => s.setLocalWindowSize(32 << 20));
+    s.on('error', () => undefined); // each stream reports its own failure
+    all.add(s);
+    s.once('close', () => all.delete(s));
+    // GOAWAY (the gateway's max_connection_age, 300 s by default; the soak outlives it): RPCs already open finish
+    // on this session, new ones go to a new connection, as gRPC clients do.
+    s.once('goaway', () => {
+      if (session === s) session = undefined;
+    });
+    return s;
+  };
+  let session: http2.ClientHttp2Session | undefined = connectSession();
+  let closed = false;
+  const current = () => {
+    if (session === undefined || session.closed || session.destroyed) session = connectSession();
+    return session;
+  };
   return {
     frame(m) {
       const out = Buffer.allocUnsafe(5 + m.length);
@@ -147,7 +164,8 @@ function h2Connection(target: string): Connection {
       };
       let stream: http2.ClientHttp2Stream;
       try {
-        stream = session.request(
+        if (closed) throw new Error('connection closed');
+        stream = current().request(
           {
             ':method': 'POST',
             ':path': def.path,
@@ -192,6 +210,10 @@ function h2Connection(target: string): Connection {
         onceDrain: (cb) => void stream.once('drain', cb).once('close', cb),
       };
     },
-    close: () => session.close(),
+    close: () => {
+      closed = true;
+      session?.close();
+      for (const s of all) s.close();
+    },
   };
 }
