@@ -15,7 +15,8 @@ ENV ONNXRUNTIME_NODE_INSTALL=skip \
 COPY . .
 # Dev dependencies included: buf (codegen, run by postinstall), the Nest CLI and TypeScript. After the build the
 # production dependencies are kept, and of onnxruntime-node's binaries for every platform (288 MB) only linux-x64.
-# /out holds the runtime's files laid out as they go in the image, copied over in one layer.
+# Also dropped: typescript (@nestjs/swagger needs it only for its compiler plugin), source maps, type declarations and
+# markdown. /out holds the runtime's files laid out as they go in the image, copied over in one layer.
 RUN npm ci \
  && { test -f libs/proto/src/gen/descriptor-set.ts || npm run generate; } \
  && npm run build \
@@ -24,6 +25,8 @@ RUN npm ci \
  && find "$ort" -mindepth 1 -maxdepth 1 ! -name linux -exec rm -rf {} + \
  && find "$ort/linux" -mindepth 1 -maxdepth 1 ! -name x64 -exec rm -rf {} + \
  && test -f "$ort/linux/x64/onnxruntime_binding.node" \
+ && rm -rf node_modules/typescript \
+ && find node_modules -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -iname '*.md' \) -delete \
  && npm cache clean --force \
  && mkdir -p /out/app/scripts /out/etc/byova/config /out/var/lib/byova/recordings \
  && cp -r package.json node_modules dist audio /out/app/ \

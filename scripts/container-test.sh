@@ -33,19 +33,22 @@ case "${1:-}" in
       for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
       kill -9 "$pid" 2>/dev/null || true
     fi
-    # vfs layers can be large; the engine is private to this run.
+    # dockerd leaves its network namespace mount behind; vfs layers can be large; the engine is private to this run.
+    real=$(realpath "$dir")
+    awk -v d="$real/" 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r | while read -r m; do umount -l "$m" || true; done
     rm -rf "$dir"
     ;;
   base)
     tag=${2:?tag}
     node_bin=$(command -v node)
     node_ver=$(node -p process.versions.node)
-    tarball="$cache/bookworm-rootfs.tar"
+    tarball="$cache/bookworm-minbase.tar"
     mkdir -p "$cache"
     if [ ! -s "$tarball" ]; then
       # minbase plus what Node and the image need (libstdc++ for node, tini as init), without docs and locales
-      # like the official slim images.
+      # like the official slim images; merged /usr made by the hook rather than the usrmerge package (and its perl).
       mmdebstrap --quiet --format=tar --variant=minbase --include=libstdc++6,tini \
+        --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
         --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
         --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/info/*' \
         bookworm "$tarball.tmp" \
