@@ -185,6 +185,51 @@ export class Pacer {
   }
 }
 
+/**
+ * Streams a speech turn's frames in real time on `rpc` (drift-free from `at`), pausing while the wire is full, and
+ * stops (half-closes, as WxCC does) at END_OF_INPUT, at the RPC's end or after the last frame.
+ */
+export function streamSpeech(
+  pacer: Pacer,
+  rpc: Rpc,
+  req: CallRequests,
+  at: number,
+  totalFrames: number,
+  speechCount: number,
+  onFrame?: (index: number) => void,
+): { stop(): void } {
+  let next = 0;
+  let blocked = false;
+  let stopped = false;
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    pacer.remove(sender);
+    rpc.halfClose(); // WxCC stops streaming at END_OF_INPUT and half-closes
+  };
+  const sender: Sender = {
+    pump(now) {
+      if (stopped || blocked) return;
+      while (next < totalFrames && at + next * FRAME_MS <= now) {
+        if (rpc.eoiAt !== undefined || rpc.ended) return stop();
+        const ok = rpc.write(next < speechCount ? req.speech[next] : req.silence);
+        onFrame?.(next);
+        next++;
+        if (!ok) {
+          blocked = true;
+          rpc.wire.onceDrain(() => (blocked = false));
+          return;
+        }
+      }
+      if (next >= totalFrames) stop();
+    },
+  };
+  rpc.onEoi = stop;
+  sender.pump(at);
+  if (!stopped) pacer.add(sender);
+  return { stop };
+}
+
 export function errorsOf(kind: TurnKind, r: TurnResult, rpc: Rpc): string[] {
   const errs: string[] = [];
   if (r.status.code !== 0) errs.push(`${kind}: status ${grpcStatus[r.status.code] ?? r.status.code}${r.status.details ? ` (${r.status.details})` : ''}`);
@@ -282,36 +327,11 @@ export async function runLevel(o: LevelOptions, hooks: LevelHooks): Promise<Leve
   const speechTurn = async (client: Connection, req: CallRequests) => {
     const at = performance.now();
     const rpc = new Rpc(client, 'audio', o.rpcDeadlineMs, open, o.onResponse);
-    let next = 0;
-    let blocked = false;
-    let stopped = false;
     let eoiFrameSentAt: number | undefined;
-    const stop = () => {
-      if (stopped) return;
-      stopped = true;
-      pacer.remove(sender);
-      rpc.halfClose(); // WxCC stops streaming at END_OF_INPUT and half-closes
-    };
-    const sender: Sender = {
-      pump(now) {
-        if (stopped || blocked) return;
-        while (next < totalFrames && at + next * FRAME_MS <= now) {
-          if (rpc.eoiAt !== undefined || rpc.ended) return stop();
-          const ok = rpc.write(next < speechCount ? req.speech[next] : req.silence);
-          if (next === eoiFrame) eoiFrameSentAt = performance.now();
-          next++;
-          if (!ok) {
-            blocked = true;
-            rpc.wire.onceDrain(() => (blocked = false));
-            return;
-          }
-        }
-        if (next >= totalFrames) stop();
-      },
-    };
-    rpc.onEoi = stop;
-    sender.pump(at);
-    if (!stopped) pacer.add(sender);
+    const stream = streamSpeech(pacer, rpc, req, at, totalFrames, speechCount, (i) => {
+      if (i === eoiFrame) eoiFrameSentAt = performance.now();
+    });
+    const stop = stream.stop;
     const r = await rpc.result;
     stop();
     const extra: Partial<TurnSample> = {};

@@ -4,7 +4,7 @@
 // mid-turn, and calls abandoned without SESSION_END (the gateway's idle sweep has to end those).
 import { performance } from 'node:perf_hooks';
 import type { TurnResult } from '@app/simulator';
-import { encodeCall, errorsOf, FRAME_MS, Pacer, Rpc, speechFrames, type CallRequests, type Sender, type TurnKind } from '../load';
+import { encodeCall, errorsOf, FRAME_MS, Pacer, Rpc, speechFrames, streamSpeech, type CallRequests, type TurnKind } from '../load';
 import { connect, type ClientKind, type Connection } from '../wire';
 import { unexpectedStatus } from './verdict';
 
@@ -121,39 +121,12 @@ export async function runSoakLoad(o: SoakLoadOptions, onError?: (msg: string) =>
   const speechTurn = async (conn: Connection, req: CallRequests, cancelAfterMs?: number): Promise<boolean> => {
     const at = performance.now();
     const rpc = new Rpc(conn, 'audio', o.rpcDeadlineMs, open);
-    let next = 0;
-    let blocked = false;
-    let stopped = false;
-    const stop = () => {
-      if (stopped) return;
-      stopped = true;
-      pacer.remove(sender);
-      rpc.halfClose();
-    };
-    const sender: Sender = {
-      pump(now) {
-        if (stopped || blocked) return;
-        while (next < totalFrames && at + next * FRAME_MS <= now) {
-          if (rpc.eoiAt !== undefined || rpc.ended) return stop();
-          const ok = rpc.write(next < speechCount ? req.speech[next] : req.silence);
-          next++;
-          if (!ok) {
-            blocked = true;
-            rpc.wire.onceDrain(() => (blocked = false));
-            return;
-          }
-        }
-        if (next >= totalFrames) stop();
-      },
-    };
-    rpc.onEoi = stop;
+    const { stop } = streamSpeech(pacer, rpc, req, at, totalFrames, speechCount);
     let timer: NodeJS.Timeout | undefined;
     if (cancelAfterMs !== undefined) {
       res.cancelsSent++;
       timer = setTimeout(() => rpc.cancel(), cancelAfterMs);
     }
-    sender.pump(at);
-    if (!stopped) pacer.add(sender);
     const r = await rpc.result;
     clearTimeout(timer);
     stop();
