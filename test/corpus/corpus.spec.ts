@@ -122,6 +122,7 @@ describe('endpointing corpus', () => {
       return false;
     }
   })();
+  // Skips only on a developer's machine without the pinned espeak-ng/sox; CI installs them (.ci/run) and runs it.
   (tools || process.env.CI ? it : it.skip)('make-corpus.sh regenerates the committed files byte for byte', () => {
     const dir = mkdtempSync(join(tmpdir(), 'corpus-'));
     try {
