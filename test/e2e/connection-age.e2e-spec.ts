@@ -62,3 +62,28 @@ it('lets the turn in progress on an aged connection finish, then the client reco
   expect(agents.virtualAgents.length).toBeGreaterThan(0);
   expect(proxy.routed).toEqual([proxy.routed[0], Number(b.target.split(':')[1])]);
 });
+
+describe('with keepalive pings due during the grace', () => {
+  // grpc-js pings every connection each keepalive.time_ms; Node refuses a ping on a connection that is closing
+  // (GOAWAY sent) and grpc-js took that as a dead peer, destroying the connection with its RPCs mid-grace.
+  let c: TestGateway;
+  beforeAll(async () => {
+    c = await startTestGateway({
+      ...gatewayConfig,
+      gateway: { ...gatewayConfig.gateway, max_connection_age_grace_seconds: 8, keepalive: { time_ms: 1000, timeout_ms: 1000 } },
+    });
+  });
+  afterAll(() => c?.stop());
+
+  it('lets a turn longer than several keepalive intervals finish on an aged connection', async () => {
+    const caller = c.caller();
+    const connected = Date.now();
+    ok(await caller.startSession());
+    // About 3.3 s of caller audio: GOAWAY at about 1 s, then two or three pings fall due before the turn ends.
+    const turn = speechTurn(caller, 3000);
+    await turn.startOfInput;
+    const result = ok(await turn.result);
+    expect(Date.now() - connected).toBeGreaterThan(3000);
+    expect(result.responses.flatMap((r) => r.outputEvents.map((e) => e.eventType))).toContain(EV.END_OF_INPUT);
+  });
+});

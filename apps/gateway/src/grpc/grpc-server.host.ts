@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Server } from '@grpc/grpc-js';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import { LOGGER, type Logger } from '@app/config';
+import { spareClosingConnections } from './closing-connections';
 
 /** After the drain: how long finished RPCs get to flush their last responses before open streams are cut. */
 export const CLOSE_FLUSH_MS = 1000;
@@ -25,6 +26,9 @@ export class GrpcServerHost {
   attach(server: Server, url: string): void {
     this.server = server;
     this.url = url;
+    if (!spareClosingConnections(server)) {
+      this.log.warn('cannot reach the gRPC listeners (grpc-js changed?): a keepalive ping during a GOAWAY grace will cut the calls on that connection');
+    }
     // Nest's default close (forceShutdown) destroys connections at once, losing the final response and status of
     // an RPC that completed just before; so close gracefully, then cut what is still open once the flush window ends.
     const tryShutdown = server.tryShutdown.bind(server);
