@@ -29,6 +29,8 @@ export interface Connection {
 }
 
 const def = VoiceVirtualAgentService.processCallerInput;
+/** Messages kept per RPC for replaying a refused stream (a second of 20 ms audio frames). */
+const MAX_REPLAY = 50;
 const decode = def.responseDeserialize;
 
 export function connect(kind: ClientKind, target: string): Connection {
@@ -162,52 +164,89 @@ function h2Connection(target: string): Connection {
         const m = h['grpc-message'];
         details = typeof m === 'string' ? decodeURIComponent(m) : '';
       };
-      let stream: http2.ClientHttp2Stream;
-      try {
-        if (closed) throw new Error('connection closed');
-        stream = current().request(
-          {
-            ':method': 'POST',
-            ':path': def.path,
-            'content-type': 'application/grpc',
-            te: 'trailers',
-            'grpc-timeout': `${Math.round(deadlineMs)}m`,
-            'user-agent': 'byova-bench',
-          },
-          { endStream: false },
-        );
-      } catch (e) {
-        // Session already gone: fail the RPC like a transport error.
-        queueMicrotask(() => ev.status(grpc.status.UNAVAILABLE, (e as Error).message));
-        return { write: () => true, end: () => undefined, cancel: () => undefined, onceDrain: (cb) => queueMicrotask(cb) };
-      }
-      const reader = new MessageReader();
-      stream.on('response', fromHeaders); // trailers-only responses carry the status here
-      stream.on('trailers', fromHeaders);
-      stream.on('data', (chunk: Buffer) => {
+      // A stream refused before the server took it (REFUSED_STREAM: opened as a GOAWAY crossed) is retried once on
+      // a fresh connection, as gRPC clients do; what was written is kept for the replay until the server answers.
+      let replay: Buffer[] | undefined = [];
+      let halfClosed = false;
+      let cancelled = false;
+      let retried = false;
+      let stream: http2.ClientHttp2Stream | undefined;
+      const request = (): http2.ClientHttp2Stream | undefined => {
         try {
-          reader.push(chunk, (m) => ev.message(decode(m)));
+          if (closed) throw new Error('connection closed');
+          return current().request(
+            {
+              ':method': 'POST',
+              ':path': def.path,
+              'content-type': 'application/grpc',
+              te: 'trailers',
+              'grpc-timeout': `${Math.round(deadlineMs)}m`,
+              'user-agent': 'byova-bench',
+            },
+            { endStream: false },
+          );
         } catch (e) {
-          code = grpc.status.INTERNAL;
-          details = (e as Error).message;
-          stream.close(http2.constants.NGHTTP2_PROTOCOL_ERROR);
+          // Session already gone: fail the RPC like a transport error.
+          queueMicrotask(() => ev.status(grpc.status.UNAVAILABLE, (e as Error).message));
+          return undefined;
         }
-      });
-      stream.on('error', () => undefined);
-      stream.on('close', () => {
-        if (code === undefined) {
-          code = stream.rstCode === http2.constants.NGHTTP2_CANCEL ? grpc.status.CANCELLED : grpc.status.UNAVAILABLE;
-          details = `stream closed without status (rst ${stream.rstCode})`;
-        }
-        ev.status(code, details);
-      });
+      };
+      const attach = (st: http2.ClientHttp2Stream) => {
+        const reader = new MessageReader();
+        st.on('response', (h) => {
+          replay = undefined; // the server has the stream: no retry from here on
+          fromHeaders(h); // trailers-only responses carry the status here
+        });
+        st.on('trailers', fromHeaders);
+        st.on('data', (chunk: Buffer) => {
+          try {
+            reader.push(chunk, (m) => ev.message(decode(m)));
+          } catch (e) {
+            code = grpc.status.INTERNAL;
+            details = (e as Error).message;
+            st.close(http2.constants.NGHTTP2_PROTOCOL_ERROR);
+          }
+        });
+        st.on('error', () => undefined);
+        st.on('close', () => {
+          if (code === undefined && st.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM && replay && !retried && !cancelled) {
+            retried = true;
+            const next = request();
+            if (!next) return;
+            stream = next;
+            attach(next);
+            for (const b of replay) next.write(b);
+            if (halfClosed) next.end();
+            return;
+          }
+          if (code === undefined) {
+            code = st.rstCode === http2.constants.NGHTTP2_CANCEL ? grpc.status.CANCELLED : grpc.status.UNAVAILABLE;
+            details = `stream closed without status (rst ${st.rstCode})`;
+          }
+          ev.status(code, details);
+        });
+      };
+      stream = request();
+      if (!stream) return { write: () => true, end: () => undefined, cancel: () => undefined, onceDrain: (cb) => queueMicrotask(cb) };
+      attach(stream);
       return {
-        write: (b) => (stream.writable ? stream.write(b) : true),
-        end: () => {
-          if (stream.writable) stream.end();
+        write: (b) => {
+          if (replay) {
+            // Bounded: a server that has not answered after this many messages has certainly taken the stream.
+            if (replay.length < MAX_REPLAY) replay.push(b);
+            else replay = undefined;
+          }
+          return stream!.writable ? stream!.write(b) : true;
         },
-        cancel: () => stream.close(http2.constants.NGHTTP2_CANCEL),
-        onceDrain: (cb) => void stream.once('drain', cb).once('close', cb),
+        end: () => {
+          halfClosed = true;
+          if (stream!.writable) stream!.end();
+        },
+        cancel: () => {
+          cancelled = true;
+          stream!.close(http2.constants.NGHTTP2_CANCEL);
+        },
+        onceDrain: (cb) => void stream!.once('drain', cb).once('close', cb),
       };
     },
     close: () => {
