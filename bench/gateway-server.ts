@@ -3,6 +3,7 @@
 // With mode `lex`: the aws_lex_connector pointed at the fake Lex at <url>, one explicit bot (bench/lex.ts).
 // Usage: node -r @swc-node/register bench/gateway-server.ts <port> [end_silence_ms] [chunks | lex <url>]
 // BENCH_JWT: a jwt_validation section as JSON (bench/jwt.ts). BENCH_SESSIONS: sessions keys as JSON (bench/soak).
+// BENCH_GATEWAY: more gateway keys as JSON (the soak's short connection age, bench/soak).
 // BENCH_MONITORING=off: monitoring disabled (no HTTP server, nothing observes the engine); default on, as shipped,
 // on a loopback port of the system's choosing (its address goes to the parent in the ready message).
 // BENCH_GATEWAY_DIRECT=1 (diagnostic): BYOVA is served on <port> by a plain grpc-js server driving the gateway's
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
   if (chunks) installServerChunkTimes();
   const direct = process.env.BENCH_GATEWAY_DIRECT === '1';
   const config = buildGatewayConfig({
-    gateway: { host: '127.0.0.1', port: direct ? await freePort() : port },
+    gateway: { host: '127.0.0.1', port: direct ? await freePort() : port, ...(process.env.BENCH_GATEWAY ? JSON.parse(process.env.BENCH_GATEWAY) : {}) },
     // High enough that the limit never decides a result.
     // BENCH_SESSIONS: more sessions keys as JSON (the soak's short idle timeout and sweep, bench/soak).
     sessions: { max_sessions: 100_000, ...(process.env.BENCH_SESSIONS ? JSON.parse(process.env.BENCH_SESSIONS) : {}) },

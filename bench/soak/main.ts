@@ -18,6 +18,8 @@ const FLAGS: Record<string, { key: keyof SoakOptions; min: number; max: number; 
   '--cancel-rate': { key: 'cancelRate', min: 0, max: 1 },
   '--abandon-rate': { key: 'abandonRate', min: 0, max: 1 },
   '--connections': { key: 'connections', min: 1, max: 64 },
+  '--connection-age': { key: 'connectionAgeS', min: 1, max: 86_400 },
+  '--connection-age-grace': { key: 'connectionAgeGraceS', min: 0, max: 3600 },
 };
 
 export function parseArgs(argv: string[]): SoakOptions {

@@ -26,6 +26,9 @@ export interface SoakOptions {
   callSecondsMax: number;
   connections: number;
   endSilenceMs: number;
+  /** gateway.max_connection_age_seconds and its grace; unset: the product's defaults (300 s, 20 s). */
+  connectionAgeS?: number;
+  connectionAgeGraceS?: number;
   /** More sessions keys for the gateway (the spec turns the idle sweep off to see the soak fail). */
   gatewaySessions?: Record<string, unknown>;
   log?: (line: string) => void;
@@ -116,14 +119,24 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const loadavgStart = readLoadavg();
   const gw: ServerChild = await startServer('gateway', o.endSilenceMs, undefined, {
     // Short idle timeout and sweep, so abandoned calls are ended (and checked) many times within the run.
-    env: { BENCH_SESSIONS: JSON.stringify({ timeout: o.sessionTimeoutS, cleanup_interval: o.sweepS, max_session_duration: 3600, ...o.gatewaySessions }) },
+    env: {
+      BENCH_SESSIONS: JSON.stringify({ timeout: o.sessionTimeoutS, cleanup_interval: o.sweepS, max_session_duration: 3600, ...o.gatewaySessions }),
+      // A short connection age makes every connection go through GOAWAY and its grace many times per run.
+      BENCH_GATEWAY: JSON.stringify({
+        ...(o.connectionAgeS !== undefined ? { max_connection_age_seconds: o.connectionAgeS } : {}),
+        ...(o.connectionAgeGraceS !== undefined ? { max_connection_age_grace_seconds: o.connectionAgeGraceS } : {}),
+      }),
+    },
   });
   if (!gw.httpAddress) {
     await gw.stop();
     throw new Error('the gateway child serves no monitoring API');
   }
   const http = gw.httpAddress;
-  log(`gateway pid ${gw.pid} on ${gw.target}, monitoring ${http}; sessions.timeout ${o.sessionTimeoutS} s, cleanup_interval ${o.sweepS} s`);
+  log(
+    `gateway pid ${gw.pid} on ${gw.target}, monitoring ${http}; sessions.timeout ${o.sessionTimeoutS} s, cleanup_interval ${o.sweepS} s; ` +
+      `connection age ${connectionAge(o)}`,
+  );
 
   const t0 = performance.now();
   const samples: Sample[] = [];
@@ -270,6 +283,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   };
 }
 
+/** The gateway's connection age and grace as the run set them. */
+function connectionAge(o: Pick<SoakOptions, 'connectionAgeS' | 'connectionAgeGraceS'>): string {
+  return `${o.connectionAgeS ?? 300} s (grace ${o.connectionAgeGraceS ?? 20} s)`;
+}
+
 export function soakMarkdown(r: SoakReport): string {
   const o = r.options;
   const f = (n: number | null, d = 1) => (n === null ? '-' : n.toFixed(d));
@@ -279,7 +297,7 @@ export function soakMarkdown(r: SoakReport): string {
     '',
     `${r.startedAt}: ${o.minutes} min at ${o.calls} concurrent calls (${o.callSecondsMin}-${o.callSecondsMax} s each), ` +
       `cancel rate ${o.cancelRate * 100}% of speech/DTMF turns, abandon rate ${o.abandonRate * 100}% of calls; ` +
-      `gateway sessions.timeout ${o.sessionTimeoutS} s, cleanup_interval ${o.sweepS} s; warm-up ${o.warmupMs / 1000} s.`,
+      `gateway sessions.timeout ${o.sessionTimeoutS} s, cleanup_interval ${o.sweepS} s, connection age ${connectionAge(o)}; warm-up ${o.warmupMs / 1000} s.`,
     '',
     ...(r.failures.length ? ['Failures:', '', ...r.failures.map((x) => `- ${x}`), ''] : []),
     '| figure | value |',
