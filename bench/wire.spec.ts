@@ -9,7 +9,6 @@ async function refusingServer(refusals: number) {
   const server = http2.createServer();
   server.on('stream', (stream) => {
     stream.on('error', () => undefined); // the refusal itself
-
     if (n++ < refusals) return stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
     const body: Buffer[] = [];
     received.push(body);
