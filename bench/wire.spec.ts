@@ -30,11 +30,11 @@ async function refusingServer(refusals: number) {
 
 function call(target: string, messages: Buffer[]) {
   const conn = connect('h2', target);
-  return new Promise<{ code: number; details: string; messages: number }>((resolve) => {
+  return new Promise<{ code: number; details: string; messages: number; retried?: number }>((resolve) => {
     let count = 0;
     const wire = conn.open(5000, {
       message: () => count++,
-      status: (code, details) => resolve({ code, details, messages: count }),
+      status: (code, details) => resolve({ code, details, messages: count, retried: conn.refusedRetried }),
     });
     for (const m of messages) wire.write(conn.frame(m));
     wire.end();
@@ -46,7 +46,7 @@ describe('bench h2 client', () => {
     const s = await refusingServer(1);
     try {
       const r = await call(s.target, [Buffer.from('one'), Buffer.from('two')]);
-      expect(r).toEqual({ code: 0, details: '', messages: 1 });
+      expect(r).toEqual({ code: 0, details: '', messages: 1, retried: 1 });
       expect(s.streams()).toBe(2);
       expect(Buffer.concat(s.received[0])).toEqual(Buffer.concat([Buffer.from([0, 0, 0, 0, 3]), Buffer.from('one'), Buffer.from([0, 0, 0, 0, 3]), Buffer.from('two')]));
     } finally {

@@ -26,6 +26,8 @@ export interface Connection {
   frame(message: Buffer): Buffer;
   open(deadlineMs: number, ev: WireEvents): Wire;
   close(): void;
+  /** Streams refused (REFUSED_STREAM) and retried on a fresh connection so far (h2 only). */
+  readonly refusedRetried?: number;
 }
 
 const def = VoiceVirtualAgentService.processCallerInput;
@@ -142,6 +144,7 @@ function h2Connection(target: string): Connection {
   };
   let session: http2.ClientHttp2Session | undefined = connectSession();
   let closed = false;
+  let refusedRetried = 0;
   const current = () => {
     if (session === undefined || session.closed || session.destroyed) session = connectSession();
     return session;
@@ -211,6 +214,7 @@ function h2Connection(target: string): Connection {
         st.on('close', () => {
           if (code === undefined && st.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM && replay && !retried && !cancelled) {
             retried = true;
+            refusedRetried++;
             const next = request();
             if (!next) return;
             stream = next;
@@ -248,6 +252,9 @@ function h2Connection(target: string): Connection {
         },
         onceDrain: (cb) => void stream!.once('drain', cb).once('close', cb),
       };
+    },
+    get refusedRetried() {
+      return refusedRetried;
     },
     close: () => {
       closed = true;

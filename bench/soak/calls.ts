@@ -38,6 +38,8 @@ export interface SoakLoadResult {
   cancelsAfterFinal: number;
   errors: number;
   errorKinds: Record<string, number>;
+  /** RPCs refused with REFUSED_STREAM (opened as a GOAWAY crossed) and retried on a fresh connection. */
+  refusedRetried: number;
   /** welcome/DTMF: send → FINAL; speech: END_OF_INPUT → FINAL (turns not cancelled). */
   latenciesMs: number[];
   hardStopped: boolean;
@@ -71,6 +73,7 @@ export async function runSoakLoad(o: SoakLoadOptions, onError?: (msg: string) =>
     cancelsAfterFinal: 0,
     errors: 0,
     errorKinds: {},
+    refusedRetried: 0,
     latenciesMs: [],
     hardStopped: false,
   };
@@ -179,6 +182,9 @@ export async function runSoakLoad(o: SoakLoadOptions, onError?: (msg: string) =>
   await Promise.all(Array.from({ length: o.calls }, (_, i) => runSlot(i)));
   clearTimeout(hardStop);
   pacer.stop();
-  for (const c of conns) c.close();
+  for (const c of conns) {
+    res.refusedRetried += c.refusedRetried ?? 0;
+    c.close();
+  }
   return res;
 }

@@ -306,6 +306,7 @@ export function soakMarkdown(r: SoakReport): string {
     `| turns (welcome, speech, DTMF) | ${l.turns.welcome}, ${l.turns.speech}, ${l.turns.dtmf} |`,
     `| cancels sent (FINAL first) | ${l.cancelsSent} (${l.cancelsAfterFinal}) |`,
     `| unexpected errors | ${l.errors} |`,
+    `| RPCs refused at a GOAWAY and retried | ${l.refusedRetried} |`,
     `| turn latency p50 / p99 / max ms | ${f(l.latencyMs.p50)} / ${f(l.latencyMs.p99)} / ${f(l.latencyMs.max)} |`,
     `| RSS first / after warm-up / last / max MB | ${f(r.rss.firstMB)} / ${f(r.rss.afterWarmupMB)} / ${f(r.rss.lastMB)} / ${f(r.rss.maxMB)} |`,
     `| RSS trend after warm-up (limit) | ${f(r.rss.mbPer10Min, 2)} MB per 10 min (${r.rss.limitMbPer10Min}) over ${r.rss.samples} samples |`,
