@@ -103,6 +103,29 @@ describe('graceful drain, in-process', () => {
     }
   });
 
+  it('a keepalive ping due during the drain does not cut the turn still running', async () => {
+    // The drain's GOAWAY closes every connection; Node refuses pings on a closing one and grpc-js took that as a
+    // dead peer, destroying the connection with the turn the grace was for. Pings every second here.
+    const t = await startTestGateway({
+      gateway: { keepalive: { time_ms: 1000, timeout_ms: 1000 } },
+      connectors: { local: localConnector() },
+      voice_activity_detection: { end_silence_ms: 300 },
+    });
+    try {
+      const caller = t.caller();
+      await caller.startSession();
+      const speaking = speechTurn(caller, 3000);
+      await speaking.startOfInput; // about 3 s of the turn to go: two or three pings fall due in the drain
+      const stopping = t.gw.shutdown(8000);
+      const r = await speaking.result;
+      expect(r.status.code).toBe(status.OK);
+      expect(shape(r)).toEqual([['PARTIAL', 'START_OF_INPUT'], ['PARTIAL', 'END_OF_INPUT'], ['FINAL']]);
+      expect(await within(stopping, 2000, 'shutdown did not resolve')).toEqual({ drained: true });
+    } finally {
+      await t.stop();
+    }
+  });
+
   it('with a grace shorter than the in-flight RPC: ends it with UNAVAILABLE, closes within the grace, names it as pending', async () => {
     const t = await startTestGateway({ connectors: { local: localConnector() } });
     try {
