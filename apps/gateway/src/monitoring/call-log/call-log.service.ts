@@ -34,6 +34,15 @@ export const MAX_PAGE = 500;
 /** A call as the log holds it: the summary fields plus the timeline. */
 type Entry = ConversationDetail;
 
+/**
+ * An ended call as the history keeps it: its summary, and its timeline as JSON text. A thousand ended calls as
+ * object graphs are tens of thousands of objects every garbage collection traces; as text each is one string.
+ */
+interface EndedEntry {
+  summary: ConversationSummary;
+  detail: string;
+}
+
 interface MinuteBucket {
   minute: number;
   started: number;
@@ -62,7 +71,7 @@ function percentile(sorted: number[], p: number): number {
 @Injectable()
 export class CallLogService implements OnModuleInit, OnModuleDestroy {
   private readonly live = new Map<string, Entry>();
-  private readonly ended: Ring<Entry>;
+  private readonly ended: Ring<EndedEntry>;
   private readonly connEvents = new Ring<ConnectionEvent>(MAX_CONNECTION_EVENTS);
   private readonly minutes = new Map<number, MinuteBucket>();
   private readonly subject = new Subject<CallLogChange>();
@@ -79,7 +88,7 @@ export class CallLogService implements OnModuleInit, OnModuleDestroy {
     private readonly events: EngineEvents,
     private readonly config: MonitoringSection,
   ) {
-    this.ended = new Ring<Entry>(config.history_size);
+    this.ended = new Ring<EndedEntry>(config.history_size);
   }
 
   onModuleInit(): void {
@@ -97,18 +106,20 @@ export class CallLogService implements OnModuleInit, OnModuleDestroy {
 
   /** Active calls, oldest first, optionally of one agent. */
   active(opts: ListOptions = {}): Page<ConversationSummary> {
-    return page(this.live.values(), opts, copySummary);
+    return page(this.live.values(), opts, (e) => e, copySummary);
   }
 
   /** Recently ended calls, newest first, optionally of one agent. */
   history(opts: ListOptions = {}): Page<ConversationSummary> {
-    return page(this.ended.newestFirst(), opts, copySummary);
+    return page(this.ended.newestFirst(), opts, (e) => e.summary, (e) => ({ ...e.summary }));
   }
 
   /** A call (active, or still in the history) with its timeline; undefined when unknown. */
   get(id: string): ConversationDetail | undefined {
-    const e = this.live.get(id) ?? this.findEnded(id);
-    return e === undefined ? undefined : structuredClone(e);
+    const live = this.live.get(id);
+    if (live !== undefined) return structuredClone(live);
+    const ended = this.findEnded(id);
+    return ended === undefined ? undefined : (JSON.parse(ended.detail) as ConversationDetail);
   }
 
   /** Calls active now, started since start-up, and ended calls held in the history. */
@@ -138,8 +149,8 @@ export class CallLogService implements OnModuleInit, OnModuleDestroy {
     return [...this.connEvents.oldestFirst()].map((e) => ({ ...e }));
   }
 
-  private findEnded(id: string): Entry | undefined {
-    for (const e of this.ended.newestFirst()) if (e.id === id) return e;
+  private findEnded(id: string): EndedEntry | undefined {
+    for (const e of this.ended.newestFirst()) if (e.summary.id === id) return e;
     return undefined;
   }
 
@@ -234,10 +245,11 @@ export class CallLogService implements OnModuleInit, OnModuleDestroy {
     entry.endReason = e.reason;
     entry.durationMs = e.durationMs;
     entry.currentRpc = undefined;
-    this.ended.push(entry);
+    const summary = copySummary(entry);
+    this.ended.push({ summary, detail: JSON.stringify(entry) });
     this.bucket(e.at).ended++;
     this.connectionEvent('end', entry, e.at, { reason: e.reason });
-    this.subject.next({ kind: 'ended', conversation: copySummary(entry) });
+    this.subject.next({ kind: 'ended', conversation: { ...summary } });
     this.idSubject.next({ kind: 'ended', id: entry.id });
   }
 
@@ -295,13 +307,13 @@ export class CallLogService implements OnModuleInit, OnModuleDestroy {
   }
 }
 
-function page<T>(source: Iterable<Entry>, opts: ListOptions, map: (e: Entry) => T): Page<T> {
+function page<E, T>(source: Iterable<E>, opts: ListOptions, summaryOf: (e: E) => ConversationSummary, map: (e: E) => T): Page<T> {
   const offset = opts.offset ?? 0;
   const limit = Math.min(opts.limit ?? DEFAULT_PAGE, MAX_PAGE);
   const items: T[] = [];
   let total = 0;
   for (const e of source) {
-    if (opts.agentId !== undefined && e.agentId !== opts.agentId) continue;
+    if (opts.agentId !== undefined && summaryOf(e).agentId !== opts.agentId) continue;
     if (total >= offset && items.length < limit) items.push(map(e));
     total++;
   }
