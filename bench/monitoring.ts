@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { DASHBOARD_VIEWERS, type DashboardViewers, startDashboardViewers, type ViewerCounts } from './dashboard-viewers';
 import { runLevel, standardLevel } from './load';
 import { SOURCEMAPS_FILE, summariseProfile } from './profile';
-import { readMachine, readProc, REPO, startServer, type ServerChild } from './servers';
+import { readMachine, readMainThreadCpuMs, readProc, REPO, startServer, type ServerChild } from './servers';
 import { dist, errorKindsOf, readLoadavg } from './stats';
 import type { ClientKind } from './wire';
 
@@ -28,16 +28,21 @@ export interface MonitoringBenchOptions {
   connections: number;
   client: ClientKind;
   endSilenceMs: number;
+  /** Control pairs: both gateways with monitoring on and read alike, to show how far two equal gateways differ in this run. */
+  controls?: number;
   /** CPU profiles of the monitoring-on runs' steady windows, summarised here (where monitoring's own cost shows). */
   profileDir?: string;
 }
 
-export const MONITORING_DEFAULTS = { calls: 150, durationS: 10, repeats: 3, scrapeEveryS: 5 };
+// 30 s windows: over 10 s one major GC more or less in a gateway moved a pair's ratio by about 5%.
+export const MONITORING_DEFAULTS = { calls: 150, durationS: 30, repeats: 3, scrapeEveryS: 5 };
 export const MONITORING_QUICK = { calls: 40, durationS: 6, repeats: 1, scrapeEveryS: 2 };
 
 interface ModeRun {
   monitoring: boolean;
   cpuMsPerCallSecond: number | null;
+  /** The main thread's share of it (JavaScript and scavenges); the rest is V8's GC helper threads and libuv's pool. */
+  mainMsPerCallSecond: number | null;
   cpuPctOfCore: number | null;
   machineCpuPct: number | null;
   turnP99Ms: number | null;
@@ -98,8 +103,8 @@ async function measure(
         }
       }
     };
-    let a: { cpuMs: number; t: number; machine: { busy: number; total: number } } | undefined;
-    let steady: { cpuMs: number; ms: number; machinePct: number } | undefined;
+    let a: { cpuMs: number; mainMs: number; t: number; machine: { busy: number; total: number } } | undefined;
+    let steady: { cpuMs: number; mainMs: number; ms: number; machinePct: number } | undefined;
     const profile = monitoring ? o.profileDir : undefined;
     let profiled: Promise<boolean> = Promise.resolve(false);
     if (monitoring) {
@@ -109,7 +114,7 @@ async function measure(
     const run = await runLevel(level(o.calls, o.durationS), {
       steadyStart() {
         const p = readProc(server.pid);
-        if (p) a = { cpuMs: p.cpuMs, t: performance.now(), machine: readMachine() };
+        if (p) a = { cpuMs: p.cpuMs, mainMs: readMainThreadCpuMs(server.pid) ?? NaN, t: performance.now(), machine: readMachine() };
         if (profile) server.profileStart();
       },
       steadyEnd() {
@@ -118,7 +123,7 @@ async function measure(
         if (profile) profiled = server.profileStop(resolve(profile, `gateway-monitoring-on-${index}.cpuprofile`), resolve(profile, SOURCEMAPS_FILE));
         if (a && p) {
           const machinePct = ((m.busy - a.machine.busy) / Math.max(1, m.total - a.machine.total)) * 100 * cpus().length;
-          steady = { cpuMs: p.cpuMs - a.cpuMs, ms: performance.now() - a.t, machinePct };
+          steady = { cpuMs: p.cpuMs - a.cpuMs, mainMs: (readMainThreadCpuMs(server.pid) ?? NaN) - a.mainMs, ms: performance.now() - a.t, machinePct };
         }
       },
     });
@@ -131,6 +136,7 @@ async function measure(
     return {
       monitoring,
       cpuMsPerCallSecond: steady && windowS > 0 ? steady.cpuMs / (o.calls * windowS) : null,
+      mainMsPerCallSecond: steady && windowS > 0 && Number.isFinite(steady.mainMs) ? steady.mainMs / (o.calls * windowS) : null,
       cpuPctOfCore: steady ? (steady.cpuMs / steady.ms) * 100 : null,
       machineCpuPct: steady ? steady.machinePct : null,
       turnP99Ms: dist(turnLat).p99,
@@ -155,11 +161,16 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
   const loadBefore = readLoadavg();
   const runs: ModeRun[] = [];
   const pairRatios: number[] = [];
-  for (let i = 0; i < o.repeats; i++) {
+  const mainRatios: number[] = [];
+  const controlRatios: number[] = [];
+  const controls = o.controls ?? 0;
+  for (let i = 0; i < o.repeats + controls; i++) {
+    const control = i >= o.repeats;
     const started: ServerChild[] = [];
     try {
       // Started (and warmed up) one after the other, alternating which goes first; measured at the same time.
-      const modes = i % 2 === 0 ? [true, false] : [false, true];
+      // A control pair runs two equal gateways (both on, both read): their ratio is this run's noise.
+      const modes = control ? [true, true] : i % 2 === 0 ? [true, false] : [false, true];
       const prepared = [];
       for (const on of modes) {
         const p = await prepare(o, on, live);
@@ -168,6 +179,12 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
       }
       await sleep(500);
       const pair = await Promise.all(prepared.map((p) => p.run(i)));
+      if (control) {
+        const [x, y] = pair.map((r) => r.cpuMsPerCallSecond);
+        if (x !== null && y !== null && y > 0) controlRatios.push(x / y);
+        process.stdout.write(`  control pair (both on): first / second ${x !== null && y ? (x / y).toFixed(3) : '-'}\n`);
+        continue;
+      }
       for (const r of pair) {
         runs.push(r);
         process.stdout.write(
@@ -181,6 +198,9 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
         pairRatios.push(on / off);
         process.stdout.write(`  pair ${i + 1}: on / off ${(on / off).toFixed(3)}\n`);
       }
+      const mainOn = pair.find((r) => r.monitoring)!.mainMsPerCallSecond;
+      const mainOff = pair.find((r) => !r.monitoring)!.mainMsPerCallSecond;
+      if (mainOn !== null && mainOff !== null && mainOff > 0) mainRatios.push(mainOn / mainOff);
     } finally {
       for (const s of started) {
         await s.stop();
@@ -213,12 +233,16 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
   const line =
     `CPU per call-second with monitoring on / off (median of ${pairRatios.length} side-by-side pairs: ${pairRatios.map((x) => x.toFixed(3)).join(', ')}): ${ratio === null ? '-' : ratio.toFixed(3)} ` +
     `(${ratio === null ? '-' : `${((ratio - 1) * 100).toFixed(1)}%`} more); target <= ${MONITORING_CPU_RATIO_TARGET} at ${o.calls} calls: ${verdict}${clean ? '' : ' (errors)'}`;
+  const mainRatio = median(mainRatios);
+  const detail =
+    `Main thread alone, on / off: ${mainRatios.map((x) => x.toFixed(3)).join(', ') || '-'} (median ${mainRatio === null ? '-' : mainRatio.toFixed(3)}); the rest of the difference is in V8's GC helper threads.` +
+    (controls > 0 ? ` Control pairs (two equal gateways, both on): ${controlRatios.map((x) => x.toFixed(3)).join(', ') || '-'}: how far a pair moves without any difference.` : '');
   const totalS = Math.round((performance.now() - t0) / 1000);
-  process.stdout.write(`\n${table}\n\n${line}\nLoad average before/after: ${loadBefore} / ${loadAfter}\n`);
+  process.stdout.write(`\n${table}\n\n${line}\n${detail}\nLoad average before/after: ${loadBefore} / ${loadAfter}\n`);
   const when = new Date().toISOString();
   writeFileSync(
     resolve(resultsDir, 'monitoring.json'),
-    `${JSON.stringify({ when, options: o, loadavg: { before: loadBefore, after: loadAfter }, totalSeconds: totalS, runs, pairRatios, medianCpuMsPerCallSecond: { on: onMs, off: offMs }, ratio, target: { ratio: MONITORING_CPU_RATIO_TARGET, met } }, null, 2)}\n`,
+    `${JSON.stringify({ when, options: o, loadavg: { before: loadBefore, after: loadAfter }, totalSeconds: totalS, runs, pairRatios, mainRatios, controlRatios, medianCpuMsPerCallSecond: { on: onMs, off: offMs }, ratio, target: { ratio: MONITORING_CPU_RATIO_TARGET, met } }, null, 2)}\n`,
   );
   writeFileSync(
     resolve(resultsDir, 'monitoring.md'),
@@ -234,6 +258,7 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
       'CPU: the gateway process over the steady window, per call and second of call. Off: monitoring.enabled false (no HTTP server, no observer of the engine).',
       '',
       `- ${line}`,
+      `- ${detail}`,
       '',
     ].join('\n'),
   );

@@ -62,7 +62,7 @@ interface Options {
   jwt: 'auto' | 'only' | 'off';
   /** Monitoring section (bench/monitoring.ts), like the VAD section. */
   monitoring: 'auto' | 'only' | 'off';
-  monitoringOptions: { calls: number; durationS: number; repeats: number; scrapeEveryS: number };
+  monitoringOptions: { calls: number; durationS: number; repeats: number; scrapeEveryS: number; controls?: number };
   /** Profile the gateway in the monitoring section's monitoring-on runs. */
   monitoringProfile: boolean;
 }
@@ -77,7 +77,7 @@ function usage(msg?: string): never {
       '                        [--chunks | --no-chunks] [--chunk-calls N] [--chunk-duration SECONDS] [--chunk-repeats N] [--chunk-profile] [--chunk-dtmf-only]\n' +
       '                        [--lex | --no-lex] [--lex-calls N] [--lex-duration SECONDS] [--lex-service-ms MS] [--lex-profile] [--lex-trace]\n' +
       '                        [--jwt | --no-jwt]\n' +
-      '                        [--monitoring | --no-monitoring] [--mon-calls N] [--mon-duration SECONDS] [--mon-repeats N] [--mon-profile]\n',
+      '                        [--monitoring | --no-monitoring] [--mon-calls N] [--mon-duration SECONDS] [--mon-repeats N] [--mon-controls N] [--mon-profile]\n',
   );
   process.exit(2);
 }
@@ -233,6 +233,9 @@ function parseArgs(argv: string[]): Options {
         break;
       case '--mon-repeats':
         monGiven.repeats = Math.round(num(argv[++i], '--mon-repeats'));
+        break;
+      case '--mon-controls':
+        monGiven.controls = Math.round(num(argv[++i], '--mon-controls'));
         break;
       case '--vad-streams':
         vadGiven.streams = Math.round(num(argv[++i], '--vad-streams'));

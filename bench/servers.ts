@@ -153,6 +153,17 @@ export function readProc(pid: number): ProcSample | undefined {
   return { cpuMs: (ticks * 1000) / CLK_TCK, rssKB: m ? Number(m[1]) : 0 };
 }
 
+/** CPU of a process's main thread alone (its JavaScript and its scavenges), without V8's GC helper threads and libuv's pool. */
+export function readMainThreadCpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whole-machine CPU counters (all cores), to see how close the box is to saturation. */
 export function readMachine(): { busy: number; total: number } {
   const cpu = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
