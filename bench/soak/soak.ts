@@ -3,6 +3,7 @@
 // outlive sessions.timeout + the sweep interval, and decides pass/fail (bench/soak/verdict.ts).
 import { readdirSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { GatewaySection } from '@app/config';
 import { readLoadavg, dist, type Dist } from '../stats';
 import { readMachine, readProc, startServer, type ServerChild } from '../servers';
 import { runSoakLoad, type SoakLoadResult } from './calls';
@@ -285,7 +286,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
 
 /** The gateway's connection age and grace as the run set them. */
 function connectionAge(o: Pick<SoakOptions, 'connectionAgeS' | 'connectionAgeGraceS'>): string {
-  return `${o.connectionAgeS ?? 300} s (grace ${o.connectionAgeGraceS ?? 20} s)`;
+  const d = new GatewaySection();
+  return `${o.connectionAgeS ?? d.max_connection_age_seconds} s (grace ${o.connectionAgeGraceS ?? d.max_connection_age_grace_seconds} s)`;
 }
 
 export function soakMarkdown(r: SoakReport): string {

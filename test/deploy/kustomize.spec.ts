@@ -110,6 +110,12 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
     const drain = configOf(objs).gateway.shutdown_grace_seconds;
     expect(pod.spec.terminationGracePeriodSeconds).toBeGreaterThan(pause + drain);
     expect(configOf(objs).gateway.max_connection_age_grace_seconds).toBeLessThanOrEqual(drain);
+    // The graces cover the longest turn (the config loads without warnings, see above); the manifest's comment
+    // states the sum with the numbers in effect.
+    const comment = /# preStop pause \((\d+)\) \+ the gateway's drain \(gateway\.shutdown_grace_seconds, (\d+)\) \+ (\d+) s to spare = (\d+)\./.exec(
+      readFileSync(join(REPO, 'deploy/base/deployment.yaml'), 'utf8'),
+    );
+    expect(comment?.slice(1).map(Number)).toEqual([pause, drain, pod.spec.terminationGracePeriodSeconds - pause - drain, pod.spec.terminationGracePeriodSeconds]);
   });
 
   it('runs locked down: non-root, read-only root filesystem, no capabilities, RuntimeDefault seccomp; writable paths on emptyDir', () => {

@@ -57,15 +57,21 @@ export class GatewaySection {
   @IsInt() @Min(1000) stalled_reader_timeout_ms = 15_000;
   @IsInt() @Min(1) max_concurrent_streams = 1000;
   @Section() @Type(() => KeepaliveConfig) keepalive = new KeepaliveConfig();
-  /** How long in-flight RPCs may run after SIGTERM/SIGINT before the process exits. */
-  @IsNumber() @Min(0) @Max(3600) shutdown_grace_seconds = 25;
+  /**
+   * The whole stop after SIGTERM/SIGINT; RPCs in flight get it less a tail (a fifth, at most 5 s). 45 lets the longest
+   * turn with the default settings finish (max_speech_ms 30 s + turn_ms 10 s).
+   */
+  @IsNumber() @Min(0) @Max(3600) shutdown_grace_seconds = 45;
   /**
    * Connections older than this (plus up to 10% jitter) are sent GOAWAY, so long-lived clients such as WxCC
    * reconnect and get spread over new replicas. 0: no limit.
    */
   @IsNumber() @Min(0) @Max(86_400) max_connection_age_seconds = 300;
-  /** After that GOAWAY, how long calls in progress on the old connection may run before it is closed. */
-  @IsNumber() @Min(0) @Max(3600) max_connection_age_grace_seconds = 20;
+  /**
+   * After that GOAWAY, how long calls in progress on the old connection may run before it is closed. 45 covers the
+   * longest turn with the default settings (max_speech_ms 30 s + turn_ms 10 s) with a margin.
+   */
+  @IsNumber() @Min(0) @Max(3600) max_connection_age_grace_seconds = 45;
   @IsBoolean() reflection = true;
   /** TLS (and mutual TLS) on the gRPC port; absent: plaintext h2c (e.g. behind a TLS-terminating load balancer). */
   @IsOptional() @Section() @Type(() => TlsSettings) tls?: TlsSettings;

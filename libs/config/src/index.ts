@@ -7,3 +7,4 @@ export * from './logger';
 export * from './config.module';
 export * from './validate-section';
 export * from './tls-config';
+export * from './turn-grace';

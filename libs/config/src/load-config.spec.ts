@@ -41,9 +41,9 @@ describe('defaults', () => {
       host: '0.0.0.0',
       port: 50051,
       default_agent: '',
-      shutdown_grace_seconds: 25,
+      shutdown_grace_seconds: 45,
       max_connection_age_seconds: 300,
-      max_connection_age_grace_seconds: 20,
+      max_connection_age_grace_seconds: 45,
       reflection: true,
       max_concurrent_streams: 1000,
       keepalive: { time_ms: 30_000, timeout_ms: 10_000, permit_without_calls: true, min_client_ping_interval_ms: 10_000 },
@@ -218,6 +218,52 @@ describe('bad values and shapes', () => {
     });
     // Left unset, it follows a shorter drain grace.
     expect(load('gateway: { shutdown_grace_seconds: 3 }\n').config.gateway.max_connection_age_grace_seconds).toBe(3);
+  });
+
+  describe('graces against the longest turn', () => {
+    const turn = 'the longest turn (40 s: connectors.a.defaults.speech.max_speech_ms 30000 + connectors.a.timeouts.turn_ms 10000)';
+
+    it('the defaults cover the longest turn of default agents: no warning', () => {
+      const { config, warnings } = load({ connectors: { a: local } });
+      expect(config.gateway).toMatchObject({ shutdown_grace_seconds: 45, max_connection_age_grace_seconds: 45 });
+      expect(warnings).toEqual([]);
+    });
+
+    it('graces shorter than the longest turn warn (not fail), naming the keys, the numbers and what to set', () => {
+      const { warnings } = load({ gateway: { shutdown_grace_seconds: 25, max_connection_age_grace_seconds: 20 }, connectors: { a: local } });
+      expect(warnings).toEqual([
+        `gateway.max_connection_age_grace_seconds 20 is shorter than ${turn}: a turn still running when an aged connection's grace ends is cut; set it to at least 40`,
+        `gateway.shutdown_grace_seconds 25 leaves calls in progress 20 s to finish (the rest of the grace ends conversations), shorter than ${turn}: ` +
+          'a turn still running when a stop\'s drain ends is cut; set it to at least 45',
+      ]);
+      // The drain's own tail counts: 42 s leave the RPCs 37.
+      expect(load({ gateway: { shutdown_grace_seconds: 42, max_connection_age_grace_seconds: 40 }, connectors: { a: local } }).warnings).toEqual([
+        expect.stringMatching(/^gateway\.shutdown_grace_seconds 42 leaves calls in progress 37 s to finish/),
+      ]);
+      // No connection ageing, no age grace to warn about.
+      expect(load({ gateway: { max_connection_age_seconds: 0, max_connection_age_grace_seconds: 5 }, connectors: { a: local } }).warnings).toEqual([]);
+    });
+
+    it('the longest turn is that of the agent allowing the most: connector defaults, agent overrides, turn deadlines; disabled and unlimited ones left out', () => {
+      const warnings = (connectors: object) => load({ gateway: { shutdown_grace_seconds: 45, max_connection_age_grace_seconds: 45 }, connectors }).warnings;
+      expect(
+        warnings({
+          a: local,
+          b: { ...local, timeouts: { turn_ms: 20_000 }, agent_defaults: { Slow: { speech: { max_speech_ms: 60_000 } }, Odd: { speech: { max_speech_ms: 'x' } } } },
+          c: { ...local, enabled: false, defaults: { speech: { max_speech_ms: 600_000 } } },
+          d: { ...local, defaults: { speech: { max_speech_ms: 0 } } },
+        }),
+      ).toEqual([
+        "gateway.max_connection_age_grace_seconds 45 is shorter than the longest turn (80 s: connectors.b.agent_defaults.Slow.speech.max_speech_ms 60000 + connectors.b.timeouts.turn_ms 20000): a turn still running when an aged connection's grace ends is cut; set it to at least 80",
+        expect.stringMatching(/^gateway\.shutdown_grace_seconds 45 leaves calls in progress 40 s to finish .* longest turn \(80 s: .*set it to at least 85$/),
+      ]);
+      expect(warnings({ a: { ...local, defaults: { speech: { max_speech_ms: 36_000 } } } })).toEqual([
+        expect.stringMatching(/^gateway\.max_connection_age_grace_seconds 45 is shorter than the longest turn \(46 s/),
+        expect.stringMatching(/^gateway\.shutdown_grace_seconds 45 leaves calls in progress 40 s .*\(46 s: connectors\.a\.defaults\.speech\.max_speech_ms 36000 \+ connectors\.a\.timeouts\.turn_ms 10000\).*at least 51$/),
+      ]);
+      // No enabled agent: no turn to compare (the no-agent warning says the rest).
+      expect(load({ gateway: { shutdown_grace_seconds: 5 }, connectors: { c: { ...local, enabled: false } } }).warnings).toHaveLength(1);
+    });
   });
 
   it('a file that is not YAML, or not a map at the top, names the file', () => {

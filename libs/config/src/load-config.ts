@@ -8,6 +8,7 @@ import { parseSize } from './log-output';
 import { isLogLevel } from './logger';
 import { authFromPythonSection, monitoringAuthProblems } from './monitoring-auth-config';
 import { tlsProblems } from './tls-config';
+import { turnGraceWarnings } from './turn-grace';
 import { validateSection } from './validate-section';
 
 const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -157,6 +158,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
       : []),
     ...(authNote ? [authNote] : []),
     ...configWarnings,
+    ...turnGraceWarnings(config),
     ...UNSUPPORTED_SECTIONS.filter((s) => config[s] !== undefined && !(s === 'authentication' && authNote)).map(
       (s) => `section "${s}" is not supported by this gateway yet and is ignored`,
     ),

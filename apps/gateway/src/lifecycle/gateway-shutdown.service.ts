@@ -1,12 +1,9 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { LOGGER, type Logger } from '@app/config';
+import { LOGGER, type Logger, shutdownTailMs } from '@app/config';
 import { ConversationEngine, EngineError } from '@app/engine';
 import { CallRecorder } from '@app/recording';
 import { CLOSE_FLUSH_MS, GrpcServerHost } from '../grpc/grpc-server.host';
 import { DrainService, SHUTTING_DOWN } from './drain.service';
-
-/** The part of the grace kept for what follows the wait for RPCs in flight (at most this, else a fifth). */
-export const MAX_TAIL_MS = 5000;
 
 /** What was still unfinished when the grace ran out. */
 export interface ShutdownPending {
@@ -66,7 +63,7 @@ export class GatewayShutdown {
   async run(graceMs: number, closeApp: () => Promise<void>): Promise<ShutdownReport> {
     const deadline = Date.now() + graceMs;
     const until = (at: number) => Math.max(0, at - Date.now());
-    const tail = Math.min(MAX_TAIL_MS, graceMs / 5);
+    const tail = shutdownTailMs(graceMs); // the start-up check of the grace against the longest turn assumes it too
 
     this.drain.startDraining();
     this.grpc.goAway(graceMs);
