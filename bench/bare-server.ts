@@ -21,7 +21,8 @@ import { installServerChunkTimes, writeStamp } from './chunk-stamps';
 import { serveChildStats } from './child-stats';
 import { between, CHUNK_PLAN } from './chunk-plan';
 
-const REPO = resolve(__dirname, '..');
+// The repository (the parent forks its children there): this file may run from .bench-build (bench/compiled.ts).
+const REPO = process.cwd();
 
 // Same thresholds as the gateway's defaults (energy_threshold_dbfs -40, start_debounce_ms 96).
 const THRESHOLD_DBFS = -40;

@@ -2,6 +2,7 @@
 // With mode `chunks`: the chunked_reply test plugin instead, in CHUNK reply mode, stamping its pieces (bench/chunks.ts).
 // With mode `lex`: the aws_lex_connector pointed at the fake Lex at <url>, one explicit bot (bench/lex.ts).
 // Usage: node -r @swc-node/register bench/gateway-server.ts <port> [end_silence_ms] [chunks | lex <url>]
+// (the benches run its compiled form from .bench-build: bench/compiled.ts)
 // BENCH_JWT: a jwt_validation section as JSON (bench/jwt.ts). BENCH_SESSIONS: sessions keys as JSON (bench/soak).
 // BENCH_GATEWAY: more gateway keys as JSON (the soak's short connection age, bench/soak).
 // BENCH_MONITORING=off: monitoring disabled (no HTTP server, nothing observes the engine); default on, as shipped,
@@ -21,7 +22,8 @@ import { installServerChunkTimes } from './chunk-stamps';
 import { serveChildStats } from './child-stats';
 import { CHUNK_PLAN } from './chunk-plan';
 
-const REPO = resolve(__dirname, '..');
+// The repository (the parent forks its children there): this file may run from .bench-build (bench/compiled.ts).
+const REPO = process.cwd();
 
 async function main(): Promise<void> {
   const port = Number(process.argv[2] ?? 0);
@@ -59,7 +61,8 @@ async function main(): Promise<void> {
       : chunks
       ? {
           chunked: {
-            module: './test/fixtures/chunked-reply-connector',
+            // Beside this file's tree: the sources, or their build in .bench-build.
+            module: resolve(__dirname, '../test/fixtures/chunked-reply-connector'),
             config: {
               chunks: CHUNK_PLAN.countMin,
               chunks_max: CHUNK_PLAN.countMax,

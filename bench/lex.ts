@@ -168,7 +168,7 @@ async function gatewayPhase(o: LexBenchOptions, fake: FakeChild, live: Set<Serve
   const server = await startServer('gateway', o.endSilenceMs, 'lex', {
     args: [fake.url],
     env: traceFile ? { ...DUMMY_AWS_ENV, BENCH_LEX_TRACE: traceFile } : DUMMY_AWS_ENV,
-    execArgv: traceFile ? ['-r', resolve(__dirname, 'lex-trace.ts')] : [],
+    preloads: traceFile ? ['lex-trace'] : [],
   });
   live.add(server);
   try {

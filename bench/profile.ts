@@ -1,9 +1,9 @@
 // Summarises V8 .cpuprofile files into hot spots: self time by function and by area,
 // and inclusive time of the project's own functions. TypeScript positions are mapped back through the
 // source maps the server child dumps (swc-node compiles in memory, so profile lines are of its output).
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { SourceMap } from 'node:module';
-import { relative, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 interface CallFrame {
@@ -27,6 +27,19 @@ export const SOURCEMAPS_FILE = 'sourcemaps.json';
 
 /** Writes swc-node's in-memory source maps (only kept when native source maps are off, the default). */
 export function dumpSourceMaps(file: string): void {
+  if (__filename.endsWith('.js')) {
+    // Compiled (bench/compiled.ts): tsc's .map files of the loaded build modules, their sources made absolute.
+    const maps: Record<string, unknown> = {};
+    for (const js of Object.keys(require.cache)) {
+      if (js.includes('/node_modules/') || !existsSync(`${js}.map`)) continue;
+      const map = JSON.parse(readFileSync(`${js}.map`, 'utf8')) as { sources: string[]; sourceRoot?: string };
+      map.sources = map.sources.map((s) => resolve(dirname(js), map.sourceRoot ?? '', s));
+      delete map.sourceRoot;
+      maps[js] = map;
+    }
+    writeFileSync(file, JSON.stringify(maps));
+    return;
+  }
   // A dependency of @swc-node/register, loaded only when profiling.
   const { SourcemapMap } = require('@swc-node/sourcemap-support') as { SourcemapMap: Map<string, string> };
   writeFileSync(file, JSON.stringify(Object.fromEntries(SourcemapMap)));

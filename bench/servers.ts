@@ -5,14 +5,12 @@ import { resolve } from 'node:path';
 import { freePort } from '@app/simulator';
 import type { LoopLag } from './child-stats';
 import { epochNow } from './chunk-stamps';
+import { childScript } from './compiled';
 
 export type ServerKind = 'gateway' | 'bare';
 
 export const REPO = resolve(__dirname, '..');
-const SCRIPTS: Record<ServerKind, string> = {
-  gateway: resolve(__dirname, 'gateway-server.ts'),
-  bare: resolve(__dirname, 'bare-server.ts'),
-};
+const SCRIPTS: Record<ServerKind, string> = { gateway: 'gateway-server', bare: 'bare-server' };
 const CLK_TCK = 100; // USER_HZ on Linux: /proc/<pid>/stat times are in 1/100 s
 
 export interface ServerChild {
@@ -45,15 +43,16 @@ export async function startServer(
   kind: ServerKind,
   endSilenceMs: number,
   mode?: 'chunks' | 'lex',
-  extra: { args?: string[]; env?: Record<string, string>; execArgv?: string[] } = {},
+  extra: { args?: string[]; env?: Record<string, string>; preloads?: string[] } = {},
 ): Promise<ServerChild> {
   const port = await freePort();
   const t0 = Date.now();
-  const child: ChildProcess = fork(SCRIPTS[kind], [String(port), String(endSilenceMs), ...(mode ? [mode, ...(extra.args ?? [])] : [])], {
+  const run = childScript(SCRIPTS[kind]);
+  const child: ChildProcess = fork(run.script, [String(port), String(endSilenceMs), ...(mode ? [mode, ...(extra.args ?? [])] : [])], {
     cwd: REPO,
     env: { ...process.env, ...extra.env },
     // BENCH_SERVER_NODE_ARGS: extra node flags for diagnosis, e.g. "--trace-gc".
-    execArgv: ['-r', '@swc-node/register', ...(extra.execArgv ?? []), ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)],
+    execArgv: [...run.execArgv, ...(extra.preloads ?? []).flatMap((f) => ['-r', run.preload(f)]), ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
