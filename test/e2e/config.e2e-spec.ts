@@ -270,7 +270,8 @@ describe('a file wrong both in its schema and in its connectors (child process)'
         gateway: { host: '127.0.0.1', port: grpcPort, shutdwn_grace_seconds: 10 },
         monitoring: { host: '127.0.0.1' },
         connectors: {
-          typo: { ...local, config: { audio_base_path: 'audio', agent_idd: 'x' } },
+          // A misspelled key and a missing prompt in one connector: both named too.
+          typo: { ...local, config: { audio_base_path: 'audio', agent_idd: 'x', audio_files: { goodbye: 'bye-now.wav' } } },
           noPrompt: { ...local, config: { agent_id: 'two', audio_base_path: 'audio', audio_files: { welcome: 'hello-there.wav' } } },
           mybot: { type: 'no_such_thing' },
         },
@@ -291,6 +292,8 @@ describe('a file wrong both in its schema and in its connectors (child process)'
       o,
       'gateway.shutdwn_grace_seconds: unknown key',
       'connectors.typo.config.agent_idd: unknown key',
+      'connectors.typo.config.audio_files.goodbye: cannot read',
+      'bye-now.wav',
       'connectors.noPrompt.config.audio_files.welcome: cannot read',
       'hello-there.wav',
       'connectors.mybot.type: unknown connector type "no_such_thing" (known types: local_audio, aws_lex_connector)',
