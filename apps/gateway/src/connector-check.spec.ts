@@ -77,7 +77,6 @@ exports.connectors = [{ type: 'tidy', create: () => ({ listAgents: () => [{ id: 
     const e = loaderError({ gateway: { prot: 1 }, connectors: { ok: local(), tidy: { module: './tidy-plugin.js' } } });
     const before = process.getActiveResourcesInfo().filter((r) => r !== 'Timeout');
     expect(await withConnectorProblems(e)).toBe(e);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     expect((require(join(dir, 'tidy-plugin.js')) as { closed: number }).closed).toBe(1);
     // No server, socket or worker (the speech detector is not part of the check) outlives it.
     expect(process.getActiveResourcesInfo().filter((r) => r !== 'Timeout')).toEqual(before);
@@ -115,7 +114,6 @@ exports.connectors = [{ type: 'slow', create: () => new Promise((r) => setTimeou
       'gateway.prot: unknown key',
       'connectors: could not be checked: building them took longer than 0.2 s (a connector waiting on the network?); fix the mistakes above and start again to see theirs',
     ]);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const plugin = require(join(dir, 'slow-plugin.js')) as { closed: boolean };
     const end = Date.now() + 3000;
     while (!plugin.closed && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
