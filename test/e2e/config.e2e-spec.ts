@@ -255,3 +255,53 @@ describe('start-up configuration through the real entry point (child processes)'
     expect(stackLines(python.stderr + python.stdout)).toEqual([]);
   }, WAIT_MS);
 });
+
+describe('a file wrong both in its schema and in its connectors (child process)', () => {
+  const STARTUP_MS = 45_000;
+  afterAll(() => {
+    killAll();
+    removeTempConfigs();
+  });
+
+  it('reports every mistake in one run (exit 2) and opens no port while checking the connectors', async () => {
+    const [grpcPort, httpPort] = [await freePort(), await freePort()];
+    const child = spawnGateway({
+      GATEWAY_CONFIG: tempConfig({
+        gateway: { host: '127.0.0.1', port: grpcPort, shutdwn_grace_seconds: 10 },
+        monitoring: { host: '127.0.0.1' },
+        connectors: {
+          // A misspelled key and a missing prompt in one connector: both named too.
+          typo: { ...local, config: { audio_base_path: 'audio', agent_idd: 'x', audio_files: { goodbye: 'bye-now.wav' } } },
+          noPrompt: { ...local, config: { agent_id: 'two', audio_base_path: 'audio', audio_files: { welcome: 'hello-there.wav' } } },
+          mybot: { type: 'no_such_thing' },
+        },
+      }),
+      MONITORING_PORT: String(httpPort),
+      LOG_LEVEL: 'warn',
+    });
+    const timer = setTimeout(() => child.kill(), STARTUP_MS);
+    // Neither port may accept a connection at any moment of the child's life.
+    const opened: number[] = [];
+    while (!child.hasExited) {
+      for (const port of [grpcPort, httpPort]) if (await canConnect(port)) opened.push(port);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    clearTimeout(timer);
+    const o = { ...(await child.exited), stdout: child.stdout, stderr: child.stderr };
+    expectFailure(
+      o,
+      'gateway.shutdwn_grace_seconds: unknown key',
+      'connectors.typo.config.agent_idd: unknown key',
+      'connectors.typo.config.audio_files.goodbye: cannot read',
+      'bye-now.wav',
+      'connectors.noPrompt.config.audio_files.welcome: cannot read',
+      'hello-there.wav',
+      'connectors.mybot.type: unknown connector type "no_such_thing" (known types: local_audio, aws_lex_connector)',
+    );
+    expect(o.code).toBe(2);
+    // One report naming the file, not two.
+    expect(o.stderr.match(/Invalid configuration in .*config\.yaml:/g)).toHaveLength(1);
+    expect(opened).toEqual([]);
+    expect(o.stdout).not.toMatch(/BYOVA gateway listening/);
+  }, STARTUP_MS + 15_000);
+});

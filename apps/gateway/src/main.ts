@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { ConfigError, createGatewayLogging, loadGatewayConfig, LogLevelControl } from '@app/config';
 import { ConnectorRegistry } from '@app/connector-sdk';
 import { startGateway } from './bootstrap';
+import { withConnectorProblems } from './connector-check';
 import { watchLauncher } from './lifecycle/launcher-watch';
 import { startupSummary } from './lifecycle/startup-summary';
 
@@ -34,7 +35,8 @@ async function main(): Promise<void> {
   try {
     loaded = loadGatewayConfig();
   } catch (e) {
-    if (e instanceof ConfigError) configFailure(e);
+    // The connectors are checked too (nothing starts): every mistake of the file in one report.
+    if (e instanceof ConfigError) configFailure(await withConnectorProblems(e));
     process.stderr.write(`Cannot load configuration: ${(e as Error).message}\n`);
     process.exit(EXIT_CONFIG);
   }

@@ -134,6 +134,27 @@ describe('unknown keys', () => {
   });
 });
 
+describe('the error of a file that has mistakes', () => {
+  it('carries the configuration as far as it was valid, so its connectors can still be checked', () => {
+    let err: ConfigError | undefined;
+    try {
+      load({ gateway: { prot: 1, default_agent: 'bot' }, connectors: { a: { ...local, config: { agent_id: 'x' } } } });
+    } catch (e) {
+      err = e as ConfigError;
+    }
+    expect(err?.problems).toEqual(['gateway.prot: unknown key']);
+    expect(err?.partial?.file).toBe(join(dir, 'gateway.yaml'));
+    expect(err?.partial?.baseDir).toBe(dir);
+    expect(err?.partial?.config.gateway.default_agent).toBe('bot');
+    expect(err?.partial?.config.connectors.a).toMatchObject({ type: 'local_audio', enabled: true, config: { agent_id: 'x' } });
+  });
+
+  it('carries nothing when the file could not be read', () => {
+    writeFileSync(join(dir, 'gateway.yaml'), 'gateway: [unclosed');
+    expect(() => loadGatewayConfig({ GATEWAY_CONFIG: join(dir, 'gateway.yaml') }, dir)).toThrow(expect.objectContaining({ partial: undefined }));
+  });
+});
+
 describe('logging.gateway', () => {
   it('takes a file with its rotation, sizes written as the Python gateway wrote them', () => {
     const { config, warnings } = load({ logging: { gateway: { level: 'INFO', format: 'json', file: 'logs/gw.log', max_size: '5MB', backup_count: 3 } }, connectors: { a: local } });

@@ -17,7 +17,15 @@ export const DEFAULT_CONFIG_PATH = 'config/config.yaml';
 
 /** Start-up configuration problem; its message is meant for the operator, as is. */
 export class ConfigError extends Error {
-  constructor(readonly problems: string[], readonly file?: string) {
+  /**
+   * `partial`: when the file could be read, the configuration as far as it was valid (a refused value left at its
+   * default), so that its connectors can still be checked and their mistakes reported in the same run.
+   */
+  constructor(
+    readonly problems: string[],
+    readonly file?: string,
+    readonly partial?: LoadedConfig,
+  ) {
     super(`Invalid configuration${file ? ` in ${file}` : ''}:\n  - ${problems.join('\n  - ')}`);
     this.name = 'ConfigError';
   }
@@ -147,7 +155,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
     else problems.push(`LOG_LEVEL: must be one of trace, debug, info, warn(ing), error, fatal, critical, silent; got "${env.LOG_LEVEL}"`);
   }
 
-  if (problems.length) throw new ConfigError(problems, file);
+  if (problems.length) throw new ConfigError(problems, file, { config, file, baseDir: cwd, warnings: [] });
   const enabled = Object.values(config.connectors).filter((c) => c.enabled).length;
   const warnings = [
     ...(enabled === 0

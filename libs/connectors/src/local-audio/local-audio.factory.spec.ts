@@ -63,6 +63,14 @@ describe('LocalAudioConnectorFactory', () => {
     expect(() => make({ audio_base_path: dir })).toThrow(/audio_files\.goodbye: .*goodbye\.wav is not a usable WAV file/);
   });
 
+  it('names a misspelled key and a missing prompt file of the same connector together', () => {
+    expect(() => make({ agent_idd: 'x', audio_files: { welcome: 'nope.wav' } })).toThrow(
+      /connectors\.local\.config\.agent_idd: unknown key[\s\S]*connectors\.local\.config\.audio_files\.welcome: cannot read .*nope\.wav: ENOENT/,
+    );
+    // Prompt settings that are themselves wrong are not read.
+    expect(() => make({ audio_files: { welcome: 5 } })).toThrow(/audio_files\.welcome: must be text/);
+  });
+
   it('rejects unknown keys and bad DTMF actions by name', () => {
     expect(() => make({ agent_idd: 'x' })).toThrow(/connectors\.local\.config\.agent_idd: unknown key/);
     expect(() => make({ dtmf_actions: { '5': 'explode', x: 'goodbye' } })).toThrow(/dtmf_actions\.5: must be one of[\s\S]*dtmf_actions: "x" is not a DTMF key sequence/);
