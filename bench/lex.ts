@@ -423,8 +423,11 @@ export async function runLexBench(o: LexBenchOptions, resultsDir: string, live: 
   }
   const loadAfter = readLoadavg();
   const added = { p50: sub(gw.remainder.all.p50, direct.remainder.all.p50), p90: sub(gw.remainder.all.p90, direct.remainder.all.p90), p99: sub(gw.remainder.all.p99, direct.remainder.all.p99) };
-  const clean = gw.errors + direct.errors + gw.unmatched + direct.unmatched === 0 && gw.remainder.all.n > 0 && direct.remainder.all.n > 0;
-  const met = !clean || added.p99 === null ? null : added.p99 <= LEX_ADDED_P99_TARGET_MS;
+  // The target's measure is END_OF_INPUT -> first reply: speech turns. A DTMF turn's clock starts when the caller
+  // sends the digits, so it also holds their trip to the gateway, which the SDK-alone path has no counterpart for.
+  const speechAdded = { p50: sub(gw.remainder.speech.p50, direct.remainder.speech.p50), p99: sub(gw.remainder.speech.p99, direct.remainder.speech.p99) };
+  const clean = gw.errors + direct.errors + gw.unmatched + direct.unmatched === 0 && gw.remainder.speech.n > 0 && direct.remainder.speech.n > 0;
+  const met = !clean || speechAdded.p99 === null ? null : speechAdded.p99 <= LEX_ADDED_P99_TARGET_MS;
   const verdict = met === null ? 'NOT DETERMINED' : met ? 'MET' : 'NOT MET';
   const row = (name: string, p: PhaseResult) =>
     `| ${name} | ${p.remainder.all.n} | ${f(p.remainder.all.p50)} | ${f(p.remainder.all.p90)} | ${f(p.remainder.all.p99)} | ${f(p.remainder.all.max)} | ` +
@@ -444,14 +447,15 @@ export async function runLexBench(o: LexBenchOptions, resultsDir: string, live: 
     ...(stages ? [`Stages inside the gateway path, p50 / p99 ms (--lex-trace):\n${stageLines.join('\n')}`] : []),
     `Legs, p50 / p99 ms (turn start -> request at the fake; fake's answer -> reply at the caller): gateway ${leg(gw, 'request')} and ${leg(gw, 'response')}; direct SDK ${leg(direct, 'request')} and ${leg(direct, 'response')}`,
     `By turn kind: ${byKind('speech')}; ${byKind('dtmf')}`,
-    `Added by the gateway (gateway remainder - direct remainder): p50 ${f(added.p50)} ms, p90 ${f(added.p90)} ms, p99 ${f(added.p99)} ms`,
-    `Target added p99 <= ${LEX_ADDED_P99_TARGET_MS} ms at ${o.calls} calls: ${verdict}${clean ? '' : ' (errors or unmatched turns)'}`,
+    `Added by the gateway (gateway remainder - direct remainder), all turns: p50 ${f(added.p50)} ms, p90 ${f(added.p90)} ms, p99 ${f(added.p99)} ms`,
+    `Added by the gateway on speech turns (END_OF_INPUT -> FINAL, the target's measure): p50 ${f(speechAdded.p50)} ms, p99 ${f(speechAdded.p99)} ms`,
+    `Target added p99 <= ${LEX_ADDED_P99_TARGET_MS} ms at ${o.calls} calls (speech turns): ${verdict}${clean ? '' : ' (errors or unmatched turns)'}`,
   ];
   const totalS = Math.round((performance.now() - t0) / 1000);
   const errs = [gw.errors || gw.unmatched ? `gateway: ${JSON.stringify(gw.errorKinds)}, ${gw.unmatched} unmatched` : '', direct.errors || direct.unmatched ? `direct: ${JSON.stringify(direct.errorKinds)}, ${direct.unmatched} unmatched` : ''].filter(Boolean);
   process.stdout.write(`\n${table}\n\n${errs.length ? `Errors: ${errs.join('; ')}\n` : ''}${lines.join('\n')}\nLoad average before/after: ${loadBefore} / ${loadAfter}\n`);
   const when = new Date().toISOString();
-  writeFileSync(resolve(resultsDir, 'lex.json'), `${JSON.stringify({ when, options: o, loadavg: { before: loadBefore, after: loadAfter }, totalSeconds: totalS, gateway: gw, direct, added, target: { p99Ms: LEX_ADDED_P99_TARGET_MS, met } }, null, 2)}\n`);
+  writeFileSync(resolve(resultsDir, 'lex.json'), `${JSON.stringify({ when, options: o, loadavg: { before: loadBefore, after: loadAfter }, totalSeconds: totalS, gateway: gw, direct, added, speechAdded, target: { p99Ms: LEX_ADDED_P99_TARGET_MS, met } }, null, 2)}\n`);
   writeFileSync(
     resolve(resultsDir, 'lex.md'),
     [
