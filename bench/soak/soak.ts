@@ -7,7 +7,7 @@ import { GatewaySection } from '@app/config';
 import { readLoadavg, dist, type Dist } from '../stats';
 import { readMachine, readProc, startServer, type ServerChild } from '../servers';
 import { runSoakLoad, type SoakLoadResult } from './calls';
-import { failures, fitLine, outlived, rssTrend, type ActiveConversation, type Outlived, type RssTrend, type Sample } from './verdict';
+import { failures, fitLine, floorTrend, outlived, rssTrend, type ActiveConversation, type Outlived, type RssTrend, type Sample } from './verdict';
 
 export interface SoakOptions {
   minutes: number;
@@ -34,6 +34,10 @@ export interface SoakOptions {
   gatewaySessions?: Record<string, unknown>;
   log?: (line: string) => void;
 }
+
+/** The floors' window (bench/soak/verdict.ts floorTrend). */
+const FLOOR_WINDOW_MS = 5 * 60_000;
+const round2 = (x: number | null) => (x === null ? null : Math.round(x * 100) / 100);
 
 export const DEFAULTS: Omit<SoakOptions, 'minutes' | 'warmupMs'> = {
   calls: 100,
@@ -68,6 +72,8 @@ export interface SoakReport {
   handles: { first: number | null; last: number | null; max: number | null };
   /** JS heap in use: after warm-up and last, MB, and its fitted trend (reported, not judged: RSS decides). */
   heapUsed: { afterWarmupMB: number | null; lastMB: number | null; mbPer10MinAfterWarmup: number | null };
+  /** Trends of the lowest JS heap and RSS in each 5 minutes after warm-up, MB per 10 min (reported, not judged). */
+  floors: { heapMbPer10Min: number | null; rssMbPer10Min: number | null };
   conversations: { maxActive: number; polls: number; pollFailures: number; outlived: Outlived[]; leftAtEnd: number | null; idleTimeoutEnds: number | null };
   gatewayCpuPct: number | null;
   machine: { loadavgStart: string; loadavgEnd: string; busyPct: number | null };
@@ -272,6 +278,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       per10MinAfterWarmup: fdLine ? Math.round(fdLine.slope * 600_000 * 100) / 100 : null,
     },
     handles: { first: handleVals[0] ?? null, last: handleVals[handleVals.length - 1] ?? null, max: handleVals.length ? Math.max(...handleVals) : null },
+    floors: {
+      heapMbPer10Min: round2(floorTrend(samples, o.warmupMs, FLOOR_WINDOW_MS, (s) => s.heapUsedKB)),
+      rssMbPer10Min: round2(floorTrend(samples, o.warmupMs, FLOOR_WINDOW_MS, (s) => s.rssKB)),
+    },
     heapUsed: {
       afterWarmupMB: mb(heapAfter[0]?.heapUsedKB),
       lastMB: mb(heapAfter[heapAfter.length - 1]?.heapUsedKB),
@@ -313,6 +323,7 @@ export function soakMarkdown(r: SoakReport): string {
     `| RSS first / after warm-up / last / max MB | ${f(r.rss.firstMB)} / ${f(r.rss.afterWarmupMB)} / ${f(r.rss.lastMB)} / ${f(r.rss.maxMB)} |`,
     `| RSS trend after warm-up (limit) | ${f(r.rss.mbPer10Min, 2)} MB per 10 min (${r.rss.limitMbPer10Min}) over ${r.rss.samples} samples |`,
     `| JS heap used after warm-up / last MB, trend per 10 min | ${f(r.heapUsed.afterWarmupMB)} / ${f(r.heapUsed.lastMB)}, ${f(r.heapUsed.mbPer10MinAfterWarmup, 2)} |`,
+    `| lowest JS heap / RSS in each 5 min after warm-up, trend per 10 min | ${f(r.floors.heapMbPer10Min, 2)} / ${f(r.floors.rssMbPer10Min, 2)} MB |`,
     `| fds first / last / max, trend per 10 min | ${r.fds.first} / ${r.fds.last} / ${r.fds.max}, ${f(r.fds.per10MinAfterWarmup, 2)} |`,
     `| active handles first / last / max | ${r.handles.first} / ${r.handles.last} / ${r.handles.max} |`,
     `| active conversations max (API polls, failed) | ${r.conversations.maxActive} (${r.conversations.polls}, ${r.conversations.pollFailures}) |`,

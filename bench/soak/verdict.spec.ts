@@ -1,4 +1,4 @@
-import { failures, fitLine, outlived, rssTrend, unexpectedStatus, type Sample, type VerdictInput } from './verdict';
+import { failures, fitLine, floorTrend, outlived, rssTrend, unexpectedStatus, type Sample, type VerdictInput } from './verdict';
 
 const MIN = 60_000;
 
@@ -51,6 +51,28 @@ describe('rssTrend', () => {
     const r = rssTrend(samples(1, 250, 0), 55_000, 2);
     expect(r.mbPer10Min).toBeNull();
     expect(r.ok).toBe(false);
+  });
+});
+
+describe('floorTrend', () => {
+  const rss = (s: Sample) => s.rssKB;
+  // Swings of 150 MB whose timing drifts (as heap sizing does) tilt a line through every sample; the floors stay.
+  const swinging = (mbPer10Min: number) =>
+    samples(60, 400, mbPer10Min).map((x) => ({ ...x, rssKB: x.rssKB + Math.round(150 * 1024 * (x.t > 30 * MIN && (x.t / MIN) % 5 > 2 ? 1 : 0)) }));
+
+  it('stays flat when only the swings move, where the all-samples line does not', () => {
+    const s = swinging(0);
+    expect(rssTrend(s, 2 * MIN, 2).ok).toBe(false);
+    expect(Math.abs(floorTrend(s, 2 * MIN, 5 * MIN, rss)!)).toBeLessThan(0.1);
+  });
+
+  it('shows a leak that raises the floor', () => {
+    expect(floorTrend(swinging(3), 2 * MIN, 5 * MIN, rss)!).toBeCloseTo(3, 0);
+  });
+
+  it('needs three windows after warm-up', () => {
+    expect(floorTrend(samples(10, 250, 0), 2 * MIN, 5 * MIN, rss)).toBeNull();
+    expect(floorTrend(samples(60, 250, 0), 2 * MIN, 5 * MIN, () => undefined)).toBeNull();
   });
 });
 

@@ -53,6 +53,28 @@ export interface RssTrend {
 }
 
 /**
+ * Trend of a measure's floor: its lowest value in each `windowMs` after warm-up (for the JS heap, about where the
+ * collector leaves it), fitted by a line, MB per 10 minutes. Reported beside the RSS rule: a leak raises the floor,
+ * while the GC's swings, which move a line through every sample, leave it flat. Null with fewer than 3 windows.
+ */
+export function floorTrend(samples: Sample[], warmupMs: number, windowMs: number, kb: (s: Sample) => number | undefined): number | null {
+  const floors = new Map<number, { t: number; v: number }>();
+  for (const s of samples) {
+    const v = kb(s);
+    if (s.t < warmupMs || v === undefined) continue;
+    const w = Math.floor((s.t - warmupMs) / windowMs);
+    const f = floors.get(w);
+    if (f === undefined || v < f.v) floors.set(w, { t: s.t, v });
+  }
+  const pts = [...floors.values()];
+  const line = fitLine(
+    pts.map((p) => p.t),
+    pts.map((p) => p.v / 1024),
+  );
+  return line === null ? null : line.slope * TEN_MINUTES_MS;
+}
+
+/**
  * RSS trend after warm-up. A leak shows as a steady slope under the GC's sawtooth; a least-squares line over
  * many samples averages the sawtooth out. Too few samples to fit is a failure, not a pass.
  */
