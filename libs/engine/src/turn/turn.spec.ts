@@ -169,6 +169,16 @@ interface Options {
   requestReply?: RequestReplyConnector;
 }
 
+/** A started call with an audio RPC whose utterance started and ended: its input is concluded. */
+async function inputConcluded(w: ReturnType<typeof world>) {
+  await w.started();
+  const rpc = w.rpc(audio(true));
+  await settle();
+  w.ep().say(SpeechEvent.Started);
+  w.ep().say(SpeechEvent.Ended);
+  return rpc;
+}
+
 function world(o: Options = {}) {
   const log = createLogger('silent');
   const timeline: string[] = [];
@@ -345,11 +355,7 @@ describe('Turn: one RPC', () => {
 
   it('refuses a frame that is wrong after the input concluded (format change, over a second): it is not heard as something else', async () => {
     const w = world();
-    await w.started();
-    const { turn, sink } = w.rpc(audio(true));
-    await settle();
-    w.ep().say(SpeechEvent.Started);
-    w.ep().say(SpeechEvent.Ended);
+    const { turn, sink } = await inputConcluded(w);
     turn.request(base({ audioInput: { callerAudio: FRAME, encoding: 1, sampleRateHertz: 8000, audioTimestamp: undefined, languageCode: '', isSingleUtterance: false } }));
     expect(sink.failed?.message).toMatch(/format changed/);
   });
@@ -670,11 +676,7 @@ describe('Turn: caller audio, gateway endpointing', () => {
 
   it('frames after the input concluded are not queued: no RESOURCE_EXHAUSTED while the agent answers', async () => {
     const w = world();
-    await w.started();
-    const { turn, sink } = w.rpc(audio(true));
-    await settle();
-    w.ep().say(SpeechEvent.Started);
-    w.ep().say(SpeechEvent.Ended);
+    const { turn, sink } = await inputConcluded(w);
     const heard = w.ep().heard;
     for (let i = 0; i < 3000; i++) turn.request(audio());
     expect(sink.failed).toBeUndefined();
