@@ -7,13 +7,11 @@ import { cpSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 const REPO = resolve(__dirname, '..');
-export const BUILD_DIR = resolve(REPO, '.bench-build');
+const BUILD_DIR = resolve(REPO, '.bench-build');
 const DASHBOARD = 'apps/gateway/src/monitoring/dashboard';
 
 let built: string | null | undefined;
 
-/** True when this process itself runs compiled (a child started from the build). */
-export const RUNNING_COMPILED = __filename.endsWith('.js');
 
 /** The build's root, compiling it on first use; null when the children run from source. */
 export function compiledRoot(): string | null {
