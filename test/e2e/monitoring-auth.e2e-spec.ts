@@ -14,7 +14,17 @@ type Init = RequestInit & { headers?: Record<string, string> };
 
 /** One gateway with auth on: a viewer token by hash, an admin token by env, OIDC against the fake provider. */
 async function authGateway(idp: FakeOidcProvider, monitoring: Record<string, unknown> = {}, oidcFor: (port: number) => Record<string, unknown> = () => ({})) {
-  const port = await freePort();
+  // The redirect URI names the port, so it is picked before the gateway binds it: another test may take it first.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await authGatewayOn(await freePort(), idp, monitoring, oidcFor);
+    } catch (e) {
+      if (attempt >= 3 || !/EADDRINUSE/.test(String((e as Error).message))) throw e;
+    }
+  }
+}
+
+async function authGatewayOn(port: number, idp: FakeOidcProvider, monitoring: Record<string, unknown>, oidcFor: (port: number) => Record<string, unknown>) {
   const oidc = oidcFor(port);
   process.env[ADMIN_ENV] = ADMIN_TOKEN;
   process.env.TEST_OIDC_SECRET = idp.clientSecret;
