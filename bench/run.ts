@@ -19,7 +19,7 @@ import type { ClientKind } from './wire';
 import type { LoopLag } from './child-stats';
 import { runVadBench, VAD_DEFAULTS, VAD_QUICK, type VadBenchOptions } from './vad';
 import { CHUNK_DEFAULTS, CHUNK_QUICK, runChunkBench } from './chunks';
-import { LEX_DEFAULTS, LEX_QUICK, runLexBench } from './lex';
+import { LEX_DEFAULTS, LEX_QUICK, runLexBench, summariseLexRuns, type LexRunVerdict } from './lex';
 import { JWT_DEFAULTS, JWT_QUICK, runJwtBench } from './jwt';
 import { MONITORING_DEFAULTS, MONITORING_QUICK, runMonitoringBench } from './monitoring';
 
@@ -58,6 +58,8 @@ interface Options {
   /** Profile the gateway in the Lex section. */
   lexProfile: boolean;
   lexTrace: boolean;
+  /** Lex runs in a row; with more than one the verdict is the median run's. */
+  lexRepeats: number;
   /** JWT section (bench/jwt.ts), like the VAD section. */
   jwt: 'auto' | 'only' | 'off';
   /** Monitoring section (bench/monitoring.ts), like the VAD section. */
@@ -75,7 +77,7 @@ function usage(msg?: string): never {
       '                        [--profile-loadgen] [--no-refine]\n' +
       '                        [--vad | --no-vad] [--vad-streams N] [--vad-seconds S] [--vad-repeats N] [--vad-rates 8000,16000]\n' +
       '                        [--chunks | --no-chunks] [--chunk-calls N] [--chunk-duration SECONDS] [--chunk-repeats N] [--chunk-profile] [--chunk-dtmf-only]\n' +
-      '                        [--lex | --no-lex] [--lex-calls N] [--lex-duration SECONDS] [--lex-service-ms MS] [--lex-profile] [--lex-trace]\n' +
+      '                        [--lex | --no-lex] [--lex-calls N] [--lex-duration SECONDS] [--lex-service-ms MS] [--lex-profile] [--lex-trace] [--lex-repeats N]\n' +
       '                        [--jwt | --no-jwt]\n' +
       '                        [--monitoring | --no-monitoring] [--mon-calls N] [--mon-duration SECONDS] [--mon-repeats N] [--mon-controls N] [--mon-profile]\n',
   );
@@ -101,6 +103,7 @@ function parseArgs(argv: string[]): Options {
     lex: 'auto',
     lexProfile: false,
     lexTrace: false,
+    lexRepeats: 1,
     lexOptions: { ...LEX_DEFAULTS },
     jwt: 'auto',
     monitoring: 'auto',
@@ -197,6 +200,10 @@ function parseArgs(argv: string[]): Options {
         break;
       case '--lex-trace':
         o.lexTrace = true;
+        break;
+      case '--lex-repeats':
+        o.lexRepeats = Math.round(num(argv[++i], '--lex-repeats'));
+        if (o.lexRepeats < 1 || o.lexRepeats > 20) usage('--lex-repeats takes 1 to 20');
         break;
       case '--jwt':
         o.jwt = 'only';
@@ -670,10 +677,15 @@ async function main(): Promise<void> {
     await chunkSection();
     return;
   }
-  const lexSection = () => {
-    const profileDir = o.lexProfile ? resolve(RESULTS, `profile-lex-${Date.now()}`) : undefined;
-    if (profileDir) mkdirSync(profileDir, { recursive: true });
-    return runLexBench({ ...o.lexOptions, connections: o.connections, client: o.client, endSilenceMs: o.endSilenceMs, profileDir, trace: o.lexTrace }, RESULTS, live);
+  const lexSection = async () => {
+    const runs: LexRunVerdict[] = [];
+    for (let i = 0; i < o.lexRepeats; i++) {
+      const profileDir = o.lexProfile ? resolve(RESULTS, `profile-lex-${Date.now()}`) : undefined;
+      if (profileDir) mkdirSync(profileDir, { recursive: true });
+      if (o.lexRepeats > 1) process.stdout.write(`\nLex run ${i + 1} of ${o.lexRepeats}`);
+      runs.push(await runLexBench({ ...o.lexOptions, connections: o.connections, client: o.client, endSilenceMs: o.endSilenceMs, profileDir, trace: o.lexTrace }, RESULTS, live));
+    }
+    return o.lexRepeats > 1 ? summariseLexRuns(runs, o.lexOptions, RESULTS) : { met: runs[0].met };
   };
   if (o.lex === 'only') {
     await lexSection();
