@@ -17,7 +17,7 @@ import type { LexTraceRecord } from './lex-trace';
 import { SOURCEMAPS_FILE, summariseProfile } from './profile';
 import { runLevel, standardLevel, type TurnSample } from './load';
 import { readMachine, readProc, REPO, startServer, type ServerChild } from './servers';
-import { dist, errorKindsOf, r3, readLoadavg, type Dist } from './stats';
+import { dist, errorKindsOf, median, r3, readLoadavg, type Dist } from './stats';
 import type { ClientKind } from './wire';
 
 export const LEX_ADDED_P99_TARGET_MS = 5;
@@ -495,10 +495,9 @@ export async function runLexBench(o: LexBenchOptions, resultsDir: string, live: 
  * machine's noise, so the verdict is taken on the median run. Written to lex-runs.md/json beside the last run's.
  */
 export function summariseLexRuns(runs: LexRunVerdict[], o: { calls: number }, resultsDir: string): { met: boolean | null } {
-  const p99s = runs.map((r) => r.speechAdded.p99);
-  const usable = p99s.filter((x): x is number => x !== null).sort((a, b) => a - b);
+  const usable = runs.map((r) => r.speechAdded.p99).filter((x): x is number => x !== null);
   // Any run with errors leaves the verdict open: a median over the clean runs alone would hide them.
-  const med = usable.length === runs.length && usable.length > 0 ? usable[Math.floor((usable.length - 1) / 2)] : null;
+  const med = usable.length === runs.length ? median(usable) : null;
   const met = med === null ? null : med <= LEX_ADDED_P99_TARGET_MS;
   const verdict = met === null ? 'NOT DETERMINED' : met ? 'MET' : 'NOT MET';
   const list = runs.map((r, i) => `| ${i + 1} | ${f(r.speechAdded.p50)} | ${f(r.speechAdded.p99)} |`);

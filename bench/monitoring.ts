@@ -12,7 +12,7 @@ import { DASHBOARD_VIEWERS, type DashboardViewers, startDashboardViewers, type V
 import { runLevel, standardLevel } from './load';
 import { SOURCEMAPS_FILE, summariseProfile } from './profile';
 import { readMachine, readMainThreadCpuMs, readProc, REPO, startServer, type ServerChild } from './servers';
-import { dist, errorKindsOf, readLoadavg } from './stats';
+import { dist, errorKindsOf, median, readLoadavg } from './stats';
 import type { ClientKind } from './wire';
 
 /** CPU per call-second with monitoring on, at most this many times that with it off. */
@@ -58,7 +58,6 @@ interface ModeRun {
 /** What is read while monitoring is on: the scrape, the active calls, the status. */
 const READ_PATHS = ['/metrics', '/api/conversations?limit=50', '/api/status'];
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const median = (xs: number[]) => (xs.length === 0 ? null : [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]);
 const f = (n: number | null | undefined, d = 2) => (n === null || n === undefined ? '-' : n.toFixed(d));
 
 /** A started, warmed-up gateway child; `run` drives the level against it and measures it. */
