@@ -69,6 +69,7 @@ describe('LocalAudioConnectorFactory', () => {
     );
     // Prompt settings that are themselves wrong are not read.
     expect(() => make({ audio_files: { welcome: 5 } })).toThrow(/audio_files\.welcome: must be text/);
+    expect(() => make({ audio_base_path: 5 })).toThrow(/^(?![\s\S]*cannot read)[\s\S]*config\.audio_base_path: /);
   });
 
   it('rejects unknown keys and bad DTMF actions by name', () => {

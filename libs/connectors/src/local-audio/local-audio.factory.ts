@@ -18,7 +18,8 @@ export class LocalAudioConnectorFactory implements ConnectorFactory {
     const { value: cfg, problems } = validateSection(LocalAudioConfig, def.config, prefix);
     problems.push(...checkDtmfActions(cfg.dtmf_actions).map((p) => `${prefix}.${p}`));
     // The prompt files are still checked past other mistakes (a misspelled key), unless their own settings are wrong.
-    if (problems.some((p) => /\.config\.audio_(base_path|files)\b/.test(p))) throw new ConnectorSetupError(problems);
+    const promptSettings = [`${prefix}.audio_base_path`, `${prefix}.audio_files`];
+    if (problems.some((p) => promptSettings.some((k) => p.startsWith(`${k}:`) || p.startsWith(`${k}.`)))) throw new ConnectorSetupError(problems);
 
     const base = resolve(def.baseDir, cfg.audio_base_path);
     const prompts = {} as Record<PromptKey, AgentPrompt>;
