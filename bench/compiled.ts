@@ -12,7 +12,6 @@ const DASHBOARD = 'apps/gateway/src/monitoring/dashboard';
 
 let built: string | null | undefined;
 
-
 /** The build's root, compiling it on first use; null when the children run from source. */
 export function compiledRoot(): string | null {
   if (built !== undefined) return built;

@@ -405,7 +405,6 @@ async function directPhase(o: LexBenchOptions, fake: FakeChild, scripts: LexReco
 const f = (n: number | null | undefined, d = 2) => (n === null || n === undefined ? '-' : n.toFixed(d));
 const sub = (a: number | null, b: number | null) => (a === null || b === null ? null : r3(a - b));
 
-
 const withoutSamples = ({ speechRemainders: _samples, ...rest }: PhaseResult) => rest;
 
 /** One Lex run's verdict figures: the speech-turn added p50/p99 (null when the run had errors or unmatched turns). */

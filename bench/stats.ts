@@ -12,10 +12,10 @@ export interface Dist {
 
 export const r3 = (n: number | null) => (n === null ? null : Math.round(n * 1000) / 1000);
 
-/** Nearest-rank percentile of an ascending array. */
 /** The lower median (the middle value, or the lower of the two middle ones); null when empty. */
 export const median = (xs: number[]) => (xs.length === 0 ? null : [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]);
 
+/** Nearest-rank percentile of an ascending array. */
 export function pctSorted(sorted: number[], p: number): number | null {
   if (sorted.length === 0) return null;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];

@@ -31,7 +31,6 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: num
   });
 }
 
-
 d('container image', () => {
   let engineDir: string;
   let work: string;
