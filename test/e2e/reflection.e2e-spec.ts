@@ -106,17 +106,22 @@ describe('server reflection (grpc.reflection.v1) over real gRPC', () => {
   const PY_CLIENT = join(REPO, 'test/support/python_caller.py');
   const PYTHON = ['/usr/bin/python3', 'python3'].find((py) => spawnSync(py, ['-c', 'import grpc']).status === 0);
   const pyGrpc = PYTHON !== undefined;
+  // Under CI these run even without the module, and must fail saying so rather than on an undefined interpreter.
+  const python = (): string => {
+    if (PYTHON === undefined) throw new Error('python3 with the grpc module is needed (Debian python3-grpcio; .ci/run installs it)');
+    return PYTHON;
+  };
   (pyGrpc || process.env.CI ? it : it.skip)(
     `python grpcio calls ListVirtualAgents by raw method path${pyGrpc ? '' : ' [SKIPPED: python3 grpc module not installed (python3-grpcio)]'}`,
     async () => {
-      const { stdout } = await run(PYTHON!, [PY_CLIENT, t.target], { timeout: 10_000 });
+      const { stdout } = await run(python(), [PY_CLIENT, t.target], { timeout: 10_000 });
       expect(stdout.trim().split('\n')).toEqual([LOCAL_AGENT]);
     },
   );
   (pyGrpc || process.env.CI ? it : it.skip)(
     `python grpcio makes a call over the bidi stream (welcome, DTMF, goodbye)${pyGrpc ? '' : ' [SKIPPED: python3 grpc module not installed]'}`,
     async () => {
-      const { stdout } = await run(PYTHON!, [PY_CLIENT, t.target, '--call'], { timeout: 10_000 });
+      const { stdout } = await run(python(), [PY_CLIENT, t.target, '--call'], { timeout: 10_000 });
       expect(stdout.trim().split('\n')).toEqual(['FINAL wav', '-', 'FINAL SESSION_END wav']);
     },
   );
