@@ -12,8 +12,16 @@ export interface Dist {
 
 export const r3 = (n: number | null) => (n === null ? null : Math.round(n * 1000) / 1000);
 
-/** The lower median (the middle value, or the lower of the two middle ones); null when empty. */
-export const median = (xs: number[]) => (xs.length === 0 ? null : [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]);
+/**
+ * The median (the mean of the two middle values for an even count, so two runs never give the better one's
+ * verdict); null when empty.
+ */
+export function median(xs: number[]): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
 
 /** Nearest-rank percentile of an ascending array. */
 export function pctSorted(sorted: number[], p: number): number | null {
