@@ -1,3 +1,4 @@
+import { getChannelzHandlers } from '@grpc/grpc-js';
 import { canConnect } from '../support/child-gateway';
 import { HealthClient, ServingStatus as S } from '../support/grpc-clients';
 import { startTestGateway } from './harness';
@@ -34,6 +35,21 @@ describe('one hybrid application: gRPC and HTTP in one process', () => {
       expect(t.gw.httpAddress).toBeUndefined();
       const agents = await t.caller().listAgents();
       expect(agents.virtualAgents.length).toBe(1);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('keeps no channelz records: nothing serves them, and grpc-js would stamp every call and message', async () => {
+    const t = await startTestGateway();
+    try {
+      expect((await t.caller().listAgents()).virtualAgents.length).toBe(1);
+      // grpc-js's registry of this process, as its channelz service would list it: servers and their listen sockets.
+      const listed = await new Promise<string[]>((resolve, reject) =>
+        getChannelzHandlers().GetServers({ request: { start_server_id: 0, max_results: 1000 } } as never, ((err: Error | null, res: { server: Array<{ listen_socket: Array<{ name: string }> }> }) =>
+          err ? reject(err) : resolve(res.server.flatMap((s) => s.listen_socket.map((l) => l.name)))) as never),
+      );
+      expect(listed.filter((name) => name.endsWith(`:${portOf(t.target)}`))).toEqual([]);
     } finally {
       await t.stop();
     }
