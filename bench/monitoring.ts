@@ -4,13 +4,13 @@
 // seconds, as Prometheus and an operator would, and five dashboard viewers connected: bench/dashboard-viewers.ts),
 // one with monitoring off (no HTTP server, nothing observing the engine). Side by side, whatever else loads the shared machine loads both. Reported: each one's CPU per
 // call-second, their ratio per pair, and the median ratio over the pairs. See bench/README.md.
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DASHBOARD_VIEWERS, type DashboardViewers, startDashboardViewers, type ViewerCounts } from './dashboard-viewers';
 import { runLevel, standardLevel } from './load';
-import { SOURCEMAPS_FILE, summariseProfile } from './profile';
+import { diffProfiles, SOURCEMAPS_FILE, summariseProfile } from './profile';
 import { readMachine, readMainThreadCpuMs, readProc, REPO, startServer, type ServerChild } from './servers';
 import { dist, errorKindsOf, median, readLoadavg } from './stats';
 import type { ClientKind } from './wire';
@@ -23,14 +23,17 @@ export interface MonitoringBenchOptions {
   durationS: number;
   /** On/off pairs. */
   repeats: number;
-  /** How often the monitoring API is read while monitoring is on (s). */
+  /** How often the monitoring API is read while monitoring is on (s); 0: not read (the bookkeeping alone, with no viewers). */
   scrapeEveryS: number;
   connections: number;
   client: ClientKind;
   endSilenceMs: number;
   /** Control pairs: both gateways with monitoring on and read alike, to show how far two equal gateways differ in this run. */
   controls?: number;
-  /** CPU profiles of the monitoring-on runs' steady windows, summarised here (where monitoring's own cost shows). */
+  /**
+   * CPU profiles of both gateways' steady windows in the measured pairs (`on/`, `off/`), summarised here: the on
+   * side's hot spots, and where it spent more than the off side.
+   */
   profileDir?: string;
 }
 
@@ -104,10 +107,11 @@ async function measure(
     };
     let a: { cpuMs: number; mainMs: number; t: number; machine: { busy: number; total: number } } | undefined;
     let steady: { cpuMs: number; mainMs: number; ms: number; machinePct: number } | undefined;
-    const profile = monitoring ? o.profileDir : undefined;
+    const profile = o.profileDir && index < o.repeats ? resolve(o.profileDir, monitoring ? 'on' : 'off') : undefined;
+    if (profile) mkdirSync(profile, { recursive: true });
     let profiled: Promise<boolean> = Promise.resolve(false);
     if (monitoring) {
-      reader = setInterval(() => void read(), o.scrapeEveryS * 1000);
+      if (o.scrapeEveryS > 0) reader = setInterval(() => void read(), o.scrapeEveryS * 1000);
       viewers = startDashboardViewers(server.httpAddress!);
     }
     const run = await runLevel(level(o.calls, o.durationS), {
@@ -119,7 +123,7 @@ async function measure(
       steadyEnd() {
         const p = readProc(server.pid);
         const m = readMachine();
-        if (profile) profiled = server.profileStop(resolve(profile, `gateway-monitoring-on-${index}.cpuprofile`), resolve(profile, SOURCEMAPS_FILE));
+        if (profile) profiled = server.profileStop(resolve(profile, `gateway-${index}.cpuprofile`), resolve(profile, SOURCEMAPS_FILE));
         if (a && p) {
           const machinePct = ((m.busy - a.machine.busy) / Math.max(1, m.total - a.machine.total)) * 100 * cpus().length;
           steady = { cpuMs: p.cpuMs - a.cpuMs, mainMs: (readMainThreadCpuMs(server.pid) ?? NaN) - a.mainMs, ms: performance.now() - a.t, machinePct };
@@ -155,7 +159,7 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
   const t0 = performance.now();
   process.stdout.write(
     `\nMonitoring section: ${o.calls} calls of ${o.durationS} s to each of two gateways side by side, monitoring on and off, ${o.repeats} pair(s), ` +
-      `monitoring read every ${o.scrapeEveryS} s and ${DASHBOARD_VIEWERS} dashboard viewers connected while on\n`,
+      `${o.scrapeEveryS > 0 ? `monitoring read every ${o.scrapeEveryS} s` : 'monitoring API not read'} and ${DASHBOARD_VIEWERS} dashboard viewers connected while on\n`,
   );
   const loadBefore = readLoadavg();
   const runs: ModeRun[] = [];
@@ -248,7 +252,7 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
     [
       `# Monitoring overhead (${when})`,
       '',
-      `${o.calls} calls of ${o.durationS} s to each of two gateways side by side (monitoring on, off), ${o.repeats} pair(s); while on, /metrics, /api/conversations and /api/status read every ${o.scrapeEveryS} s, ` +
+      `${o.calls} calls of ${o.durationS} s to each of two gateways side by side (monitoring on, off), ${o.repeats} pair(s); while on, /metrics, /api/conversations and /api/status ${o.scrapeEveryS > 0 ? `read every ${o.scrapeEveryS} s` : 'not read'}, ` +
         `and ${DASHBOARD_VIEWERS} dashboard viewers connected (each on /dashboard/events, reading /dashboard/calls every 3 s; their reads count in the reads column). ` +
         `Load average before/after ${loadBefore} / ${loadAfter}. Total ${totalS} s.`,
       '',
@@ -263,9 +267,12 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
   );
   process.stdout.write(`Wrote ${resolve(resultsDir, 'monitoring.json')} and monitoring.md\n`);
   if (o.profileDir) {
-    const text = summariseProfile(o.profileDir, REPO, 40);
-    writeFileSync(resolve(o.profileDir, 'summary.md'), `# gateway CPU profile, monitoring on, ${o.calls} calls\n\n\`\`\`\n${text}\n\`\`\`\n`);
-    process.stdout.write(`\nGateway CPU profile (monitoring on, steady windows, ${o.profileDir}; profiling itself costs CPU, so use it for where, not how much):\n${text}\n`);
+    const on = resolve(o.profileDir, 'on');
+    const text = `${summariseProfile(on, REPO, 40)}\n\nMonitoring on against off (same pairs):\n${diffProfiles(on, resolve(o.profileDir, 'off'), REPO, 40)}`;
+    writeFileSync(resolve(o.profileDir, 'summary.md'), `# gateway CPU profiles, monitoring on and off, ${o.calls} calls\n\n\`\`\`\n${text}\n\`\`\`\n`);
+    process.stdout.write(
+      `\nGateway CPU profiles (steady windows of the measured pairs, ${o.profileDir}; profiling itself costs CPU, so use them for where, not how much):\n${text}\n`,
+    );
   }
   return { met };
 }

@@ -63,9 +63,19 @@ function loadMaps(dir: string): Map<string, SourceMap> {
   return maps;
 }
 
-export function summariseProfile(dir: string, repo: string, top = 25): string {
+/** Sampled busy time of the .cpuprofile files in `dir` (ms): in total, by function (self), by area, and the project's functions inclusive. */
+export interface ProfileTotals {
+  total: number;
+  self: Map<string, number>;
+  area: Map<string, number>;
+  inclusive: Map<string, number>;
+  /** Whether source maps were found (else TS lines are of the compiled output). */
+  mapped: boolean;
+}
+
+export function aggregateProfile(dir: string, repo: string): ProfileTotals | undefined {
   const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
-  if (files.length === 0) return `no .cpuprofile in ${dir}`;
+  if (files.length === 0) return undefined;
   const maps = loadMaps(dir);
   const nodes = new Map<number, ProfileNode>();
   const parent = new Map<number, number>();
@@ -135,6 +145,13 @@ export function summariseProfile(dir: string, repo: string, top = 25): string {
     nodes.clear();
     parent.clear();
   }
+  return { total, self, area, inclusive, mapped: maps.size > 0 };
+}
+
+export function summariseProfile(dir: string, repo: string, top = 25): string {
+  const p = aggregateProfile(dir, repo);
+  if (!p) return `no .cpuprofile in ${dir}`;
+  const { total, self, area, inclusive } = p;
   const fmt = (m: Map<string, number>, n: number) =>
     [...m.entries()]
       .sort((a, b) => b[1] - a[1])
@@ -142,7 +159,7 @@ export function summariseProfile(dir: string, repo: string, top = 25): string {
       .map(([k, ms]) => `${ms.toFixed(0).padStart(8)} ms ${((ms / total) * 100).toFixed(1).padStart(5)}%  ${k}`)
       .join('\n');
   return [
-    `Busy time sampled: ${total.toFixed(0)} ms (idle excluded)${maps.size ? '' : ' — no source maps: TS lines are of the compiled output'}`,
+    `Busy time sampled: ${total.toFixed(0)} ms (idle excluded)${p.mapped ? '' : ' — no source maps: TS lines are of the compiled output'}`,
     '',
     'Self time by area:',
     fmt(area, 20),
@@ -152,5 +169,38 @@ export function summariseProfile(dir: string, repo: string, top = 25): string {
     '',
     `Top ${top} project functions by inclusive time:`,
     fmt(inclusive, top),
+  ].join('\n');
+}
+
+/**
+ * Where the profile in `dir` spent more busy time than the one in `baseDir` (e.g. monitoring on against off):
+ * by area and by function (self), largest difference first, with both sides' times. Within one process a
+ * function's share moves with the JIT's inlining, so read single functions with care; areas are steadier.
+ */
+export function diffProfiles(dir: string, baseDir: string, repo: string, top = 25, labels: [string, string] = ['on', 'off']): string {
+  const a = aggregateProfile(dir, repo);
+  const b = aggregateProfile(baseDir, repo);
+  if (!a || !b) return `no .cpuprofile in ${a ? baseDir : dir}`;
+  const [la, lb] = labels;
+  const rows = (x: Map<string, number>, y: Map<string, number>, n: number) =>
+    [...new Set([...x.keys(), ...y.keys()])]
+      .map((k) => ({ k, d: (x.get(k) ?? 0) - (y.get(k) ?? 0), x: x.get(k) ?? 0, y: y.get(k) ?? 0 }))
+      .filter((r) => r.d > 0)
+      .sort((p, q) => q.d - p.d)
+      .slice(0, n)
+      .map((r) => `${`+${r.d.toFixed(0)}`.padStart(7)} ms ${r.x.toFixed(0).padStart(7)} ${r.y.toFixed(0).padStart(7)}  ${r.k}`)
+      .join('\n');
+  const head = `   diff ms ${la.padStart(7)} ${lb.padStart(7)}`;
+  const pct = b.total > 0 ? ` (${(((a.total - b.total) / b.total) * 100).toFixed(1)}%)` : '';
+  return [
+    `Busy time sampled: ${la} ${a.total.toFixed(0)} ms, ${lb} ${b.total.toFixed(0)} ms${pct}`,
+    '',
+    `Areas with more self time ${la} than ${lb}:`,
+    head,
+    rows(a.area, b.area, 15),
+    '',
+    `Top ${top} functions with more self time ${la} than ${lb}:`,
+    head,
+    rows(a.self, b.self, top),
   ].join('\n');
 }

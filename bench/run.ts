@@ -79,7 +79,7 @@ function usage(msg?: string): never {
       '                        [--chunks | --no-chunks] [--chunk-calls N] [--chunk-duration SECONDS] [--chunk-repeats N] [--chunk-profile] [--chunk-dtmf-only]\n' +
       '                        [--lex | --no-lex] [--lex-calls N] [--lex-duration SECONDS] [--lex-service-ms MS] [--lex-profile] [--lex-trace] [--lex-repeats N]\n' +
       '                        [--jwt | --no-jwt]\n' +
-      '                        [--monitoring | --no-monitoring] [--mon-calls N] [--mon-duration SECONDS] [--mon-repeats N] [--mon-controls N] [--mon-profile]\n',
+      '                        [--monitoring | --no-monitoring] [--mon-calls N] [--mon-duration SECONDS] [--mon-repeats N] [--mon-controls N] [--mon-scrape SECONDS] [--mon-profile]\n',
   );
   process.exit(2);
 }
@@ -234,6 +234,11 @@ function parseArgs(argv: string[]): Options {
         break;
       case '--mon-duration':
         monGiven.durationS = num(argv[++i], '--mon-duration');
+        break;
+      case '--mon-scrape':
+        // 0 is allowed: no API reads (with BENCH_DASHBOARD_VIEWERS=0, monitoring's bookkeeping alone).
+        monGiven.scrapeEveryS = Number(argv[++i]);
+        if (!argv[i] || !Number.isFinite(monGiven.scrapeEveryS) || monGiven.scrapeEveryS < 0) usage('--mon-scrape needs a number of seconds (0: no reads)');
         break;
       case '--mon-profile':
         o.monitoringProfile = true;
