@@ -63,21 +63,27 @@ const READ_PATHS = ['/metrics', '/api/conversations?limit=50', '/api/status'];
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const f = (n: number | null | undefined, d = 2) => (n === null || n === undefined ? '-' : n.toFixed(d));
 
-/** A started, warmed-up gateway child; `run` drives the level against it and measures it. */
-async function prepare(o: MonitoringBenchOptions, monitoring: boolean, live: Set<ServerChild>): Promise<{ server: ServerChild; run: (index: number) => Promise<ModeRun> }> {
+/** A started gateway child; `warm` runs its warm-up, `run` drives the level against it and measures it. */
+async function prepare(
+  o: MonitoringBenchOptions,
+  monitoring: boolean,
+  live: Set<ServerChild>,
+): Promise<{ server: ServerChild; warm: () => Promise<void>; run: (index: number) => Promise<ModeRun> }> {
   const server = await startServer('gateway', o.endSilenceMs, undefined, { env: { BENCH_MONITORING: monitoring ? 'on' : 'off' } });
   live.add(server);
   if (monitoring && !server.httpAddress) throw new Error('the gateway did not report its monitoring address');
   const level = (calls: number, durationS: number) => standardLevel(o, server.target, calls, durationS);
   // Warm-up: JIT and the first connections count in neither mode; the monitoring routes are read a few times
   // too (a Prometheus scraping every 15 s keeps them warm: their first, cold reads are not what it costs).
-  await runLevel({ ...level(8, 1), durationMs: 1000, rampMs: 200, levelTimeoutMs: 20_000 }, { steadyStart() {}, steadyEnd() {} });
-  if (monitoring) {
-    for (let i = 0; i < 5; i++) {
-      for (const path of READ_PATHS) await fetch(`http://${server.httpAddress}${path}`, { signal: AbortSignal.timeout(5000) }).then((r) => r.arrayBuffer(), () => undefined);
+  const warm = async () => {
+    await runLevel({ ...level(8, 1), durationMs: 1000, rampMs: 200, levelTimeoutMs: 20_000 }, { steadyStart() {}, steadyEnd() {} });
+    if (monitoring) {
+      for (let i = 0; i < 5; i++) {
+        for (const path of READ_PATHS) await fetch(`http://${server.httpAddress}${path}`, { signal: AbortSignal.timeout(5000) }).then((r) => r.arrayBuffer(), () => undefined);
+      }
     }
-  }
-  return { server, run: (index) => measure(o, monitoring, server, level, index) };
+  };
+  return { server, warm, run: (index) => measure(o, monitoring, server, level, index) };
 }
 
 async function measure(
@@ -171,7 +177,8 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
     const control = i >= o.repeats;
     const started: ServerChild[] = [];
     try {
-      // Started (and warmed up) one after the other, alternating which goes first; measured at the same time.
+      // Started one after the other, alternating which goes first, then warmed up and measured at the same time:
+      // a gateway warmed up alone and then left idle while the other started came out a few percent cheaper.
       // A control pair runs two equal gateways (both on, both read): their ratio is this run's noise.
       const modes = control ? [true, true] : i % 2 === 0 ? [true, false] : [false, true];
       const prepared = [];
@@ -180,6 +187,7 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
         started.push(p.server);
         prepared.push(p);
       }
+      await Promise.all(prepared.map((p) => p.warm()));
       await sleep(500);
       const pair = await Promise.all(prepared.map((p) => p.run(i)));
       if (control) {
