@@ -103,12 +103,15 @@ describe('CallLogService', () => {
   });
 
   it('streams started, updated and ended changes', () => {
-    const { log, start, end, rpc } = setup();
+    const { events, log, start, end, rpc } = setup();
     const seen: CallLogChange[] = [];
     const sub = log.changes.subscribe((c) => seen.push(c));
     start('c1');
     rpc('c1', 1);
     end('c1');
+    // The engine's events reach the log after the loop turn that emitted them, or when it is read.
+    expect(seen).toEqual([]);
+    events.flush();
     sub.unsubscribe();
     expect(seen.map((c) => [c.kind, c.conversation.id, c.conversation.state])).toEqual([
       ['started', 'c1', 'active'],
@@ -118,12 +121,15 @@ describe('CallLogService', () => {
   });
 
   it('streams the same changes as kind and id only (changedIds), copying nothing for them', () => {
-    const { log, start, end, rpc } = setup();
+    const { events, log, start, end, rpc } = setup();
     const seen: Array<[string, string]> = [];
     const sub = log.changedIds.subscribe((c) => seen.push([c.kind, c.id]));
     start('c1');
     rpc('c1', 1);
     end('c1');
+    // The engine's events reach the log after the loop turn that emitted them, or when it is read.
+    expect(seen).toEqual([]);
+    events.flush();
     sub.unsubscribe();
     expect(seen).toEqual([
       ['started', 'c1'],

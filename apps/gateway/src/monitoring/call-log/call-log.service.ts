@@ -102,20 +102,23 @@ export class CallLogService implements OnModuleInit, OnModuleDestroy {
     this.idSubject.complete();
   }
 
-  // ---- reading ----
+  // ---- reading (each first takes in the engine's events not yet delivered) ----
 
   /** Active calls, oldest first, optionally of one agent. */
   active(opts: ListOptions = {}): Page<ConversationSummary> {
+    this.events.flush();
     return page(this.live.values(), opts, (e) => e, copySummary);
   }
 
   /** Recently ended calls, newest first, optionally of one agent. */
   history(opts: ListOptions = {}): Page<ConversationSummary> {
+    this.events.flush();
     return page(this.ended.newestFirst(), opts, (e) => e.summary, (e) => ({ ...e.summary }));
   }
 
   /** A call (active, or still in the history) with its timeline; undefined when unknown. */
   get(id: string): ConversationDetail | undefined {
+    this.events.flush();
     const live = this.live.get(id);
     if (live !== undefined) return structuredClone(live);
     const ended = this.findEnded(id);
@@ -124,11 +127,13 @@ export class CallLogService implements OnModuleInit, OnModuleDestroy {
 
   /** Calls active now, started since start-up, and ended calls held in the history. */
   counts(): { active: number; total: number; history: number } {
+    this.events.flush();
     return { active: this.live.size, total: this.started, history: this.ended.size };
   }
 
   /** The last 60 minutes, oldest first, the current (partial) minute last. */
   lastHour(now = Date.now()): MinuteStats[] {
+    this.events.flush();
     const current = Math.floor(now / MINUTE);
     const out: MinuteStats[] = [];
     for (let m = current - HOUR_MINUTES + 1; m <= current; m++) {
@@ -146,6 +151,7 @@ export class CallLogService implements OnModuleInit, OnModuleDestroy {
 
   /** The Python gateway's connection events (start, message per RPC, terminal, end), oldest first. */
   connectionEvents(): ConnectionEvent[] {
+    this.events.flush();
     return [...this.connEvents.oldestFirst()].map((e) => ({ ...e }));
   }
 

@@ -237,6 +237,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
 
   /** The metrics in Prometheus text format. */
   async text(): Promise<{ contentType: string; body: string }> {
+    this.events.flush();
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 
