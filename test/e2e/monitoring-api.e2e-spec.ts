@@ -286,6 +286,21 @@ describe('monitoring: readiness and the engine seam', () => {
     }
   });
 
+  it('a /metrics read takes in the engine events not yet delivered (they are delivered after the emitting loop turn)', async () => {
+    const t = await startTestGateway();
+    try {
+      const at = Date.now();
+      const events = t.gw.app.get(EngineEvents);
+      events.emit({ type: 'conversation_started', at, conversationId: 'pending-1', agentId: LOCAL_AGENT, connectorId: 'local', customerOrgId: '', resumed: false });
+      events.emit({ type: 'conversation_ended', at, conversationId: 'pending-1', agentId: LOCAL_AGENT, connectorId: 'local', reason: 'admin_ended', durationMs: 0 });
+      // Read in the same turn as the emits: nothing has been delivered yet unless the read flushes.
+      const metrics = t.gw.app.get(MetricsService).text();
+      expect((await metrics).body).toContain('byova_conversations_ended_total{reason="admin_ended"} 1');
+    } finally {
+      await t.stop();
+    }
+  });
+
   it('with monitoring disabled nothing observes the engine (its events cost nothing)', async () => {
     const off = await startTestGateway({ monitoring: { enabled: false } });
     const on = await startTestGateway();
