@@ -173,15 +173,15 @@ export function summariseProfile(dir: string, repo: string, top = 25): string {
 }
 
 /**
- * Where the profile in `dir` spent more busy time than the one in `baseDir` (e.g. monitoring on against off):
+ * Where the profile in `dir` ("on") spent more busy time than the one in `baseDir` ("off"):
  * by area and by function (self), largest difference first, with both sides' times. Within one process a
  * function's share moves with the JIT's inlining, so read single functions with care; areas are steadier.
  */
-export function diffProfiles(dir: string, baseDir: string, repo: string, top = 25, labels: [string, string] = ['on', 'off']): string {
+export function diffProfiles(dir: string, baseDir: string, repo: string, top = 25): string {
   const a = aggregateProfile(dir, repo);
   const b = aggregateProfile(baseDir, repo);
   if (!a || !b) return `no .cpuprofile in ${a ? baseDir : dir}`;
-  const [la, lb] = labels;
+  const [la, lb] = ['on', 'off'];
   const rows = (x: Map<string, number>, y: Map<string, number>, n: number) =>
     [...new Set([...x.keys(), ...y.keys()])]
       .map((k) => ({ k, d: (x.get(k) ?? 0) - (y.get(k) ?? 0), x: x.get(k) ?? 0, y: y.get(k) ?? 0 }))
