@@ -1,4 +1,4 @@
-import { type EngineEvent, EngineEvents, MAX_PENDING_EVENTS } from './engine-events';
+import { DELIVERY_INTERVAL_MS, type EngineEvent, EngineEvents, MAX_PENDING_EVENTS } from './engine-events';
 
 const started: EngineEvent = { type: 'conversation_started', at: 1, conversationId: 'c', agentId: 'a', connectorId: 'x', customerOrgId: '', resumed: false };
 const rpc = (n: number): EngineEvent => ({ type: 'rpc_started', at: n, conversationId: 'c', rpc: n, method: 'ProcessCallerInput' });
@@ -18,20 +18,28 @@ describe('EngineEvents', () => {
     expect([seen, bus.listening]).toEqual([['conversation_started'], false]);
   });
 
-  it('delivers after the emitting turn, in order, never inside the emitter; flush() delivers at once', async () => {
-    const bus = new EngineEvents();
-    const seen: number[] = [];
-    bus.subscribe((e) => seen.push(e.at));
-    bus.emit(rpc(1));
-    bus.emit(rpc(2));
-    expect(seen).toEqual([]);
-    await nextTurn();
-    expect(seen).toEqual([1, 2]);
-    bus.emit(rpc(3));
-    bus.flush();
-    expect(seen).toEqual([1, 2, 3]);
-    await nextTurn();
-    expect(seen).toEqual([1, 2, 3]); // nothing twice
+  it('delivers in order within DELIVERY_INTERVAL_MS, in one batch, never inside the emitter; flush() delivers at once', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
+    try {
+      const bus = new EngineEvents();
+      const seen: number[] = [];
+      bus.subscribe((e) => seen.push(e.at));
+      bus.emit(rpc(1));
+      await nextTurn();
+      jest.advanceTimersByTime(DELIVERY_INTERVAL_MS - 1);
+      bus.emit(rpc(2));
+      expect(seen).toEqual([]); // not after the loop turn, not per event
+      jest.advanceTimersByTime(1);
+      expect(seen).toEqual([1, 2]);
+      bus.emit(rpc(3));
+      bus.flush();
+      expect(seen).toEqual([1, 2, 3]);
+      jest.advanceTimersByTime(DELIVERY_INTERVAL_MS);
+      expect(seen).toEqual([1, 2, 3]); // nothing twice
+      expect(jest.getTimerCount()).toBe(0); // flush() cancelled the pending delivery
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('holds at most MAX_PENDING_EVENTS: a turn that emits more has them delivered at once', () => {
