@@ -49,6 +49,11 @@ export interface LevelOptions {
   dtmfOnly?: boolean;
   /** Chunk section: every response as received (epoch ms, before the recorder sees it). */
   onResponse?: (r: VoiceVAResponse, receivedAt: number) => void;
+  /**
+   * A pacer shared by levels run side by side (the monitoring section), which its owner stops: it writes to both
+   * servers call by call, where one pacer per level would always write all of the first level's frames first.
+   */
+  pacer?: Pacer;
 }
 
 export interface LevelHooks {
@@ -277,7 +282,7 @@ export async function runLevel(o: LevelOptions, hooks: LevelHooks): Promise<Leve
   const eoiFrame = speechCount + Math.ceil(o.endSilenceMs / FRAME_MS) - 1;
   const conns = Array.from({ length: o.connections }, () => connect(o.client, o.target));
   const open = new Set<Rpc>();
-  const pacer = new Pacer(o.tickMs);
+  const pacer = o.pacer ?? new Pacer(o.tickMs);
   const samples: TurnSample[] = [];
   const t0 = performance.now();
   let stopping = false;
@@ -380,7 +385,7 @@ export async function runLevel(o: LevelOptions, hooks: LevelHooks): Promise<Leve
   clearTimeout(steadyEndTimer);
   clearTimeout(hardStop);
   loop.disable();
-  pacer.stop();
+  if (!o.pacer) pacer.stop();
   for (const c of conns) c.close();
   return { samples, wallMs, callsCompleted, timedOut: stopping, loadgen };
 }
