@@ -264,7 +264,7 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
       `# Monitoring overhead (${when})`,
       '',
       `${o.calls} calls of ${o.durationS} s to each of two gateways side by side (monitoring on, off), ${o.repeats} pair(s); while on, /metrics, /api/conversations and /api/status ${o.scrapeEveryS > 0 ? `read every ${o.scrapeEveryS} s` : 'not read'}, ` +
-        `and ${DASHBOARD_VIEWERS} dashboard viewers connected (each on /dashboard/events, reading /dashboard/calls every 3 s; their reads count in the reads column). ` +
+        `and ${DASHBOARD_VIEWERS} dashboard viewers connected (each on /dashboard/events, fetching /dashboard/calls again on every pushed change, as the page's script does; their reads count in the reads column). ` +
         `Load average before/after ${loadBefore} / ${loadAfter}. Total ${totalS} s.`,
       '',
       table,

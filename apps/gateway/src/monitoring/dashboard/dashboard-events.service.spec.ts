@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createLogger, MonitoringSection } from '@app/config';
 import { EngineEvents } from '@app/engine';
 import { CallLogService } from '../call-log/call-log.service';
-import { DashboardEvents, MAX_CLIENTS } from './dashboard-events.service';
+import { COALESCE_MS, DashboardEvents, MAX_CLIENTS } from './dashboard-events.service';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -47,24 +47,24 @@ function connect(url: string): Promise<{ res: IncomingMessage; text: () => strin
 const callsEvents = (text: string) => text.split('\n\n').filter((b) => b.startsWith('event: calls')).map((b) => JSON.parse(b.split('data: ')[1]));
 
 describe('DashboardEvents (SSE hub)', () => {
-  it('coalesces changes into at most one event per 500 ms for every viewer, naming the calls that changed', async () => {
+  it('coalesces changes into at most one event per COALESCE_MS for every viewer, naming the calls that changed', async () => {
     const s = await setup();
     try {
       const a = await connect(s.url);
       const b = await connect(s.url);
-      // 20 calls start over about a second: an event at once, then at most one per 500 ms (not 20).
+      // 20 calls start over about a second: an event at once, then at most one per COALESCE_MS (not 20).
       const t0 = Date.now();
       for (let i = 0; i < 20; i++) {
         s.start();
         await sleep(50);
       }
       const spanMs = Date.now() - t0;
-      await sleep(600);
+      await sleep(COALESCE_MS + 100);
       for (const v of [a, b]) {
         const got = callsEvents(v.text());
         expect(got.length).toBeGreaterThanOrEqual(2);
-        expect(got.length).toBeLessThanOrEqual(Math.ceil(spanMs / 500) + 1);
-        for (let i = 1; i < v.times.length; i++) expect(v.times[i] - v.times[i - 1]).toBeGreaterThanOrEqual(450);
+        expect(got.length).toBeLessThanOrEqual(Math.ceil(spanMs / COALESCE_MS) + 1);
+        for (let i = 1; i < v.times.length; i++) expect(v.times[i] - v.times[i - 1]).toBeGreaterThanOrEqual(COALESCE_MS - 50);
         expect(got.reduce((n, e) => n + e.started, 0)).toBe(20);
         expect(got.flatMap((e) => e.ids)).toEqual(Array.from({ length: 20 }, (_, i) => `c${i}`));
         expect(got.at(-1)).toMatchObject({ active: 20, more: false });
@@ -118,7 +118,7 @@ describe('DashboardEvents (SSE hub)', () => {
         for (let i = 0; i < 100; i++) {
           (s.log as unknown as { onEvent(e: unknown): void }).onEvent({ type: 'conversation_started', at: Date.now(), conversationId: `${long}-${n++}`, agentId: 'a', connectorId: 'x', customerOrgId: '', resumed: false });
         }
-        await sleep(520);
+        await sleep(COALESCE_MS + 20);
       }
       expect(done).toBe(true);
       expect(s.hub.viewers).toBe(MAX_CLIENTS - 1);

@@ -120,7 +120,7 @@ export class DashboardController {
 
   @Get('dashboard/events')
   @ApiProduces('text/event-stream')
-  @ApiOperation({ summary: 'Dashboard: Server-Sent Events (`calls` at most every 500 ms, `tick`, heartbeat comments)' })
+  @ApiOperation({ summary: 'Dashboard: Server-Sent Events (`calls` at most once a second, `tick`, heartbeat comments)' })
   @ApiOkResponse({ description: 'an event stream' })
   stream(@Res() res: ServerResponse): void {
     if (!this.events.attach(res)) {
