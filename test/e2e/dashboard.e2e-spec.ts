@@ -235,6 +235,31 @@ describe('dashboard (real HTTP against the running gateway)', () => {
       s.close();
     }
   });
+
+  it('while viewers are live, a list is rendered once per update and shared: a page fetched after an update shows what it announced', async () => {
+    const s = await openStream(`${base}/dashboard/events`);
+    const callers = ['share-1', 'share-2', 'share-3'].map((id) => t.caller({ conversationId: id }));
+    try {
+      await eventually(() => s.text().includes('retry: 3000'), 2000);
+      await sleep(1200); // the earlier tests' last changes announced
+      ok(await callers[0].startSession());
+      await eventually(() => s.events('calls').some((e) => e.ids.includes('share-1')), 3000);
+      const first = await page('/dashboard/calls');
+      expect(rows(first)).toContain('share-1');
+      // The next update waits out the coalescing interval: until it is sent, viewers share the list as rendered.
+      ok(await callers[1].startSession());
+      expect(rows(await page('/dashboard/calls'))).not.toContain('share-2');
+      await eventually(() => s.events('calls').some((e) => e.ids.includes('share-2')), 3000);
+      expect(rows(await page('/dashboard/calls'))).toEqual(expect.arrayContaining(['share-1', 'share-2']));
+    } finally {
+      s.close();
+    }
+    // With no page live (the stream's close seen by the gateway), every fetch reads the call log afresh.
+    await sleep(200);
+    ok(await callers[2].startSession());
+    expect(rows(await page('/dashboard/calls'))).toContain('share-3');
+    for (const c of callers) ok(await c.endSession());
+  });
 });
 
 describe('dashboard: auth, and shutdown with viewers connected', () => {

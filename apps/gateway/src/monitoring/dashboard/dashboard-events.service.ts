@@ -50,6 +50,7 @@ export class DashboardEvents implements OnModuleDestroy {
   private heartbeat?: NodeJS.Timeout;
   private tick?: NodeJS.Timeout;
   private lastFlush = 0;
+  private sentCalls = 0;
   private closed = false;
   private readonly log: Logger;
 
@@ -62,6 +63,11 @@ export class DashboardEvents implements OnModuleDestroy {
 
   get viewers(): number {
     return this.clients.size;
+  }
+
+  /** `calls` events sent so far: a page rendered since the last one shows what it announced. */
+  get sent(): number {
+    return this.sentCalls;
   }
 
   /** Takes over `res` as an event stream; false (nothing written) when full or closing. */
@@ -132,6 +138,7 @@ export class DashboardEvents implements OnModuleDestroy {
     this.lastFlush = Date.now();
     const event: CallsEvent = { active: this.callLog.counts().active, started: p.started, updated: p.updated, ended: p.ended, ids: [...p.idSet], more: p.more };
     // JSON has no raw line breaks, so one `data:` line carries it whatever the ids contain.
+    this.sentCalls++;
     this.broadcast(`event: calls\ndata: ${JSON.stringify(event)}\n\n`);
   }
 

@@ -6,6 +6,7 @@ import { CallLogService } from '../call-log/call-log.service';
 import type { ConversationDetail, ConversationSummary, ReplyRecord, RpcInput, RpcRecord } from '../call-log/call-log.types';
 import { StatusService } from '../status/status.service';
 import { callsChart, latencyChart } from './chart';
+import { COALESCE_MS, DashboardEvents } from './dashboard-events.service';
 import { DashboardViews } from './dashboard-views.service';
 import { ago, duration, iso, pageWindow, type PageWindow } from './format';
 
@@ -27,6 +28,16 @@ export interface ListQuery {
 }
 
 const tone = (ok: boolean, warn = false) => (ok ? (warn ? 'warn' : 'ok') : 'bad');
+
+/** Rendered list regions kept at most (one per list, page and agent filter in use). */
+const MAX_LISTS = 64;
+
+interface RenderedList {
+  html: string;
+  /** The live update it reflects (DashboardEvents.sent when rendered), and when. */
+  update: number;
+  at: number;
+}
 
 /** A list page's link to page `p` keeping its filter. */
 function pageHref(base: string, agent: string | undefined, p: number): string {
@@ -130,7 +141,15 @@ export class DashboardPages {
     private readonly views: DashboardViews,
     private readonly monitoring: MonitoringSection,
     private readonly gateway: GatewaySection,
+    private readonly live: DashboardEvents,
   ) {}
+
+  /**
+   * Every open list page fetches itself again on each live update, within a few ms of the others: its table is
+   * rendered once per update and list and shared, not once per viewer (the page around it, with the viewer's
+   * own name and CSRF token, still is). A page fetched after an update shows at least what that update announced.
+   */
+  private readonly lists = new Map<string, RenderedList>();
 
   /** Ending calls is for admins; with auth off anyone who reaches the (loopback) server may. */
   canEnd(auth: RequestAuth): boolean {
@@ -177,13 +196,25 @@ export class DashboardPages {
   }
 
   private list(kind: 'calls' | 'history', q: ListQuery, auth: RequestAuth): string {
+    return this.page(kind, kind, kind === 'calls' ? 'Active calls' : 'History', kind, auth, { listHtml: this.listRegion(kind, q) });
+  }
+
+  /** The list's live region (summary, table, pager), shared by the viewers of one update (see `lists`). */
+  private listRegion(kind: 'calls' | 'history', q: ListQuery): string {
+    const key = `${kind} ${q.page} ${q.agent ?? ''}`;
+    const now = Date.now();
+    const update = this.live.sent;
+    const kept = this.lists.get(key);
+    // Only while pages are live (no refetch storm otherwise), and not past an update's interval either: relative
+    // times ("5 s ago") stay right to within that.
+    if (kept !== undefined && this.live.viewers > 0 && kept.update === update && now - kept.at < COALESCE_MS) return kept.html;
     const read = (offset: number, limit: number) => (kind === 'calls' ? this.callLog.active({ agentId: q.agent, offset, limit }) : this.callLog.history({ agentId: q.agent, offset, limit }));
     // The total first (a zero-length read), then the page that exists: a page past the end shows the last one.
     const total = read(0, 0).total;
     const w: PageWindow = pageWindow(total, q.page);
     const items: ConversationSummary[] = read(w.offset, w.limit).items;
     const base = `/dashboard/${kind}`;
-    return this.page(kind, kind, kind === 'calls' ? 'Active calls' : 'History', kind, auth, {
+    const html = this.views.render('list', {
       kind,
       items,
       total,
@@ -192,7 +223,14 @@ export class DashboardPages {
       agents: this.status.agents().map((a) => a.id),
       prevHref: w.prev === undefined ? undefined : pageHref(base, q.agent, w.prev),
       nextHref: w.next === undefined ? undefined : pageHref(base, q.agent, w.next),
+      ago: (at: number) => ago(at, now),
+      iso,
+      dur: duration,
+      enc: encodeURIComponent,
     });
+    if (kept === undefined && this.lists.size >= MAX_LISTS) this.lists.clear();
+    this.lists.set(key, { html, update, at: now });
+    return html;
   }
 
   calls(q: ListQuery, auth: RequestAuth): string {
