@@ -1256,6 +1256,7 @@ describe('Turn: what observers see', () => {
     await settle();
     w.rpc(HANGUP());
     await settle();
+    w.engine.events.flush(); // delivered in batches (DELIVERY_INTERVAL_MS): a reader takes them in first
     expect(summary(seen)).toEqual([
       'conversation_started',
       '1 rpc_started',
@@ -1290,6 +1291,7 @@ describe('Turn: what observers see', () => {
     await settle();
     w.rpc(dtmf(DTMFDigits.DTMF_DIGIT_FOUR));
     await settle();
+    w.engine.events.flush();
     const inputs = seen.flatMap((e) => (e.type === 'rpc_input' && e.input.kind === 'dtmf' ? [e.input] : []));
     expect(inputs).toEqual([
       { kind: 'dtmf', digitCount: 1, digits: '1' },
