@@ -50,13 +50,9 @@ export function startDashboardViewers(httpAddress: string, count = DASHBOARD_VIE
       if (res.statusCode !== 200) counts.errors++;
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
-        let refreshes = 0;
-        for (let at = chunk.indexOf('event: calls'); at !== -1; at = chunk.indexOf('event: calls', at + 1)) {
-          counts.events++;
-          refreshes++;
-        }
-        if (chunk.includes('event: tick')) refreshes++;
-        if (refreshes > 0) void refresh();
+        const before = counts.events;
+        for (let at = chunk.indexOf('event: calls'); at !== -1; at = chunk.indexOf('event: calls', at + 1)) counts.events++;
+        if (counts.events > before || chunk.includes('event: tick')) void refresh();
       });
       res.on('close', () => {
         if (!stopped) counts.errors++;

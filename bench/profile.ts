@@ -181,7 +181,6 @@ export function diffProfiles(dir: string, baseDir: string, repo: string, top = 2
   const a = aggregateProfile(dir, repo);
   const b = aggregateProfile(baseDir, repo);
   if (!a || !b) return `no .cpuprofile in ${a ? baseDir : dir}`;
-  const [la, lb] = ['on', 'off'];
   const rows = (x: Map<string, number>, y: Map<string, number>, n: number) =>
     [...new Set([...x.keys(), ...y.keys()])]
       .map((k) => ({ k, d: (x.get(k) ?? 0) - (y.get(k) ?? 0), x: x.get(k) ?? 0, y: y.get(k) ?? 0 }))
@@ -190,16 +189,16 @@ export function diffProfiles(dir: string, baseDir: string, repo: string, top = 2
       .slice(0, n)
       .map((r) => `${`+${r.d.toFixed(0)}`.padStart(7)} ms ${r.x.toFixed(0).padStart(7)} ${r.y.toFixed(0).padStart(7)}  ${r.k}`)
       .join('\n');
-  const head = `   diff ms ${la.padStart(7)} ${lb.padStart(7)}`;
+  const head = `   diff ms ${'on'.padStart(7)} ${'off'.padStart(7)}`;
   const pct = b.total > 0 ? ` (${(((a.total - b.total) / b.total) * 100).toFixed(1)}%)` : '';
   return [
-    `Busy time sampled: ${la} ${a.total.toFixed(0)} ms, ${lb} ${b.total.toFixed(0)} ms${pct}`,
+    `Busy time sampled: on ${a.total.toFixed(0)} ms, off ${b.total.toFixed(0)} ms${pct}`,
     '',
-    `Areas with more self time ${la} than ${lb}:`,
+    'Areas with more self time on than off:',
     head,
     rows(a.area, b.area, 15),
     '',
-    `Top ${top} functions with more self time ${la} than ${lb}:`,
+    `Top ${top} functions with more self time on than off:`,
     head,
     rows(a.self, b.self, top),
   ].join('\n');

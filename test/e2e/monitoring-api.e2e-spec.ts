@@ -286,7 +286,7 @@ describe('monitoring: readiness and the engine seam', () => {
     }
   });
 
-  it('a /metrics read takes in the engine events not yet delivered (they are delivered after the emitting loop turn)', async () => {
+  it('a /metrics read takes in the engine events not yet delivered (they are delivered in batches)', async () => {
     const t = await startTestGateway();
     try {
       const at = Date.now();

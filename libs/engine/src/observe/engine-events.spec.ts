@@ -42,7 +42,7 @@ describe('EngineEvents', () => {
     }
   });
 
-  it('holds at most MAX_PENDING_EVENTS: a turn that emits more has them delivered at once', () => {
+  it('holds at most MAX_PENDING_EVENTS: more than that are delivered at once', () => {
     const bus = new EngineEvents();
     let n = 0;
     bus.subscribe(() => n++);

@@ -109,7 +109,7 @@ describe('CallLogService', () => {
     start('c1');
     rpc('c1', 1);
     end('c1');
-    // The engine's events reach the log after the loop turn that emitted them, or when it is read.
+    // The engine's events reach the log in batches (DELIVERY_INTERVAL_MS), or when it is read.
     expect(seen).toEqual([]);
     events.flush();
     sub.unsubscribe();
@@ -127,7 +127,7 @@ describe('CallLogService', () => {
     start('c1');
     rpc('c1', 1);
     end('c1');
-    // The engine's events reach the log after the loop turn that emitted them, or when it is read.
+    // The engine's events reach the log in batches (DELIVERY_INTERVAL_MS), or when it is read.
     expect(seen).toEqual([]);
     events.flush();
     sub.unsubscribe();

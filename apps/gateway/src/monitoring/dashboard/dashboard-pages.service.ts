@@ -29,6 +29,9 @@ export interface ListQuery {
 
 const tone = (ok: boolean, warn = false) => (ok ? (warn ? 'warn' : 'ok') : 'bad');
 
+/** What every template formats with: times relative to `now`, dates, durations, URL parts. */
+const templateHelpers = (now: number) => ({ ago: (at: number) => ago(at, now), iso, dur: duration, enc: encodeURIComponent });
+
 /** Rendered list regions kept at most (one per list, page and agent filter in use). */
 const MAX_LISTS = 64;
 
@@ -172,10 +175,7 @@ export class DashboardPages {
       js: this.views.assetUrl('dashboard.js'),
       favicon: this.views.assetUrl('favicon.svg'),
       renderedAt: iso(now),
-      ago: (at: number) => ago(at, now),
-      iso,
-      dur: duration,
-      enc: encodeURIComponent,
+      ...templateHelpers(now),
     });
   }
 
@@ -223,10 +223,7 @@ export class DashboardPages {
       agents: this.status.agents().map((a) => a.id),
       prevHref: w.prev === undefined ? undefined : pageHref(base, q.agent, w.prev),
       nextHref: w.next === undefined ? undefined : pageHref(base, q.agent, w.next),
-      ago: (at: number) => ago(at, now),
-      iso,
-      dur: duration,
-      enc: encodeURIComponent,
+      ...templateHelpers(now),
     });
     if (kept === undefined && this.lists.size >= MAX_LISTS) this.lists.clear();
     this.lists.set(key, { html, update, at: now });
