@@ -151,7 +151,7 @@ async function measure(
       turnP99Ms: dist(turnLat).p99,
       errors: errors + (run.timedOut ? 1 : 0),
       errorKinds,
-      reads: reads + (viewerCounts?.pageReads ?? 0),
+      reads,
       readErrors: readErrors + (viewerCounts?.errors ?? 0),
       viewers: viewerCounts,
     };
@@ -203,7 +203,7 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
         runs.push(r);
         process.stdout.write(
           `  monitoring ${r.monitoring ? 'on ' : 'off'}: CPU ${f(r.cpuMsPerCallSecond)} ms/call-s (${f(r.cpuPctOfCore, 0)}% core), turn p99 ${f(r.turnP99Ms)} ms, ` +
-            `errors ${r.errors}${r.monitoring ? `, monitoring reads ${r.reads} (${r.readErrors} failed), dashboard events ${r.viewers?.events ?? 0}` : ''}\n`,
+            `errors ${r.errors}${r.monitoring ? `, monitoring reads ${r.reads} (${r.readErrors} failed), dashboard events ${r.viewers?.events ?? 0}, pushed list regions ${r.viewers?.regions ?? 0} (${f((r.viewers?.regionBytes ?? 0) / 1e6, 1)} MB)` : ''}\n`,
         );
       }
       const on = pair.find((r) => r.monitoring)!.cpuMsPerCallSecond;
@@ -264,7 +264,7 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
       `# Monitoring overhead (${when})`,
       '',
       `${o.calls} calls of ${o.durationS} s to each of two gateways side by side (monitoring on, off), ${o.repeats} pair(s); while on, /metrics, /api/conversations and /api/status ${o.scrapeEveryS > 0 ? `read every ${o.scrapeEveryS} s` : 'not read'}, ` +
-        `and ${DASHBOARD_VIEWERS} dashboard viewers connected (each on /dashboard/events, fetching /dashboard/calls again on every pushed change, as the page's script does; their reads count in the reads column). ` +
+        `and ${DASHBOARD_VIEWERS} dashboard viewers connected (each on the active-calls page's event stream, /dashboard/events?view=calls, which pushes the list's live region on each update, as for the page's script). ` +
         `Load average before/after ${loadBefore} / ${loadAfter}. Total ${totalS} s.`,
       '',
       table,

@@ -123,11 +123,17 @@ describe('dashboard in a real browser', () => {
   it('a call appears live on the active calls page, its timeline fills in turn by turn, it ends and moves to the history', async () => {
     await open('/dashboard/calls');
     await page.evaluate('window.notReloaded = true');
+    // The list's stream pushes its rows: the page fetches nothing to show them.
+    const fetched: string[] = [];
+    const onRequest = (r: { resourceType(): string; url(): string }) => void (r.resourceType() === 'fetch' && fetched.push(r.url()));
+    page.on('request', onRequest);
     const caller = t.caller({ conversationId: 'browser-call-1', customerOrgId: 'org-b' });
     ok(await caller.startSession());
     const row = page.locator('a.call-id', { hasText: 'browser-call-1' });
     await row.waitFor({ timeout: 5000 });
     expect(await page.evaluate<boolean>('window.notReloaded === true')).toBe(true);
+    page.off('request', onRequest);
+    expect(fetched).toEqual([]);
     await shot(page, 'calls');
 
     await row.click();

@@ -236,29 +236,38 @@ describe('dashboard (real HTTP against the running gateway)', () => {
     }
   });
 
-  it('while viewers are live, a list is rendered once per update and shared: a page fetched after an update shows what it announced', async () => {
-    const s = await openStream(`${base}/dashboard/events`);
-    const callers = ['share-1', 'share-2', 'share-3'].map((id) => t.caller({ conversationId: id }));
+  it("a list page's own event stream pushes its live region on each update (the page fetches nothing); a bad view is a 400", async () => {
+    const html = await page(`/dashboard/calls?agent=${encodeURIComponent(SECURE_AGENT)}`);
+    const events = /<main [^>]*data-events="([^"]*)"/.exec(html)![1].replaceAll('&amp;', '&');
+    expect(events).toBe(`/dashboard/events?view=calls&agent=${encodeURIComponent(SECURE_AGENT).replaceAll('%20', '+')}`);
+    expect(html).toMatch(/<main [^>]*data-live="calls"/);
+    expect(await page('/dashboard')).toMatch(/<main [^>]*data-events="\/dashboard\/events\?view=overview"/);
+    expect(await page('/dashboard/history?page=2')).toMatch(/<main [^>]*data-events="\/dashboard\/events\?view=history&amp;page=2"/);
+    const s = await openStream(base + events);
+    const regions = () => s.events('region') as Array<{ id: string; html: string }>;
+    const caller = t.caller({ conversationId: 'push-1', agentId: SECURE_AGENT });
+    const other = t.caller({ conversationId: 'push-other' });
     try {
-      await eventually(() => s.text().includes('retry: 3000'), 2000);
-      await sleep(1200); // the earlier tests' last changes announced
-      ok(await callers[0].startSession());
-      await eventually(() => s.events('calls').some((e) => e.ids.includes('share-1')), 3000);
-      const first = await page('/dashboard/calls');
-      expect(rows(first)).toContain('share-1');
-      // The next update waits out the coalescing interval: until it is sent, viewers share the list as rendered.
-      ok(await callers[1].startSession());
-      expect(rows(await page('/dashboard/calls'))).not.toContain('share-2');
-      await eventually(() => s.events('calls').some((e) => e.ids.includes('share-2')), 3000);
-      expect(rows(await page('/dashboard/calls'))).toEqual(expect.arrayContaining(['share-1', 'share-2']));
+      // At once: the region as it is now.
+      await eventually(() => regions().length === 1, 2000);
+      expect(regions()[0].id).toBe('calls-live');
+      expect(regions()[0].html).toMatch(/^<div id="calls-live" data-region>/);
+      ok(await caller.startSession());
+      ok(await other.startSession());
+      await eventually(() => rows(regions().at(-1)!.html).includes('push-1'), 3000);
+      // The view's filter holds: a call of another agent is not in this list.
+      expect(rows(regions().at(-1)!.html)).not.toContain('push-other');
+      expect(regions().at(-1)!.html).toContain(`of ${SECURE_AGENT}.`);
+      ok(await caller.endSession());
+      await eventually(() => !rows(regions().at(-1)!.html).includes('push-1'), 3000);
     } finally {
       s.close();
+      ok(await other.endSession());
     }
-    // With no page live (the stream's close seen by the gateway), every fetch reads the call log afresh.
-    await sleep(200);
-    ok(await callers[2].startSession());
-    expect(rows(await page('/dashboard/calls'))).toContain('share-3');
-    for (const c of callers) ok(await c.endSession());
+    for (const q of ['view=nope', 'view=calls&page=0', 'view=history&agent=a&agent=b']) {
+      const res = await fetch(`${base}/dashboard/events?${q}`);
+      expect([q, res.status, await res.json()]).toEqual([q, 400, { statusCode: 400, message: expect.any(String) }]);
+    }
   });
 });
 

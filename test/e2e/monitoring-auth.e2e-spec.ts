@@ -295,13 +295,18 @@ describe('monitoring auth: OIDC login against a fake provider', () => {
     expect((await login(g.base)).done.status).toBe(403);
   });
 
-  it('logs out: the cookie is cleared and the old session is refused even if replayed', async () => {
+  it('logs out: the cookie is cleared, the old session is refused even if replayed, and its live dashboard stream closes', async () => {
     const { cookie } = await login(g.base);
     expect((await g.req('/probe/read', { headers: { cookie } })).status).toBe(200);
+    const stream = await fetch(`${g.base}/dashboard/events?view=calls`, { headers: { cookie, accept: 'text/event-stream' } });
+    expect(stream.status).toBe(200);
+    const read = stream.text(); // resolves when the gateway ends the stream
     const out = await g.req('/auth/logout', { method: 'POST', headers: { cookie, origin: g.base } });
     expect(out.status).toBe(204);
     expect(cookieOf(out, 'byova_mon_session')).toMatch(/^byova_mon_session=; Path=\/; Max-Age=0; HttpOnly; SameSite=Lax/);
     expect((await g.req('/probe/read', { headers: { cookie } })).status).toBe(401);
+    const text = await Promise.race([read, new Promise<string>((_, reject) => setTimeout(() => reject(new Error('stream still open after logout')), 2000))]);
+    expect(text).toContain('event: region');
   });
 
   it('never sends a return_to outside the gateway', async () => {

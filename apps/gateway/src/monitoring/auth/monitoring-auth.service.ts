@@ -1,5 +1,6 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { type Observable, Subject } from 'rxjs';
 import { LOGGER, type Logger, MonitoringSection, type MonitoringRole } from '@app/config';
 import { type AuthRequest, header, type MonitoringPrincipal, MUTATING_METHODS, type RequestAuth } from './auth.types';
 
@@ -49,6 +50,9 @@ export class MonitoringAuthService {
   private readonly tokens: TokenEntry[] = [];
   private readonly secret: Buffer;
   private readonly revoked = new Map<string, number>();
+  private readonly revokedSubject = new Subject<string>();
+  /** Session ids as they log out: whatever a session holds open (a live dashboard stream) closes. */
+  readonly revocations: Observable<string> = this.revokedSubject.asObservable();
   private readonly oidcOrigin?: string;
 
   constructor(
@@ -137,6 +141,7 @@ export class MonitoringAuthService {
     for (const [sid, exp] of this.revoked) if (exp < now) this.revoked.delete(sid);
     while (this.revoked.size >= MAX_REVOKED) this.revoked.delete(this.revoked.keys().next().value as string);
     this.revoked.set(p.sid, p.exp);
+    this.revokedSubject.next(p.sid);
   }
 
   csrfToken(sid: string): string {

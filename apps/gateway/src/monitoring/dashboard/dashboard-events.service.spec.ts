@@ -1,32 +1,53 @@
 import { createServer, get, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Subject } from 'rxjs';
 import { createLogger, MonitoringSection } from '@app/config';
 import { EngineEvents } from '@app/engine';
 import { CallLogService } from '../call-log/call-log.service';
 import { COALESCE_MS, DashboardEvents, MAX_CLIENTS } from './dashboard-events.service';
+import { type LiveView, parseLiveView } from './format';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The hub behind a real HTTP server, fed by a real call log and engine events. */
+/**
+ * The hub behind a real HTTP server, fed by a real call log and engine events. Its regions come from a stand-in
+ * for the page renderer that lists the active calls' ids and counts its renders (the agent `boom` throws).
+ * Query: `view`/`page`/`agent` as the controller reads them, `stalled`, `closeIn` (ms), `sid`.
+ */
 async function setup() {
   const events = new EngineEvents();
   const log = new CallLogService(events, new MonitoringSection());
   log.onModuleInit();
-  const hub = new DashboardEvents(log, createLogger('silent'));
+  const renders: string[] = [];
+  const pad = { bytes: 0 };
+  const regions = {
+    region(v: LiveView) {
+      renders.push(v.kind);
+      if (v.kind !== 'overview' && v.agent === 'boom') throw new Error('template failed');
+      const ids = log.active({ limit: 1000 }).items.map((c) => c.id);
+      return { id: `${v.kind}-live`, html: `<div id="${v.kind}-live" data-region>${ids.join(' ')}${'.'.repeat(pad.bytes)}</div>` };
+    },
+  };
+  const revocations = new Subject<string>();
+  const hub = new DashboardEvents(log, regions, createLogger('silent'), { revocations });
   const server: Server = createServer((req, res) => {
-    if (!hub.attach(res)) {
+    const q = new URL(req.url ?? '/', 'http://x').searchParams;
+    const view = parseLiveView(q.get('view') ?? undefined, q.get('page') ?? undefined, q.get('agent') ?? undefined);
+    const closeIn = q.get('closeIn');
+    if ((view && 'problem' in view) || !hub.attach(res, { view, closeAt: closeIn ? Date.now() + Number(closeIn) : undefined, sessionId: q.get('sid') ?? undefined })) {
       res.statusCode = 503;
       res.end();
       return;
     }
     // A viewer whose network stalls: what the hub writes piles up in its socket's buffer.
-    if (req.url === '/stalled') res.socket?.cork();
+    if (q.has('stalled')) res.socket?.cork();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
   let n = 0;
   const start = () => events.emit({ type: 'conversation_started', at: Date.now(), conversationId: `c${n++}`, agentId: 'a', connectorId: 'x', customerOrgId: '', resumed: false });
-  return { hub, log, server, url, start, stop: () => new Promise((r) => server.close(r)) };
+  const end = (id: string) => events.emit({ type: 'conversation_ended', at: Date.now(), conversationId: id, agentId: 'a', connectorId: 'x', reason: 'caller_hangup', durationMs: 1 } as never);
+  return { hub, log, server, url, start, end, renders, pad, revocations, stop: () => new Promise((r) => server.close(r)) };
 }
 
 function connect(url: string): Promise<{ res: IncomingMessage; text: () => string; times: number[] }> {
@@ -44,7 +65,9 @@ function connect(url: string): Promise<{ res: IncomingMessage; text: () => strin
   });
 }
 
-const callsEvents = (text: string) => text.split('\n\n').filter((b) => b.startsWith('event: calls')).map((b) => JSON.parse(b.split('data: ')[1]));
+const eventsOf = (name: string) => (text: string) => text.split('\n\n').filter((b) => b.startsWith(`event: ${name}\n`)).map((b) => JSON.parse(b.split('data: ')[1]));
+const callsEvents = eventsOf('calls');
+const regionEvents = eventsOf('region');
 
 describe('DashboardEvents (SSE hub)', () => {
   it('coalesces changes into at most one event per COALESCE_MS for every viewer, naming the calls that changed', async () => {
@@ -106,7 +129,9 @@ describe('DashboardEvents (SSE hub)', () => {
       // A viewer whose network stalls; changes keep coming (each event names 100 long ids) until its buffer is full.
       for (const v of viewers.splice(0, 1)) v.res.destroy();
       await sleep(50);
-      const stuck = await connect(s.url.replace(/\/$/, '/stalled'));
+      // It watches a list: each update pushes it a 100 KB region too.
+      s.pad.bytes = 100_000;
+      const stuck = await connect(`${s.url}?stalled&view=calls`);
       expect(s.hub.viewers).toBe(MAX_CLIENTS);
       const closed = new Promise<void>((r) => stuck.res.socket.on('close', () => r()));
       const long = 'x'.repeat(200);
@@ -128,6 +153,71 @@ describe('DashboardEvents (SSE hub)', () => {
       await s.stop();
     }
   }, 30_000);
+
+  it("pushes each watched view's live region on its updates, rendered once per view whatever its viewers", async () => {
+    const s = await setup();
+    try {
+      const a = await connect(`${s.url}?view=calls`);
+      const b = await connect(`${s.url}?view=calls`);
+      const hist = await connect(`${s.url}?view=history`);
+      const broken = await connect(`${s.url}?view=history&agent=boom`);
+      const plain = await connect(s.url);
+      // On connecting, a view's viewer gets its region as it is now (a reconnect may have missed updates).
+      await sleep(50);
+      for (const v of [a, b]) expect(regionEvents(v.text())).toEqual([{ id: 'calls-live', html: '<div id="calls-live" data-region></div>' }]);
+      expect(regionEvents(hist.text())).toHaveLength(1);
+      s.renders.length = 0;
+      const sent = s.hub.sent;
+      for (let i = 0; i < 3; i++) {
+        s.start();
+        await sleep(20);
+      }
+      await sleep(COALESCE_MS + 200);
+      const updates = s.hub.sent - sent;
+      expect(updates).toBeGreaterThanOrEqual(1);
+      // One render of the calls view per update for both its viewers; the history waits for a call to end.
+      expect(s.renders).toEqual(Array(updates).fill('calls'));
+      for (const v of [a, b]) {
+        const got = regionEvents(v.text());
+        expect(got).toHaveLength(1 + updates);
+        expect(got.at(-1)).toEqual({ id: 'calls-live', html: '<div id="calls-live" data-region>c0 c1 c2</div>' });
+      }
+      expect(regionEvents(hist.text())).toHaveLength(1);
+      s.renders.length = 0;
+      s.end('c1');
+      await sleep(COALESCE_MS + 200);
+      // The view whose render fails gets nothing; the others still get theirs.
+      expect(s.renders.sort()).toEqual(['calls', 'history', 'history']);
+      expect(regionEvents(hist.text()).at(-1)).toEqual({ id: 'history-live', html: '<div id="history-live" data-region>c0 c2</div>' });
+      expect(regionEvents(broken.text())).toEqual([]);
+      expect(regionEvents(plain.text())).toEqual([]);
+      expect(callsEvents(plain.text()).length).toBe(s.hub.sent - sent);
+    } finally {
+      s.hub.onModuleDestroy();
+      await s.stop();
+    }
+  });
+
+  it('closes a stream when its login session expires, and when that session logs out', async () => {
+    const s = await setup();
+    try {
+      const expiring = await connect(`${s.url}?closeIn=300`);
+      const t0 = Date.now();
+      const mine = await connect(`${s.url}?sid=s1`);
+      const other = await connect(`${s.url}?sid=s2`);
+      await new Promise((r) => expiring.res.on('end', r));
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
+      expect(s.hub.viewers).toBe(2);
+      s.revocations.next('s1');
+      await new Promise((r) => mine.res.on('end', r));
+      await sleep(50);
+      expect(s.hub.viewers).toBe(1);
+      expect(other.res.readableEnded).toBe(false);
+    } finally {
+      s.hub.onModuleDestroy();
+      await s.stop();
+    }
+  });
 
   it('closes every stream when the application closes', async () => {
     const s = await setup();

@@ -6,9 +6,8 @@ import { CallLogService } from '../call-log/call-log.service';
 import type { ConversationDetail, ConversationSummary, ReplyRecord, RpcInput, RpcRecord } from '../call-log/call-log.types';
 import { StatusService } from '../status/status.service';
 import { callsChart, latencyChart } from './chart';
-import { COALESCE_MS, DashboardEvents } from './dashboard-events.service';
 import { DashboardViews } from './dashboard-views.service';
-import { ago, duration, iso, pageWindow, type PageWindow } from './format';
+import { ago, duration, iso, type LiveView, liveViewQuery, pageWindow, type PageWindow } from './format';
 
 export type NavKey = 'overview' | 'calls' | 'history' | 'agents' | 'config';
 /** What the page's script refreshes on a pushed change: nothing, the overview, a list, or one call. */
@@ -32,14 +31,10 @@ const tone = (ok: boolean, warn = false) => (ok ? (warn ? 'warn' : 'ok') : 'bad'
 /** What every template formats with: times relative to `now`, dates, durations, URL parts. */
 const templateHelpers = (now: number) => ({ ago: (at: number) => ago(at, now), iso, dur: duration, enc: encodeURIComponent });
 
-/** Rendered list regions kept at most (one per list, page and agent filter in use). */
-const MAX_LISTS = 64;
-
-interface RenderedList {
+/** A page's live region as the event stream pushes it: the element's id and its HTML. */
+export interface LiveRegion {
+  id: string;
   html: string;
-  /** The live update it reflects (DashboardEvents.sent when rendered), and when. */
-  update: number;
-  at: number;
 }
 
 /** A list page's link to page `p` keeping its filter. */
@@ -144,28 +139,22 @@ export class DashboardPages {
     private readonly views: DashboardViews,
     private readonly monitoring: MonitoringSection,
     private readonly gateway: GatewaySection,
-    private readonly live: DashboardEvents,
   ) {}
-
-  /**
-   * Every open list page fetches itself again on each live update, within a few ms of the others: its table is
-   * rendered once per update and list and shared, not once per viewer (the page around it, with the viewer's
-   * own name and CSRF token, still is). A page fetched after an update shows at least what that update announced.
-   */
-  private readonly lists = new Map<string, RenderedList>();
 
   /** Ending calls is for admins; with auth off anyone who reaches the (loopback) server may. */
   canEnd(auth: RequestAuth): boolean {
     return !(this.monitoring.enabled && this.monitoring.auth.enabled) || auth.principal?.role === 'admin';
   }
 
-  private page(template: string, nav: NavKey | undefined, title: string, live: Live, auth: RequestAuth, data: object, callId?: string): string {
+  /** `view`: the live region the page's event stream pushes (overview and lists); a call's page fetches itself. */
+  private page(template: string, nav: NavKey | undefined, title: string, live: Live, auth: RequestAuth, data: object, callId?: string, view?: LiveView): string {
     const now = Date.now();
     return this.views.render(template, {
       ...data,
       title,
       live,
       callId: callId ?? '',
+      events: live === '' ? '' : view === undefined ? '/dashboard/events' : `/dashboard/events?${liveViewQuery(view)}`,
       nav: NAV.map((n) => ({ ...n, current: n.key === nav })),
       gatewayName: this.gateway.name ?? 'BYOVA Gateway',
       version: this.status.version,
@@ -180,10 +169,26 @@ export class DashboardPages {
   }
 
   overview(auth: RequestAuth): string {
+    const view: LiveView = { kind: 'overview' };
+    return this.page('overview', 'overview', 'Overview', 'overview', auth, { regionHtml: this.region(view).html }, undefined, view);
+  }
+
+  private list(kind: 'calls' | 'history', q: ListQuery, auth: RequestAuth): string {
+    const view: LiveView = { kind, page: q.page, agent: q.agent };
+    const data = { kind, agent: q.agent, agents: this.status.agents().map((a) => a.id), regionHtml: this.region(view).html };
+    return this.page(kind, kind, kind === 'calls' ? 'Active calls' : 'History', kind, auth, data, undefined, view);
+  }
+
+  /** A page's live region, the same for every viewer (no per-user content): the page embeds it, the stream pushes it. */
+  region(view: LiveView): LiveRegion {
+    return view.kind === 'overview' ? { id: 'overview-live', html: this.overviewRegion() } : { id: `${view.kind}-live`, html: this.listRegion(view.kind, view) };
+  }
+
+  private overviewRegion(): string {
     const s = this.status.status();
     const minutes = this.callLog.lastHour();
     const degradedConnectors = s.connectors.filter((c) => c.degraded);
-    return this.page('overview', 'overview', 'Overview', 'overview', auth, {
+    return this.views.render('overview-live', {
       s,
       grpcTone: s.health.grpc_status === 'SERVING' ? 'ok' : s.health.grpc_status === 'DEGRADED' ? 'warn' : 'bad',
       vadTone: tone(!s.vad.degraded),
@@ -192,42 +197,28 @@ export class DashboardPages {
       agents: this.status.agents(),
       calls: callsChart(minutes),
       latency: latencyChart(minutes),
+      ...templateHelpers(Date.now()),
     });
   }
 
-  private list(kind: 'calls' | 'history', q: ListQuery, auth: RequestAuth): string {
-    return this.page(kind, kind, kind === 'calls' ? 'Active calls' : 'History', kind, auth, { listHtml: this.listRegion(kind, q) });
-  }
-
-  /** The list's live region (summary, table, pager), shared by the viewers of one update (see `lists`). */
+  /** The list's summary, table and pager. */
   private listRegion(kind: 'calls' | 'history', q: ListQuery): string {
-    const key = `${kind} ${q.page} ${q.agent ?? ''}`;
-    const now = Date.now();
-    const update = this.live.sent;
-    const kept = this.lists.get(key);
-    // Only while pages are live (no refetch storm otherwise), and not past an update's interval either: relative
-    // times ("5 s ago") stay right to within that.
-    if (kept !== undefined && this.live.viewers > 0 && kept.update === update && now - kept.at < COALESCE_MS) return kept.html;
     const read = (offset: number, limit: number) => (kind === 'calls' ? this.callLog.active({ agentId: q.agent, offset, limit }) : this.callLog.history({ agentId: q.agent, offset, limit }));
     // The total first (a zero-length read), then the page that exists: a page past the end shows the last one.
     const total = read(0, 0).total;
     const w: PageWindow = pageWindow(total, q.page);
     const items: ConversationSummary[] = read(w.offset, w.limit).items;
     const base = `/dashboard/${kind}`;
-    const html = this.views.render('list', {
+    return this.views.render('list-live', {
       kind,
       items,
       total,
       w,
       agent: q.agent,
-      agents: this.status.agents().map((a) => a.id),
       prevHref: w.prev === undefined ? undefined : pageHref(base, q.agent, w.prev),
       nextHref: w.next === undefined ? undefined : pageHref(base, q.agent, w.next),
-      ...templateHelpers(now),
+      ...templateHelpers(Date.now()),
     });
-    if (kept === undefined && this.lists.size >= MAX_LISTS) this.lists.clear();
-    this.lists.set(key, { html, update, at: now });
-    return html;
   }
 
   calls(q: ListQuery, auth: RequestAuth): string {

@@ -7,7 +7,7 @@ import { CurrentAuth } from '../auth/current-auth.decorator';
 import { DashboardEvents } from './dashboard-events.service';
 import { DashboardPages, type ListQuery } from './dashboard-pages.service';
 import { DashboardViews } from './dashboard-views.service';
-import { parseAgentParam, parsePageParam } from './format';
+import { parseAgentParam, parseLiveView, parsePageParam } from './format';
 
 /** Every dashboard page: no inline script or style, nothing from elsewhere, not framed. */
 export const DASHBOARD_CSP =
@@ -21,6 +21,13 @@ function sendPage(res: ServerResponse, status: number, html: string): void {
   res.setHeader('Referrer-Policy', 'same-origin');
   res.setHeader('Cache-Control', 'no-store');
   res.end(html);
+}
+
+/** The API's error shape, for the routes a script reads (the event stream, assets). */
+function sendJson(res: ServerResponse, status: number, message: string): void {
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.end(JSON.stringify({ statusCode: status, message }));
 }
 
 /** Errors on dashboard routes (a bad query, a role refused by the guard) as an HTML page, not the API's JSON. */
@@ -120,14 +127,19 @@ export class DashboardController {
 
   @Get('dashboard/events')
   @ApiProduces('text/event-stream')
-  @ApiOperation({ summary: 'Dashboard: Server-Sent Events (`calls` at most once a second, `tick`, heartbeat comments)' })
+  @ApiOperation({
+    summary:
+      'Dashboard: Server-Sent Events (`calls` at most once a second, `tick`, heartbeat comments); with ?view=overview, ' +
+      'calls or history (and that list\'s ?page=, ?agent=), also `region`: the page\'s live region rendered afresh',
+  })
   @ApiOkResponse({ description: 'an event stream' })
-  stream(@Res() res: ServerResponse): void {
-    if (!this.events.attach(res)) {
-      res.statusCode = 503;
-      res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  stream(@Query('view') view: unknown, @Query('page') page: unknown, @Query('agent') agent: unknown, @CurrentAuth() auth: RequestAuth, @Res() res: ServerResponse): void {
+    const v = parseLiveView(view, page, agent);
+    if (v !== undefined && 'problem' in v) return sendJson(res, 400, v.problem);
+    const p = auth.principal;
+    if (!this.events.attach(res, { view: v, closeAt: p?.exp === undefined ? undefined : p.exp * 1000, sessionId: p?.sid })) {
       res.setHeader('Retry-After', '10');
-      res.end(JSON.stringify({ statusCode: 503, message: 'too many dashboard viewers connected' }));
+      sendJson(res, 503, 'too many dashboard viewers connected');
     }
   }
 
@@ -137,12 +149,7 @@ export class DashboardController {
   @ApiOkResponse({ description: 'the file' })
   asset(@Param('name') name: string, @Res() res: ServerResponse): void {
     const a = this.views.assets.get(name);
-    if (!a) {
-      res.statusCode = 404;
-      res.setHeader('Content-Type', 'application/json; charset=utf-8');
-      res.end(JSON.stringify({ statusCode: 404, message: `no dashboard asset "${name}"` }));
-      return;
-    }
+    if (!a) return sendJson(res, 404, `no dashboard asset "${name}"`);
     res.statusCode = 200;
     res.setHeader('Content-Type', a.type);
     res.setHeader('X-Content-Type-Options', 'nosniff');

@@ -1,4 +1,4 @@
-import { ago, duration, pageWindow, parseAgentParam, parsePageParam } from './format';
+import { ago, duration, liveViewKey, liveViewQuery, pageWindow, parseAgentParam, parseLiveView, parsePageParam } from './format';
 
 describe('dashboard formatting', () => {
   it('relative times, and durations at every scale', () => {
@@ -23,5 +23,20 @@ describe('dashboard formatting', () => {
     expect(parseAgentParam('')).toBeUndefined();
     expect(parseAgentParam('Local Audio: Secure')).toBe('Local Audio: Secure');
     expect(parseAgentParam(['a', 'b'])).toEqual({ problem: 'agent must be one agent id' });
+  });
+
+  it('reads the event stream\'s view strictly, and links it back from a page', () => {
+    expect(parseLiveView(undefined, undefined, undefined)).toBeUndefined();
+    expect(parseLiveView('overview', '7', 'x')).toEqual({ kind: 'overview' });
+    expect(parseLiveView('calls', '2', 'A b')).toEqual({ kind: 'calls', page: 2, agent: 'A b' });
+    expect(parseLiveView('history', undefined, '')).toEqual({ kind: 'history', page: 1, agent: undefined });
+    for (const [v, p, a] of [['call', undefined, undefined], [['calls', 'x'], undefined, undefined], ['calls', '0', undefined], ['history', '1', ['a', 'b']]]) {
+      expect(parseLiveView(v, p, a)).toEqual({ problem: expect.any(String) });
+    }
+    const view = { kind: 'calls', page: 3, agent: 'Local Audio: a&b' } as const;
+    const q = new URLSearchParams(liveViewQuery(view));
+    expect(parseLiveView(q.get('view') ?? undefined, q.get('page') ?? undefined, q.get('agent') ?? undefined)).toEqual(view);
+    expect(liveViewQuery({ kind: 'calls', page: 1 })).toBe('view=calls');
+    expect(new Set([view, { ...view, page: 2 }, { ...view, agent: undefined }, { kind: 'history', page: 3, agent: view.agent }, { kind: 'overview' }].map((v) => liveViewKey(v as never))).size).toBe(5);
   });
 });

@@ -71,3 +71,33 @@ export function parseAgentParam(v: unknown): string | undefined | { problem: str
   if (typeof v !== 'string' || v.length > 500) return { problem: 'agent must be one agent id' };
   return v;
 }
+
+/** A page whose live region the event stream pushes (rendered on the server once per update and view). */
+export type LiveView = { kind: 'overview' } | { kind: 'calls' | 'history'; page: number; agent?: string };
+
+/** One string per distinct view: viewers with the same key get the same pushed region. */
+export function liveViewKey(v: LiveView): string {
+  return v.kind === 'overview' ? 'overview' : `${v.kind} ${v.page} ${v.agent ?? ''}`;
+}
+
+/** The event stream's query for a view (the page links it in `data-events`). */
+export function liveViewQuery(v: LiveView): string {
+  const q = new URLSearchParams({ view: v.kind });
+  if (v.kind !== 'overview') {
+    if (v.page > 1) q.set('page', String(v.page));
+    if (v.agent !== undefined) q.set('agent', v.agent);
+  }
+  return q.toString();
+}
+
+/** `/dashboard/events?view=&page=&agent=`: no view is the ids-only stream (a call's page); else a problem to show. */
+export function parseLiveView(view: unknown, page: unknown, agent: unknown): LiveView | undefined | { problem: string } {
+  if (view === undefined || view === '') return undefined;
+  if (view === 'overview') return { kind: 'overview' };
+  if (view !== 'calls' && view !== 'history') return { problem: 'view must be overview, calls or history' };
+  const p = parsePageParam(page);
+  if (typeof p === 'string') return { problem: p };
+  const a = parseAgentParam(agent);
+  if (typeof a === 'object') return a;
+  return { kind: view, page: p, agent: a };
+}

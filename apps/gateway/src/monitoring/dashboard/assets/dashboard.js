@@ -5,6 +5,8 @@
 
   var main = document.getElementById('main');
   var live = main ? main.getAttribute('data-live') : '';
+  // Overview and lists: their stream (?view=) pushes the live region itself. A call's page fetches itself.
+  var events = main ? main.getAttribute('data-events') : '';
   var callId = main ? main.getAttribute('data-call-id') : '';
   var statusEl = document.getElementById('live-status');
 
@@ -41,7 +43,7 @@
 
   if (!live || !window.EventSource || !window.fetch) return;
 
-  // ---- Live regions: on a pushed change, fetch this page again and swap in its [data-region] parts ----
+  // ---- Live regions: swap in a pushed region, or fetch this page again and swap in its [data-region] parts ----
   var busy = false;
   var again = false;
 
@@ -88,13 +90,7 @@
     }
   }
 
-  function relevant(d) {
-    if (live === 'call') return d.more || d.ids.indexOf(callId) !== -1;
-    if (live === 'history') return d.ended > 0;
-    return true;
-  }
-
-  var source = new EventSource('/dashboard/events');
+  var source = new EventSource(events || '/dashboard/events');
   source.addEventListener('open', function () {
     say('Live updates on', 'on');
   });
@@ -110,10 +106,22 @@
     } catch (err) {
       return;
     }
-    if (relevant(d)) refresh();
+    if (live === 'call' && (d.more || d.ids.indexOf(callId) !== -1)) refresh();
   });
-  source.addEventListener('tick', function () {
-    if (live === 'overview' || live === 'calls') refresh();
+  source.addEventListener('region', function (e) {
+    var d;
+    try {
+      d = JSON.parse(e.data);
+    } catch (err) {
+      return;
+    }
+    var old = document.getElementById(d.id);
+    if (!old || !old.hasAttribute('data-region')) return;
+    // A template parses without running anything; the server escaped every value in it.
+    var tpl = document.createElement('template');
+    tpl.innerHTML = d.html;
+    var fresh = tpl.content.firstElementChild;
+    if (fresh && fresh.id === d.id) swap(old, fresh);
   });
   window.addEventListener('pagehide', function () {
     source.close();
