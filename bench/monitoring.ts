@@ -170,6 +170,8 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
   const loadBefore = readLoadavg();
   const runs: ModeRun[] = [];
   const pairRatios: number[] = [];
+  /** The same ratios by which gateway was started first (pairs alternate): an order effect shows as a gap. */
+  const byOrder = { onFirst: [] as number[], onSecond: [] as number[] };
   const mainRatios: number[] = [];
   const controlRatios: number[] = [];
   const controls = o.controls ?? 0;
@@ -210,6 +212,7 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
       const off = pair.find((r) => !r.monitoring)!.cpuMsPerCallSecond;
       if (on !== null && off !== null && off > 0) {
         pairRatios.push(on / off);
+        (modes[0] ? byOrder.onFirst : byOrder.onSecond).push(on / off);
         process.stdout.write(`  pair ${i + 1}: on / off ${(on / off).toFixed(3)}\n`);
       }
       const mainOn = pair.find((r) => r.monitoring)!.mainMsPerCallSecond;
@@ -248,15 +251,17 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
     `CPU per call-second with monitoring on / off (median of ${pairRatios.length} side-by-side pairs: ${pairRatios.map((x) => x.toFixed(3)).join(', ')}): ${ratio === null ? '-' : ratio.toFixed(3)} ` +
     `(${ratio === null ? '-' : `${((ratio - 1) * 100).toFixed(1)}%`} more); target <= ${MONITORING_CPU_RATIO_TARGET} at ${o.calls} calls: ${verdict}${clean ? '' : ' (errors)'}`;
   const mainRatio = median(mainRatios);
+  const fm = (x: number | null) => (x === null ? '-' : x.toFixed(3));
   const detail =
     `Main thread alone, on / off: ${mainRatios.map((x) => x.toFixed(3)).join(', ') || '-'} (median ${mainRatio === null ? '-' : mainRatio.toFixed(3)}); the rest of the difference is in V8's GC helper threads.` +
+    ` By start order, median on / off with monitoring started first ${fm(median(byOrder.onFirst))} (${byOrder.onFirst.length} pairs), second ${fm(median(byOrder.onSecond))} (${byOrder.onSecond.length}): a gap is an order effect, which alternating the order averages out.` +
     (controls > 0 ? ` Control pairs (two equal gateways, both on): ${controlRatios.map((x) => x.toFixed(3)).join(', ') || '-'}: how far a pair moves without any difference.` : '');
   const totalS = Math.round((performance.now() - t0) / 1000);
   process.stdout.write(`\n${table}\n\n${line}\n${detail}\nLoad average before/after: ${loadBefore} / ${loadAfter}\n`);
   const when = new Date().toISOString();
   writeFileSync(
     resolve(resultsDir, 'monitoring.json'),
-    `${JSON.stringify({ when, options: o, loadavg: { before: loadBefore, after: loadAfter }, totalSeconds: totalS, runs, pairRatios, mainRatios, controlRatios, medianCpuMsPerCallSecond: { on: onMs, off: offMs }, ratio, target: { ratio: MONITORING_CPU_RATIO_TARGET, met } }, null, 2)}\n`,
+    `${JSON.stringify({ when, options: o, loadavg: { before: loadBefore, after: loadAfter }, totalSeconds: totalS, runs, pairRatios, byOrder, mainRatios, controlRatios, medianCpuMsPerCallSecond: { on: onMs, off: offMs }, ratio, target: { ratio: MONITORING_CPU_RATIO_TARGET, met } }, null, 2)}\n`,
   );
   writeFileSync(
     resolve(resultsDir, 'monitoring.md'),
