@@ -54,7 +54,6 @@ export interface ViewerOptions {
 }
 
 interface Viewer extends ViewerOptions {
-  key?: string;
   timer?: NodeJS.Timeout;
 }
 
@@ -79,7 +78,6 @@ export class DashboardEvents implements OnModuleDestroy {
   private heartbeat?: NodeJS.Timeout;
   private tick?: NodeJS.Timeout;
   private lastFlush = 0;
-  private sentCalls = 0;
   private closed = false;
   private readonly log: Logger;
 
@@ -99,15 +97,10 @@ export class DashboardEvents implements OnModuleDestroy {
     return this.clients.size;
   }
 
-  /** `calls` events sent so far. */
-  get sent(): number {
-    return this.sentCalls;
-  }
-
   /** Takes over `res` as an event stream; false (nothing written) when full or closing. */
   attach(res: ServerResponse, opts: ViewerOptions = {}): boolean {
     if (this.closed || this.clients.size >= MAX_CLIENTS) return false;
-    const viewer: Viewer = { ...opts, key: opts.view && liveViewKey(opts.view) };
+    const viewer: Viewer = { ...opts };
     if (opts.closeAt !== undefined) {
       const wait = Math.max(0, opts.closeAt - Date.now());
       if (wait <= MAX_TIMER_MS) viewer.timer = setTimeout(() => res.end(), wait).unref();
@@ -188,7 +181,6 @@ export class DashboardEvents implements OnModuleDestroy {
     this.lastFlush = Date.now();
     const event: CallsEvent = { active: this.callLog.counts().active, started: p.started, updated: p.updated, ended: p.ended, ids: [...p.idSet], more: p.more };
     // JSON has no raw line breaks, so one `data:` line carries it whatever the ids contain.
-    this.sentCalls++;
     this.broadcast(`event: calls\ndata: ${JSON.stringify(event)}\n\n`);
     // The history changes only when a call ends.
     this.push((v) => v.view !== undefined && (v.view.kind !== 'history' || event.ended > 0));
@@ -202,15 +194,16 @@ export class DashboardEvents implements OnModuleDestroy {
   private push(wanted: (v: Viewer) => boolean): void {
     const chunks = new Map<string, string | undefined>();
     for (const [res, v] of this.clients) {
-      if (v.view === undefined || v.key === undefined || !wanted(v)) continue;
-      let chunk = chunks.get(v.key);
-      if (!chunks.has(v.key)) {
+      if (v.view === undefined || !wanted(v)) continue;
+      const key = liveViewKey(v.view);
+      let chunk = chunks.get(key);
+      if (!chunks.has(key)) {
         try {
           chunk = regionChunk(this.pages.region(v.view));
         } catch (err) {
-          this.log.error({ err, view: v.key }, 'could not render a dashboard live region: not pushed');
+          this.log.error({ err, view: key }, 'could not render a dashboard live region: not pushed');
         }
-        chunks.set(v.key, chunk);
+        chunks.set(key, chunk);
       }
       if (chunk !== undefined) this.write(res, chunk);
     }

@@ -99,22 +99,21 @@
     if (source.readyState === EventSource.CLOSED) say('Live updates stopped: reload the page', 'off');
     else say('Live updates: reconnecting…', 'off');
   });
-  source.addEventListener('calls', function (e) {
-    var d;
+  // An event's JSON data, or null when it is not JSON.
+  function data(e) {
     try {
-      d = JSON.parse(e.data);
+      return JSON.parse(e.data);
     } catch (err) {
-      return;
+      return null;
     }
-    if (live === 'call' && (d.more || d.ids.indexOf(callId) !== -1)) refresh();
+  }
+  source.addEventListener('calls', function (e) {
+    var d = data(e);
+    if (d && live === 'call' && (d.more || d.ids.indexOf(callId) !== -1)) refresh();
   });
   source.addEventListener('region', function (e) {
-    var d;
-    try {
-      d = JSON.parse(e.data);
-    } catch (err) {
-      return;
-    }
+    var d = data(e);
+    if (!d) return;
     var old = document.getElementById(d.id);
     if (!old || !old.hasAttribute('data-region')) return;
     // A template parses without running anything; the server escaped every value in it.
