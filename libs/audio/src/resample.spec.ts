@@ -58,6 +58,17 @@ describe('resamplePcm16', () => {
     expect(db(rms(middle(out)) / (10000 / Math.SQRT2))).toBeLessThan(-40);
   });
 
+  it('16k -> 8k (Lex replies): flat to 3.4 kHz, at least 65 dB down from 4.5 kHz', () => {
+    for (const freq of [300, 1000, 3400]) {
+      const out = resamplePcm16(tone(freq, 16000, 0.5), 16000, 8000);
+      expect(Math.abs(db(amplitudeAt(middle(out), freq, 8000) / 10000))).toBeLessThan(0.05);
+    }
+    for (const freq of [4500, 5200, 6100, 7900]) {
+      const out = resamplePcm16(tone(freq, 16000, 0.5), 16000, 8000);
+      expect(db(rms(middle(out)) / (10000 / Math.SQRT2))).toBeLessThan(-65);
+    }
+  });
+
   it('keeps the 3 kHz telephone band when going to 8 kHz', () => {
     const out = resamplePcm16(tone(3000, 48000, 0.3), 48000, 8000);
     expect(Math.abs(db(amplitudeAt(middle(out), 3000, 8000) / 10000))).toBeLessThan(1);
