@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
+import { MonitoringAuthService } from '../../apps/gateway/src/monitoring/auth/monitoring-auth.service';
 import { FakeOidcProvider } from '../support/fake-oidc-provider';
 import { AuthProbeModule } from '../fixtures/auth-probe/auth-probe.module';
 import { freePort, startTestGateway, type TestGateway } from './harness';
@@ -307,6 +308,19 @@ describe('monitoring auth: OIDC login against a fake provider', () => {
     expect((await g.req('/probe/read', { headers: { cookie } })).status).toBe(401);
     const text = await Promise.race([read, new Promise<string>((_, reject) => setTimeout(() => reject(new Error('stream still open after logout')), 2000))]);
     expect(text).toContain('event: region');
+  });
+
+  it("closes a live dashboard stream when its session expires", async () => {
+    // A session that expires in 2 s, signed by the gateway's own service as a login would (a real login lasts hours).
+    const auth = g.t.gw.app.get(MonitoringAuthService);
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const cookie = `byova_mon_session=${auth.sign({ role: 'viewer', name: 'Short Session', orgId: ORG, sid: 'short-session-sid', exp }, 'session')}`;
+    const stream = await fetch(`${g.base}/dashboard/events?view=overview`, { headers: { cookie, accept: 'text/event-stream' } });
+    expect(stream.status).toBe(200);
+    const text = await Promise.race([stream.text(), new Promise<string>((_, reject) => setTimeout(() => reject(new Error('stream still open well after the session expired')), 5000))]);
+    expect(Date.now()).toBeGreaterThanOrEqual(exp * 1000 - 1000); // closed at expiry, not at once
+    expect(text).toContain('event: region');
+    expect((await g.req('/dashboard/events?view=overview', { headers: { cookie, accept: 'text/event-stream' } })).status).not.toBe(200);
   });
 
   it('never sends a return_to outside the gateway', async () => {
