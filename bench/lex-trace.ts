@@ -22,20 +22,22 @@ export interface LexTraceRecord {
 const file = process.env.BENCH_LEX_TRACE;
 if (file) {
   const records: LexTraceRecord[] = [];
-  const current = new WeakMap<object, LexTraceRecord>();
+  // A session has one request in flight at a time: its record is found by the command's session id.
+  const current = new Map<string, LexTraceRecord>();
   const recognize = SdkLexRuntime.prototype.recognize;
   SdkLexRuntime.prototype.recognize = async function (this: SdkLexRuntime, req: RecognizeRequest, signal: AbortSignal) {
     const rec: LexTraceRecord = { sessionId: req.sessionId, call: epochNow() };
     records.push(rec);
-    current.set(signal, rec);
+    current.set(req.sessionId, rec);
     const out = await recognize.call(this, req, signal);
     rec.done = epochNow();
+    if (current.get(req.sessionId) === rec) current.delete(req.sessionId);
     return out;
   };
   const send = LexRuntimeV2Client.prototype.send as (...a: unknown[]) => Promise<unknown>;
   (LexRuntimeV2Client.prototype as { send: unknown }).send = async function (this: unknown, ...args: unknown[]) {
-    const opts = args[1] as { abortSignal?: object } | undefined;
-    const rec = opts?.abortSignal ? current.get(opts.abortSignal) : undefined;
+    const sessionId = (args[0] as { input?: { sessionId?: string } }).input?.sessionId;
+    const rec = sessionId === undefined ? undefined : current.get(sessionId);
     const out = (await send.apply(this, args)) as { audioStream?: { transformToByteArray(): Promise<Uint8Array> } };
     if (rec) {
       rec.sent = epochNow();

@@ -299,7 +299,15 @@ function traceStages(file: string, matched: Matched): Record<string, Dist> | und
 
 /** Phase 2: the same Lex requests, same pacing, straight from the SDK (as the connector builds them). */
 async function directPhase(o: LexBenchOptions, fake: FakeChild, scripts: LexRecord[][]): Promise<PhaseResult> {
-  const lex = new LexRuntimeV2Client({ region: 'us-east-1', endpoint: fake.url, maxAttempts: 1, requestHandler: { disableConcurrentStreams: false, maxConcurrentStreams: 1 }, credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
+  // As the connector's client: handlers cached, connections kept one request at a time (its abort wiring aside).
+  const lex = new LexRuntimeV2Client({
+    region: 'us-east-1',
+    endpoint: fake.url,
+    maxAttempts: 1,
+    cacheMiddleware: true,
+    requestHandler: { disableConcurrentStreams: false, maxConcurrentStreams: 1 },
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+  });
   const level = standardLevel(o, '', o.calls, o.durationS);
   const t0 = performance.now();
   const from = level.rampMs + level.settleMs;

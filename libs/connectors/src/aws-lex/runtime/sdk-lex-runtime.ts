@@ -1,9 +1,56 @@
-import { DeleteSessionCommand, LexRuntimeV2Client, RecognizeUtteranceCommand, type Interpretation, type Message, type SessionState } from '@aws-sdk/client-lex-runtime-v2';
+import {
+  DeleteSessionCommand,
+  type DeleteSessionCommandInput,
+  LexRuntimeV2Client,
+  RecognizeUtteranceCommand,
+  type RecognizeUtteranceCommandInput,
+  type Interpretation,
+  type Message,
+  type SessionState,
+} from '@aws-sdk/client-lex-runtime-v2';
+import { NodeHttp2Handler } from '@smithy/node-http-handler';
 import { type AudioFormat, encodeFromPcm16, resamplePcm16 } from '@app/audio';
 import { decodeLexField, decodeLexText, encodeLexField } from '../lex-session';
 import type { LexRuntime, LexRuntimeSettings, LexSessionRef, RecognizeRequest, RecognizeResult } from './lex-runtime';
 
 const LEX_PCM_RATE = 16000;
+
+/**
+ * The SDK resolves a command's middleware stack on every send() given per-call options (1-2 ms, and a tenth of
+ * the gateway's allocations on Lex turns); with `cacheMiddleware` it does so once per command type, but then a
+ * call's abort signal cannot ride in its options. So each request's signal is looked up by its command input and
+ * handed to the HTTP/2 handler with the request as signed.
+ */
+const signalOfInput = new WeakMap<object, AbortSignal>();
+const SIGNAL = Symbol('byova.lexAbortSignal');
+type Handle = NodeHttp2Handler['handle'];
+type SignalledRequest = Parameters<Handle>[0] & { [SIGNAL]?: AbortSignal };
+
+/** The client's HTTP/2 handler, given each request's own abort signal. */
+class PerRequestAbortHandler {
+  readonly metadata: NodeHttp2Handler['metadata'];
+
+  constructor(private readonly inner: NodeHttp2Handler) {
+    this.metadata = inner.metadata;
+  }
+
+  handle(request: SignalledRequest, options: Parameters<Handle>[1] = {}): ReturnType<Handle> {
+    const abortSignal = request[SIGNAL];
+    return this.inner.handle(request, abortSignal === undefined ? options : { ...options, abortSignal });
+  }
+
+  updateHttpClientConfig(...a: Parameters<NodeHttp2Handler['updateHttpClientConfig']>): void {
+    this.inner.updateHttpClientConfig(...a);
+  }
+
+  httpHandlerConfigs(): ReturnType<NodeHttp2Handler['httpHandlerConfigs']> {
+    return this.inner.httpHandlerConfigs();
+  }
+
+  destroy(): void {
+    this.inner.destroy();
+  }
+}
 
 /** Lex's runtime API through the AWS SDK v3 client. */
 export class SdkLexRuntime implements LexRuntime {
@@ -15,15 +62,26 @@ export class SdkLexRuntime implements LexRuntime {
       region: s.region,
       endpoint: s.endpoint,
       maxAttempts: 1,
+      cacheMiddleware: true,
       // The client's default opens an HTTP/2 connection per request (TCP and TLS handshakes every turn, for its
       // bidirectional StartConversation). Connections are kept and reused instead, one request at a time on each:
       // calls' replies multiplexed on one connection would wait on each other in its flow-control window.
-      requestHandler: { disableConcurrentStreams: false, maxConcurrentStreams: 1 },
+      requestHandler: new PerRequestAbortHandler(new NodeHttp2Handler({ disableConcurrentStreams: false, maxConcurrentStreams: 1 })),
     });
+    // Innermost: the request here is the one signed and sent.
+    this.client.middlewareStack.add(
+      (next) => (args) => {
+        const signal = signalOfInput.get(args.input as object);
+        const request = (args as { request?: SignalledRequest }).request;
+        if (signal !== undefined && request !== undefined) request[SIGNAL] = signal;
+        return next(args);
+      },
+      { step: 'deserialize', priority: 'low', name: 'byovaPerRequestAbort' },
+    );
   }
 
   async recognize(req: RecognizeRequest, signal: AbortSignal): Promise<RecognizeResult> {
-    const command = new RecognizeUtteranceCommand({
+    const input: RecognizeUtteranceCommandInput = {
       botId: req.botId,
       botAliasId: req.botAliasId,
       localeId: req.localeId,
@@ -32,8 +90,9 @@ export class SdkLexRuntime implements LexRuntime {
       responseContentType: 'audio/pcm',
       sessionState: encodeLexField(req.sessionState),
       inputStream: req.body,
-    });
-    const r = await this.client.send(command, { abortSignal: signal });
+    };
+    signalOfInput.set(input, signal);
+    const r = await this.client.send(new RecognizeUtteranceCommand(input));
     // Read the body inside the attempt: a stalled body is a failed attempt too.
     const pcm = r.audioStream ? await r.audioStream.transformToByteArray() : undefined;
     return {
@@ -46,7 +105,9 @@ export class SdkLexRuntime implements LexRuntime {
   }
 
   async deleteSession(ref: LexSessionRef, signal: AbortSignal): Promise<void> {
-    await this.client.send(new DeleteSessionCommand({ ...ref }), { abortSignal: signal });
+    const input: DeleteSessionCommandInput = { ...ref };
+    signalOfInput.set(input, signal);
+    await this.client.send(new DeleteSessionCommand(input));
   }
 
   async close(): Promise<void> {
