@@ -4,6 +4,7 @@ import {
   LexRuntimeV2Client,
   RecognizeUtteranceCommand,
   type RecognizeUtteranceCommandInput,
+  type RecognizeUtteranceCommandOutput,
   type Interpretation,
   type Message,
   type SessionState,
@@ -92,7 +93,15 @@ export class SdkLexRuntime implements LexRuntime {
       inputStream: req.body,
     };
     signalOfInput.set(input, signal);
-    const r = await this.client.send(new RecognizeUtteranceCommand(input));
+    let r: RecognizeUtteranceCommandOutput;
+    try {
+      r = await this.client.send(new RecognizeUtteranceCommand(input));
+    } finally {
+      // The cached handler keeps the first command it was resolved for: its caller audio and session attributes
+      // must not stay in memory with it for the life of the process.
+      input.inputStream = undefined;
+      input.sessionState = undefined;
+    }
     // Read the body inside the attempt: a stalled body is a failed attempt too.
     const pcm = r.audioStream ? await r.audioStream.transformToByteArray() : undefined;
     return {
