@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnModuleDestroy, Optional } from '@nestjs/common';
+import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import type { Subscription } from 'rxjs';
 import { LOGGER, type Logger } from '@app/config';
@@ -6,7 +6,7 @@ import { MonitoringAuthService } from '../auth/monitoring-auth.service';
 import { CallLogService } from '../call-log/call-log.service';
 import type { CallLogChangeId } from '../call-log/call-log.types';
 import { DashboardPages } from './dashboard-pages.service';
-import { type LiveView, liveViewKey } from './format';
+import { type LiveView, liveViewQuery } from './format';
 
 /**
  * At most one update per this long, whatever the call rate: each renders the live regions being watched and
@@ -71,7 +71,7 @@ const regionChunk = (r: { id: string; html: string }) => `event: region\ndata: $
 @Injectable()
 export class DashboardEvents implements OnModuleDestroy {
   private readonly clients = new Map<ServerResponse, Viewer>();
-  private readonly revocations?: Subscription;
+  private readonly revocations: Subscription;
   private sub?: Subscription;
   private pending?: CallsEvent & { idSet: Set<string> };
   private flushTimer?: NodeJS.Timeout;
@@ -85,10 +85,10 @@ export class DashboardEvents implements OnModuleDestroy {
     private readonly callLog: CallLogService,
     @Inject(DashboardPages) private readonly pages: Pick<DashboardPages, 'region'>,
     @Inject(LOGGER) logger: Logger,
-    @Optional() @Inject(MonitoringAuthService) auth?: Pick<MonitoringAuthService, 'revocations'>,
+    @Inject(MonitoringAuthService) auth: Pick<MonitoringAuthService, 'revocations'>,
   ) {
     this.log = logger.child({ context: 'DashboardEvents' });
-    this.revocations = auth?.revocations.subscribe((sid) => {
+    this.revocations = auth.revocations.subscribe((sid) => {
       for (const [res, v] of this.clients) if (v.sessionId === sid) res.end();
     });
   }
@@ -123,7 +123,7 @@ export class DashboardEvents implements OnModuleDestroy {
 
   onModuleDestroy(): void {
     this.closed = true;
-    this.revocations?.unsubscribe();
+    this.revocations.unsubscribe();
     for (const [res, v] of this.clients) {
       clearTimeout(v.timer);
       res.end();
@@ -195,7 +195,7 @@ export class DashboardEvents implements OnModuleDestroy {
     const chunks = new Map<string, string | undefined>();
     for (const [res, v] of this.clients) {
       if (v.view === undefined || !wanted(v)) continue;
-      const key = liveViewKey(v.view);
+      const key = liveViewQuery(v.view); // viewers of the same view share one render
       let chunk = chunks.get(key);
       if (!chunks.has(key)) {
         try {

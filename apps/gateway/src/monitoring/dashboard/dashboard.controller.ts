@@ -3,6 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagg
 import type { ServerResponse } from 'node:http';
 import { LOGGER, type Logger } from '@app/config';
 import { type AuthRequest, REQUEST_AUTH, type RequestAuth } from '../auth/auth.types';
+import { sendError } from '../auth/auth-gate';
 import { CurrentAuth } from '../auth/current-auth.decorator';
 import { DashboardEvents } from './dashboard-events.service';
 import { DashboardPages, type ListQuery } from './dashboard-pages.service';
@@ -21,13 +22,6 @@ function sendPage(res: ServerResponse, status: number, html: string): void {
   res.setHeader('Referrer-Policy', 'same-origin');
   res.setHeader('Cache-Control', 'no-store');
   res.end(html);
-}
-
-/** The API's error shape, for the routes a script reads (the event stream, assets). */
-function sendJson(res: ServerResponse, status: number, message: string): void {
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.end(JSON.stringify({ statusCode: status, message }));
 }
 
 /** Errors on dashboard routes (a bad query, a role refused by the guard) as an HTML page, not the API's JSON. */
@@ -135,11 +129,10 @@ export class DashboardController {
   @ApiOkResponse({ description: 'an event stream' })
   stream(@Query('view') view: unknown, @Query('page') page: unknown, @Query('agent') agent: unknown, @CurrentAuth() auth: RequestAuth, @Res() res: ServerResponse): void {
     const v = parseLiveView(view, page, agent);
-    if (v !== undefined && 'problem' in v) return sendJson(res, 400, v.problem);
+    if (v !== undefined && 'problem' in v) return sendError(res, 400, v.problem);
     const p = auth.principal;
     if (!this.events.attach(res, { view: v, closeAt: p?.exp === undefined ? undefined : p.exp * 1000, sessionId: p?.sid })) {
-      res.setHeader('Retry-After', '10');
-      sendJson(res, 503, 'too many dashboard viewers connected');
+      sendError(res, 503, 'too many dashboard viewers connected', { 'Retry-After': '10' });
     }
   }
 
@@ -149,7 +142,7 @@ export class DashboardController {
   @ApiOkResponse({ description: 'the file' })
   asset(@Param('name') name: string, @Res() res: ServerResponse): void {
     const a = this.views.assets.get(name);
-    if (!a) return sendJson(res, 404, `no dashboard asset "${name}"`);
+    if (!a) return sendError(res, 404, `no dashboard asset "${name}"`);
     res.statusCode = 200;
     res.setHeader('Content-Type', a.type);
     res.setHeader('X-Content-Type-Options', 'nosniff');

@@ -1,4 +1,4 @@
-import { ago, duration, liveViewKey, liveViewQuery, pageWindow, parseAgentParam, parseLiveView, parsePageParam } from './format';
+import { ago, duration, liveViewQuery, pageWindow, parseAgentParam, parseLiveView, parsePageParam } from './format';
 
 describe('dashboard formatting', () => {
   it('relative times, and durations at every scale', () => {
@@ -37,6 +37,6 @@ describe('dashboard formatting', () => {
     const q = new URLSearchParams(liveViewQuery(view));
     expect(parseLiveView(q.get('view') ?? undefined, q.get('page') ?? undefined, q.get('agent') ?? undefined)).toEqual(view);
     expect(liveViewQuery({ kind: 'calls', page: 1 })).toBe('view=calls');
-    expect(new Set([view, { ...view, page: 2 }, { ...view, agent: undefined }, { kind: 'history', page: 3, agent: view.agent }, { kind: 'overview' }].map((v) => liveViewKey(v as never))).size).toBe(5);
+    expect(new Set([view, { ...view, page: 2 }, { ...view, agent: undefined }, { kind: 'history', page: 3, agent: view.agent }, { kind: 'overview' }].map((v) => liveViewQuery(v as never))).size).toBe(5);
   });
 });

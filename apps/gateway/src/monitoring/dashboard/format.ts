@@ -75,12 +75,7 @@ export function parseAgentParam(v: unknown): string | undefined | { problem: str
 /** A page whose live region the event stream pushes (rendered on the server once per update and view). */
 export type LiveView = { kind: 'overview' } | { kind: 'calls' | 'history'; page: number; agent?: string };
 
-/** One string per distinct view: viewers with the same key get the same pushed region. */
-export function liveViewKey(v: LiveView): string {
-  return v.kind === 'overview' ? 'overview' : `${v.kind} ${v.page} ${v.agent ?? ''}`;
-}
-
-/** The event stream's query for a view (the page links it in `data-events`). */
+/** The event stream's query for a view (the page links it in `data-events`): one string per distinct view. */
 export function liveViewQuery(v: LiveView): string {
   const q = new URLSearchParams({ view: v.kind });
   if (v.kind !== 'overview') {
