@@ -187,14 +187,21 @@ function outputSample(f: Filter, n: number, src: Int16Array, origin: number, len
   const at = first - origin;
   if (phase === 0 && f.foldPhase0 && kStart === 0 && kEnd === f.taps) {
     // Integer decimation (16k -> 8k: Lex replies) always lands here away from the edges.
-    const c = f.w - 1;
-    const m = at + c;
-    acc = src[m] * coeffs[c];
-    const step = f.foldStep;
-    for (let j = 1; j <= c; j += step) acc += (src[m - j] + src[m + j]) * coeffs[c + j];
+    acc = foldedSum(src, at + f.w - 1, f.w - 1, f.foldStep, coeffs);
   } else {
     for (let k = kStart; k < kEnd; k++) acc += src[at + k] * coeffs[off + k];
   }
+  return toPcm16(acc);
+}
+
+/** Phase 0's mirrored taps around input `m`: centre tap `c`, pairs `m - j` and `m + j` (every `step`-th). */
+function foldedSum(src: Int16Array, m: number, c: number, step: number, coeffs: Float64Array): number {
+  let acc = src[m] * coeffs[c];
+  for (let j = 1; j <= c; j += step) acc += (src[m - j] + src[m + j]) * coeffs[c + j];
+  return acc;
+}
+
+function toPcm16(acc: number): number {
   const s = Math.round(acc);
   return s > 32767 ? 32767 : s < -32768 ? -32768 : s;
 }
@@ -207,29 +214,18 @@ export function resamplePcm16(src: Int16Array, fromRate: number, toRate: number)
   const out = new Int16Array(outLen);
   const scratch = f.table ? undefined : new Float64Array(f.taps);
   if (f.up === 1 && f.foldPhase0) {
-    // Integer decimation: every output is phase 0, so the interior runs the folded sum inline, the same
-    // arithmetic outputSample does (the stream resampler's outputs stay equal to these).
+    // Integer decimation: every output is phase 0, so the interior skips outputSample's edge and phase checks and
+    // sums the same folded taps (the stream resampler's outputs stay equal to these).
     const c = f.w - 1;
     const from = Math.min(outLen, Math.ceil(c / f.down)); // first n with all taps inside the input
     const to = Math.max(from, Math.min(outLen, Math.floor((len - f.w - 1) / f.down) + 1));
     for (let n = 0; n < from; n++) out[n] = outputSample(f, n, src, 0, len, scratch);
-    foldedRun(src, out, from, to, f.down, c, f.foldStep, f.table!);
+    for (let n = from; n < to; n++) out[n] = toPcm16(foldedSum(src, n * f.down, c, f.foldStep, f.table!));
     for (let n = to; n < outLen; n++) out[n] = outputSample(f, n, src, 0, len, scratch);
     return out;
   }
   for (let n = 0; n < outLen; n++) out[n] = outputSample(f, n, src, 0, len, scratch);
   return out;
-}
-
-function foldedRun(src: Int16Array, out: Int16Array, from: number, to: number, down: number, c: number, step: number, coeffs: Float64Array): void {
-  const centre = coeffs[c];
-  for (let n = from; n < to; n++) {
-    const m = n * down;
-    let acc = src[m] * centre;
-    for (let j = 1; j <= c; j += step) acc += (src[m - j] + src[m + j]) * coeffs[c + j];
-    const s = Math.round(acc);
-    out[n] = s > 32767 ? 32767 : s < -32768 ? -32768 : s;
-  }
 }
 
 /**
