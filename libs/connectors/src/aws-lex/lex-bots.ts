@@ -1,4 +1,3 @@
-import { LexModelsV2Client, ListBotAliasesCommand, ListBotsCommand } from '@aws-sdk/client-lex-models-v2';
 import type { BotAliasSummary, BotSummary } from '@aws-sdk/client-lex-models-v2';
 import type { Logger } from '@app/config';
 import type { LexBotEntry } from './lex.config';
@@ -16,20 +15,6 @@ export interface LexBot {
 export interface BotCatalog {
   listBots(nextToken?: string): Promise<{ items: BotSummary[]; nextToken?: string }>;
   listAliases(botId: string, nextToken?: string): Promise<{ items: BotAliasSummary[]; nextToken?: string }>;
-}
-
-export function sdkCatalog(client: LexModelsV2Client, timeoutMs: number): BotCatalog {
-  const opts = () => ({ abortSignal: AbortSignal.timeout(timeoutMs) });
-  return {
-    async listBots(nextToken) {
-      const r = await client.send(new ListBotsCommand({ nextToken, maxResults: 50 }), opts());
-      return { items: r.botSummaries ?? [], nextToken: r.nextToken };
-    },
-    async listAliases(botId, nextToken) {
-      const r = await client.send(new ListBotAliasesCommand({ botId, nextToken, maxResults: 50 }), opts());
-      return { items: r.botAliasSummaries ?? [], nextToken: r.nextToken };
-    },
-  };
 }
 
 async function allPages<T>(page: (token?: string) => Promise<{ items: T[]; nextToken?: string }>): Promise<T[]> {
