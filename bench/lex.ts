@@ -53,7 +53,18 @@ interface FakeChild {
 async function startFake(serviceMs: number): Promise<FakeChild> {
   const child: ChildProcess = fork(resolve(__dirname, 'lex-fake.ts'), [String(serviceMs)], {
     cwd: REPO,
-    execArgv: ['-r', '@swc-node/register'],
+    // The fake stands for a service with a fixed service time, so its own pauses must not show in the figures: with
+    // V8's defaults its small heap got a full collection every 0.4-0.6 s (3-20 ms each), which both remainders
+    // absorbed (a stall before it stamps a request's arrival or after it stamps the answer is not in the fake's
+    // time). A young generation that holds a request's life and a roomier old generation make them rare (2-3 a run).
+    // BENCH_FAKE_NODE_ARGS: extra node flags for diagnosis, e.g. "--trace-gc".
+    execArgv: [
+      '-r',
+      '@swc-node/register',
+      '--max-semi-space-size=32',
+      '--heap-growing-percent=300',
+      ...(process.env.BENCH_FAKE_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
