@@ -40,7 +40,10 @@ export interface LexBenchOptions {
   trace?: boolean;
 }
 
-export const LEX_DEFAULTS = { calls: 100, durationS: 10, serviceMs: 30 };
+// 20 s calls: at 10 s a run's p99 rested on its 4-5 slowest speech turns and its steady window sat in the gateway's
+// first seconds, while V8 still grows the heap with a full collection every 0.5-1.5 s (five-run sets of 2026-11-30:
+// pooled added p99 7.43 and 5.34 ms at 10 s, 2.47-4.18 at 20 s).
+export const LEX_DEFAULTS = { calls: 100, durationS: 20, serviceMs: 30 };
 export const LEX_QUICK = { calls: 25, durationS: 6, serviceMs: 30 };
 
 interface FakeChild {
