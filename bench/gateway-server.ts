@@ -7,6 +7,8 @@
 // BENCH_GATEWAY: more gateway keys as JSON (the soak's short connection age, bench/soak).
 // BENCH_MONITORING=off: monitoring disabled (no HTTP server, nothing observes the engine); default on, as shipped,
 // on a loopback port of the system's choosing (its address goes to the parent in the ready message).
+// BENCH_HTTP_STANDIN=1 with monitoring off (diagnostic, bench/http-standin.ts): a stand-in HTTP server that does no
+// monitoring work answers the monitoring side's traffic, its address reported as the monitoring one.
 // BENCH_GATEWAY_DIRECT=1 (diagnostic): BYOVA is served on <port> by a plain grpc-js server driving the gateway's
 // engine directly, without NestJS and RxJS (the Nest server listens on another port, unused), to tell their
 // share of a cost from the engine's.
@@ -21,6 +23,7 @@ import { startGateway } from '../apps/gateway/src/bootstrap';
 import { installServerChunkTimes } from './chunk-stamps';
 import { serveChildStats } from './child-stats';
 import { CHUNK_PLAN } from './chunk-plan';
+import { startHttpStandin } from './http-standin';
 
 // The repository (the parent forks its children there): this file may run from .bench-build (bench/compiled.ts).
 const REPO = process.cwd();
@@ -84,7 +87,8 @@ async function main(): Promise<void> {
   const gw = await startGateway(loaded, createLogger('silent'));
   if (direct) await serveDirect(gw.engine, port);
   serveChildStats();
-  process.send?.({ type: 'ready', address: gw.address, httpAddress: gw.httpAddress });
+  const standin = process.env.BENCH_MONITORING === 'off' && process.env.BENCH_HTTP_STANDIN === '1' ? await startHttpStandin() : undefined;
+  process.send?.({ type: 'ready', address: gw.address, httpAddress: gw.httpAddress ?? standin });
   const stop = () =>
     void gw.shutdown(500).finally(() => {
       process.exit(0);

@@ -31,6 +31,12 @@ export interface MonitoringBenchOptions {
   /** Control pairs: both gateways with monitoring on and read alike, to show how far two equal gateways differ in this run. */
   controls?: number;
   /**
+   * HTTP stand-in pairs (diagnostic): the off gateway serves the same HTTP traffic from a stand-in that does no
+   * monitoring work (bench/http-standin.ts), so the pair's ratio is monitoring's own work without the cost of
+   * serving HTTP in the gateway's process. Reported beside the verdict, never as it.
+   */
+  httpControls?: number;
+  /**
    * CPU profiles of both gateways' steady windows in the measured pairs (`on/`, `off/`), summarised here: the on
    * side's hot spots, and where it spent more than the off side.
    */
@@ -43,6 +49,8 @@ export const MONITORING_QUICK = { calls: 40, durationS: 6, repeats: 1, scrapeEve
 
 interface ModeRun {
   monitoring: boolean;
+  /** Monitoring off, with the HTTP stand-in serving the same traffic (an HTTP stand-in pair). */
+  standin?: boolean;
   cpuMsPerCallSecond: number | null;
   /** The main thread's share of it (JavaScript and scavenges); the rest is V8's GC helper threads and libuv's pool. */
   mainMsPerCallSecond: number | null;
@@ -68,27 +76,31 @@ async function prepare(
   o: MonitoringBenchOptions,
   monitoring: boolean,
   live: Set<ServerChild>,
+  standin = false,
 ): Promise<{ server: ServerChild; warm: () => Promise<void>; run: (index: number, pacer: Pacer) => Promise<ModeRun> }> {
-  const server = await startServer('gateway', o.endSilenceMs, undefined, { env: { BENCH_MONITORING: monitoring ? 'on' : 'off' } });
+  const env: Record<string, string> = { BENCH_MONITORING: monitoring ? 'on' : 'off', ...(standin ? { BENCH_HTTP_STANDIN: '1' } : {}) };
+  const server = await startServer('gateway', o.endSilenceMs, undefined, { env });
   live.add(server);
-  if (monitoring && !server.httpAddress) throw new Error('the gateway did not report its monitoring address');
+  const http = monitoring || standin;
+  if (http && !server.httpAddress) throw new Error(`the gateway did not report its ${monitoring ? 'monitoring' : 'stand-in'} address`);
   const level = (calls: number, durationS: number) => standardLevel(o, server.target, calls, durationS);
   // Warm-up: JIT and the first connections count in neither mode; the monitoring routes are read a few times
   // too (a Prometheus scraping every 15 s keeps them warm: their first, cold reads are not what it costs).
   const warm = async () => {
     await runLevel({ ...level(8, 1), durationMs: 1000, rampMs: 200, levelTimeoutMs: 20_000 }, { steadyStart() {}, steadyEnd() {} });
-    if (monitoring) {
+    if (http) {
       for (let i = 0; i < 5; i++) {
         for (const path of READ_PATHS) await fetch(`http://${server.httpAddress}${path}`, { signal: AbortSignal.timeout(5000) }).then((r) => r.arrayBuffer(), () => undefined);
       }
     }
   };
-  return { server, warm, run: (index, pacer) => measure(o, monitoring, server, (calls, durationS) => ({ ...level(calls, durationS), pacer }), index) };
+  return { server, warm, run: (index, pacer) => measure(o, monitoring, standin, server, (calls, durationS) => ({ ...level(calls, durationS), pacer }), index) };
 }
 
 async function measure(
   o: MonitoringBenchOptions,
   monitoring: boolean,
+  standin: boolean,
   server: ServerChild,
   level: (calls: number, durationS: number) => ReturnType<typeof standardLevel>,
   index: number,
@@ -116,7 +128,7 @@ async function measure(
     const profile = o.profileDir && index < o.repeats ? resolve(o.profileDir, monitoring ? 'on' : 'off') : undefined;
     if (profile) mkdirSync(profile, { recursive: true });
     let profiled: Promise<boolean> = Promise.resolve(false);
-    if (monitoring) {
+    if (monitoring || standin) {
       if (o.scrapeEveryS > 0) reader = setInterval(() => void read(), o.scrapeEveryS * 1000);
       viewers = startDashboardViewers(server.httpAddress!);
     }
@@ -144,6 +156,7 @@ async function measure(
     const { errors, errorKinds } = errorKindsOf(run.samples);
     return {
       monitoring,
+      ...(standin ? { standin } : {}),
       cpuMsPerCallSecond: steady && windowS > 0 ? steady.cpuMs / (o.calls * windowS) : null,
       mainMsPerCallSecond: steady && windowS > 0 && Number.isFinite(steady.mainMs) ? steady.mainMs / (o.calls * windowS) : null,
       cpuPctOfCore: steady ? (steady.cpuMs / steady.ms) * 100 : null,
@@ -174,9 +187,12 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
   const byOrder = { onFirst: [] as number[], onSecond: [] as number[] };
   const mainRatios: number[] = [];
   const controlRatios: number[] = [];
+  const standinRatios: number[] = [];
   const controls = o.controls ?? 0;
-  for (let i = 0; i < o.repeats + controls; i++) {
-    const control = i >= o.repeats;
+  const httpControls = o.httpControls ?? 0;
+  for (let i = 0; i < o.repeats + controls + httpControls; i++) {
+    const control = i >= o.repeats && i < o.repeats + controls;
+    const standinPair = i >= o.repeats + controls;
     const started: ServerChild[] = [];
     try {
       // Started one after the other, alternating which goes first, then warmed up and measured at the same time:
@@ -185,7 +201,7 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
       const modes = control ? [true, true] : i % 2 === 0 ? [true, false] : [false, true];
       const prepared = [];
       for (const on of modes) {
-        const p = await prepare(o, on, live);
+        const p = await prepare(o, on, live, standinPair && !on);
         started.push(p.server);
         prepared.push(p);
       }
@@ -199,6 +215,14 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
         const [x, y] = pair.map((r) => r.cpuMsPerCallSecond);
         if (x !== null && y !== null && y > 0) controlRatios.push(x / y);
         process.stdout.write(`  control pair (both on): first / second ${x !== null && y ? (x / y).toFixed(3) : '-'}\n`);
+        continue;
+      }
+      if (standinPair) {
+        const on = pair.find((r) => r.monitoring)!.cpuMsPerCallSecond;
+        const off = pair.find((r) => !r.monitoring)!.cpuMsPerCallSecond;
+        if (on !== null && off !== null && off > 0) standinRatios.push(on / off);
+        const bad = pair.reduce((n, r) => n + r.errors + r.readErrors, 0);
+        process.stdout.write(`  HTTP stand-in pair (off serving the same HTTP traffic): on / off ${on !== null && off ? (on / off).toFixed(3) : '-'}${bad ? ` (${bad} errors)` : ''}\n`);
         continue;
       }
       for (const r of pair) {
@@ -255,13 +279,16 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
   const detail =
     `Main thread alone, on / off: ${mainRatios.map((x) => x.toFixed(3)).join(', ') || '-'} (median ${mainRatio === null ? '-' : mainRatio.toFixed(3)}); the rest of the difference is in V8's GC helper threads.` +
     ` By start order, median on / off with monitoring started first ${fm(median(byOrder.onFirst))} (${byOrder.onFirst.length} pairs), second ${fm(median(byOrder.onSecond))} (${byOrder.onSecond.length}): a gap is an order effect, which alternating the order averages out.` +
-    (controls > 0 ? ` Control pairs (two equal gateways, both on): ${controlRatios.map((x) => x.toFixed(3)).join(', ') || '-'}: how far a pair moves without any difference.` : '');
+    (controls > 0 ? ` Control pairs (two equal gateways, both on): ${controlRatios.map((x) => x.toFixed(3)).join(', ') || '-'}: how far a pair moves without any difference.` : '') +
+    (httpControls > 0
+      ? ` HTTP stand-in pairs (the off gateway serving the same HTTP traffic from a stand-in that does no monitoring work): ${standinRatios.map((x) => x.toFixed(3)).join(', ') || '-'} (median ${fm(median(standinRatios))}): monitoring's own work; the verdict's ratio above it is what serving HTTP in the gateway's process costs its gRPC path.`
+      : '');
   const totalS = Math.round((performance.now() - t0) / 1000);
   process.stdout.write(`\n${table}\n\n${line}\n${detail}\nLoad average before/after: ${loadBefore} / ${loadAfter}\n`);
   const when = new Date().toISOString();
   writeFileSync(
     resolve(resultsDir, 'monitoring.json'),
-    `${JSON.stringify({ when, options: o, loadavg: { before: loadBefore, after: loadAfter }, totalSeconds: totalS, runs, pairRatios, byOrder, mainRatios, controlRatios, medianCpuMsPerCallSecond: { on: onMs, off: offMs }, ratio, target: { ratio: MONITORING_CPU_RATIO_TARGET, met } }, null, 2)}\n`,
+    `${JSON.stringify({ when, options: o, loadavg: { before: loadBefore, after: loadAfter }, totalSeconds: totalS, runs, pairRatios, byOrder, mainRatios, controlRatios, standinRatios, medianCpuMsPerCallSecond: { on: onMs, off: offMs }, ratio, target: { ratio: MONITORING_CPU_RATIO_TARGET, met } }, null, 2)}\n`,
   );
   writeFileSync(
     resolve(resultsDir, 'monitoring.md'),

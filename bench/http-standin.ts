@@ -1,0 +1,37 @@
+// Monitoring section, HTTP stand-in pairs (bench/monitoring.ts, --mon-http-controls): a gateway child with monitoring
+// off serves the monitoring side's HTTP traffic from this stand-in instead: the same routes answered from fixed
+// text of about the real sizes, and the dashboard's event stream pushing a list-sized region once a second. It does
+// no monitoring work, so the pair's ratio is what monitoring's own work costs, and the standard pair's ratio minus
+// it is what serving HTTP in the gateway's process costs its gRPC path.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** About what the monitoring side sends at 150 calls: a pushed list region, a page of calls, a scrape. */
+const REGION_BYTES = 25_000;
+const READ_BYTES = 20_000;
+const PUSH_EVERY_MS = 1000;
+
+export function startHttpStandin(): Promise<string> {
+  const region = `event: calls\ndata: {"active":150}\n\nevent: region\ndata: ${JSON.stringify({ id: 'calls-live', html: 'x'.repeat(REGION_BYTES) })}\n\n`;
+  const read = JSON.stringify({ items: 'x'.repeat(READ_BYTES) });
+  const streams = new Set<import('node:http').ServerResponse>();
+  const server = createServer((req, res) => {
+    if (req.url?.startsWith('/dashboard/events')) {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store' });
+      res.write('retry: 3000\n: connected\n\n');
+      streams.add(res);
+      res.on('close', () => streams.delete(res));
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(read);
+  });
+  setInterval(() => {
+    for (const s of streams) s.write(region);
+  }, PUSH_EVERY_MS).unref();
+  server.unref();
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(`127.0.0.1:${(server.address() as AddressInfo).port}`));
+  });
+}
