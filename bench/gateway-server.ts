@@ -8,7 +8,8 @@
 // BENCH_MONITORING=off: monitoring disabled (no HTTP server, nothing observes the engine); default on, as shipped,
 // on a loopback port of the system's choosing (its address goes to the parent in the ready message).
 // BENCH_HTTP_STANDIN=1 with monitoring off (diagnostic, bench/http-standin.ts): a stand-in HTTP server that does no
-// monitoring work answers the monitoring side's traffic, its address reported as the monitoring one.
+// monitoring work answers the monitoring side's traffic, its address reported as the monitoring one; =worker: the
+// stand-in in a worker thread.
 // BENCH_GATEWAY_DIRECT=1 (diagnostic): BYOVA is served on <port> by a plain grpc-js server driving the gateway's
 // engine directly, without NestJS and RxJS (the Nest server listens on another port, unused), to tell their
 // share of a cost from the engine's.
@@ -87,7 +88,8 @@ async function main(): Promise<void> {
   const gw = await startGateway(loaded, createLogger('silent'));
   if (direct) await serveDirect(gw.engine, port);
   serveChildStats();
-  const standin = process.env.BENCH_MONITORING === 'off' && process.env.BENCH_HTTP_STANDIN === '1' ? await startHttpStandin() : undefined;
+  const standinMode = process.env.BENCH_MONITORING === 'off' ? process.env.BENCH_HTTP_STANDIN : undefined;
+  const standin = standinMode === '1' || standinMode === 'worker' ? await startHttpStandin(standinMode === 'worker') : undefined;
   process.send?.({ type: 'ready', address: gw.address, httpAddress: gw.httpAddress ?? standin });
   const stop = () =>
     void gw.shutdown(500).finally(() => {

@@ -78,7 +78,7 @@ async function prepare(
   live: Set<ServerChild>,
   standin = false,
 ): Promise<{ server: ServerChild; warm: () => Promise<void>; run: (index: number, pacer: Pacer) => Promise<ModeRun> }> {
-  const env: Record<string, string> = { BENCH_MONITORING: monitoring ? 'on' : 'off', ...(standin ? { BENCH_HTTP_STANDIN: '1' } : {}) };
+  const env: Record<string, string> = { BENCH_MONITORING: monitoring ? 'on' : 'off', ...(standin ? { BENCH_HTTP_STANDIN: process.env.BENCH_HTTP_STANDIN === 'worker' ? 'worker' : '1' } : {}) };
   const server = await startServer('gateway', o.endSilenceMs, undefined, { env });
   live.add(server);
   const http = monitoring || standin;
@@ -188,6 +188,8 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
   const mainRatios: number[] = [];
   const controlRatios: number[] = [];
   const standinRatios: number[] = [];
+  const standinMainRatios: number[] = [];
+  const standinRuns: ModeRun[] = [];
   const controls = o.controls ?? 0;
   const httpControls = o.httpControls ?? 0;
   for (let i = 0; i < o.repeats + controls + httpControls; i++) {
@@ -221,8 +223,14 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
         const on = pair.find((r) => r.monitoring)!.cpuMsPerCallSecond;
         const off = pair.find((r) => !r.monitoring)!.cpuMsPerCallSecond;
         if (on !== null && off !== null && off > 0) standinRatios.push(on / off);
+        const mainOn = pair.find((r) => r.monitoring)!.mainMsPerCallSecond;
+        const mainOff = pair.find((r) => !r.monitoring)!.mainMsPerCallSecond;
+        if (mainOn !== null && mainOff !== null && mainOff > 0) standinMainRatios.push(mainOn / mainOff);
+        standinRuns.push(...pair);
         const bad = pair.reduce((n, r) => n + r.errors + r.readErrors, 0);
-        process.stdout.write(`  HTTP stand-in pair (off serving the same HTTP traffic): on / off ${on !== null && off ? (on / off).toFixed(3) : '-'}${bad ? ` (${bad} errors)` : ''}\n`);
+        process.stdout.write(
+          `  HTTP stand-in pair (off serving the same HTTP traffic): on / off ${on !== null && off ? (on / off).toFixed(3) : '-'}, main thread ${mainOn !== null && mainOff ? (mainOn / mainOff).toFixed(3) : '-'}${bad ? ` (${bad} errors)` : ''}\n`,
+        );
         continue;
       }
       for (const r of pair) {
@@ -281,14 +289,14 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
     ` By start order, median on / off with monitoring started first ${fm(median(byOrder.onFirst))} (${byOrder.onFirst.length} pairs), second ${fm(median(byOrder.onSecond))} (${byOrder.onSecond.length}): a gap is an order effect, which alternating the order averages out.` +
     (controls > 0 ? ` Control pairs (two equal gateways, both on): ${controlRatios.map((x) => x.toFixed(3)).join(', ') || '-'}: how far a pair moves without any difference.` : '') +
     (httpControls > 0
-      ? ` HTTP stand-in pairs (the off gateway serving the same HTTP traffic from a stand-in that does no monitoring work): ${standinRatios.map((x) => x.toFixed(3)).join(', ') || '-'} (median ${fm(median(standinRatios))}): monitoring's own work; the verdict's ratio above it is what serving HTTP in the gateway's process costs its gRPC path.`
+      ? ` HTTP stand-in pairs (the off gateway serving the same HTTP traffic from a stand-in that does no monitoring work): ${standinRatios.map((x) => x.toFixed(3)).join(', ') || '-'} (median ${fm(median(standinRatios))}, main thread ${fm(median(standinMainRatios))}): monitoring's own work; the verdict's ratio above it is what serving HTTP in the gateway's process costs its gRPC path.`
       : '');
   const totalS = Math.round((performance.now() - t0) / 1000);
   process.stdout.write(`\n${table}\n\n${line}\n${detail}\nLoad average before/after: ${loadBefore} / ${loadAfter}\n`);
   const when = new Date().toISOString();
   writeFileSync(
     resolve(resultsDir, 'monitoring.json'),
-    `${JSON.stringify({ when, options: o, loadavg: { before: loadBefore, after: loadAfter }, totalSeconds: totalS, runs, pairRatios, byOrder, mainRatios, controlRatios, standinRatios, medianCpuMsPerCallSecond: { on: onMs, off: offMs }, ratio, target: { ratio: MONITORING_CPU_RATIO_TARGET, met } }, null, 2)}\n`,
+    `${JSON.stringify({ when, options: o, loadavg: { before: loadBefore, after: loadAfter }, totalSeconds: totalS, runs, pairRatios, byOrder, mainRatios, controlRatios, standinRatios, standinMainRatios, standinRuns, medianCpuMsPerCallSecond: { on: onMs, off: offMs }, ratio, target: { ratio: MONITORING_CPU_RATIO_TARGET, met } }, null, 2)}\n`,
   );
   writeFileSync(
     resolve(resultsDir, 'monitoring.md'),
