@@ -2,7 +2,7 @@
 // off serves the monitoring side's HTTP traffic from this stand-in instead: the same routes answered from fixed
 // text of about the real sizes, and the dashboard's event stream pushing a list-sized region once a second. It does
 // no monitoring work, so the pair's ratio is what monitoring's own work costs, and the standard pair's ratio minus
-// it is what serving HTTP in the gateway's process costs its gRPC path.
+// it is what serving that HTTP inside the gateway's process costs the process.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
