@@ -1,8 +1,7 @@
 // Monitoring section, HTTP stand-in pairs (bench/monitoring.ts, --mon-http-controls): a gateway child with monitoring
 // off serves the monitoring side's HTTP traffic from this stand-in instead: the same routes answered from fixed
 // text of about the real sizes, and the dashboard's event stream pushing a list-sized region once a second. It does
-// no monitoring work, so the pair's ratio is what monitoring's own work costs, and the standard pair's ratio minus
-// it is what serving that HTTP inside the gateway's process costs the process.
+// no monitoring work, so the pair's ratio is what monitoring costs beyond serving the same traffic.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';

@@ -289,7 +289,7 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
     ` By start order, median on / off with monitoring started first ${fm(median(byOrder.onFirst))} (${byOrder.onFirst.length} pairs), second ${fm(median(byOrder.onSecond))} (${byOrder.onSecond.length}): a gap is an order effect, which alternating the order averages out.` +
     (controls > 0 ? ` Control pairs (two equal gateways, both on): ${controlRatios.map((x) => x.toFixed(3)).join(', ') || '-'}: how far a pair moves without any difference.` : '') +
     (httpControls > 0
-      ? ` HTTP stand-in pairs (the off gateway serving the same HTTP traffic from a stand-in that does no monitoring work): ${standinRatios.map((x) => x.toFixed(3)).join(', ') || '-'} (median ${fm(median(standinRatios))}, main thread ${fm(median(standinMainRatios))}): monitoring's own work; the verdict's ratio above it is what serving that HTTP inside the gateway's process costs it.`
+      ? ` HTTP stand-in pairs (the off gateway serving the same HTTP traffic from a stand-in that does no monitoring work): ${standinRatios.map((x) => x.toFixed(3)).join(', ') || '-'} (median ${fm(median(standinRatios))}, main thread ${fm(median(standinMainRatios))}): what monitoring costs beyond serving the same HTTP traffic.`
       : '');
   const totalS = Math.round((performance.now() - t0) / 1000);
   process.stdout.write(`\n${table}\n\n${line}\n${detail}\nLoad average before/after: ${loadBefore} / ${loadAfter}\n`);
