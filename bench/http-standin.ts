@@ -2,7 +2,7 @@
 // off serves the monitoring side's HTTP traffic from this stand-in instead: the same routes answered from fixed
 // text of about the real sizes, and the dashboard's event stream pushing a list-sized region once a second. It does
 // no monitoring work, so the pair's ratio is what monitoring costs beyond serving the same traffic.
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 
@@ -22,12 +22,13 @@ export function startHttpStandin(inWorker = false): Promise<string> {
     w.unref();
     return new Promise((resolve, reject) => {
       w.once('message', resolve);
-      w.once('error', reject);
+      // Before the address: the stand-in failed to start; after it, a diagnostic's failure must not end the gateway.
+      w.on('error', reject);
     });
   }
   const region = `event: calls\ndata: {"active":150}\n\nevent: region\ndata: ${JSON.stringify({ id: 'calls-live', html: 'x'.repeat(REGION_BYTES) })}\n\n`;
   const read = JSON.stringify({ items: 'x'.repeat(READ_BYTES) });
-  const streams = new Set<import('node:http').ServerResponse>();
+  const streams = new Set<ServerResponse>();
   const server = createServer((req, res) => {
     if (req.url?.startsWith('/dashboard/events')) {
       res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store' });

@@ -69,6 +69,8 @@ interface ModeRun {
 /** What is read while monitoring is on: the scrape, the active calls, the status. */
 const READ_PATHS = ['/metrics', '/api/conversations?limit=50', '/api/status'];
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** A ratio to three places, '-' when there is none. */
+const fm = (x: number | null) => (x === null ? '-' : x.toFixed(3));
 const f = (n: number | null | undefined, d = 2) => (n === null || n === undefined ? '-' : n.toFixed(d));
 
 /** A started gateway child; `warm` runs its warm-up, `run` drives the level against it and measures it. */
@@ -219,17 +221,21 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
         process.stdout.write(`  control pair (both on): first / second ${x !== null && y ? (x / y).toFixed(3) : '-'}\n`);
         continue;
       }
+      // on / off of the pair, whole process and main thread alone (null when a side has no figure).
+      const ratioOf = (k: 'cpuMsPerCallSecond' | 'mainMsPerCallSecond') => {
+        const on = pair.find((r) => r.monitoring)![k];
+        const off = pair.find((r) => !r.monitoring)![k];
+        return on !== null && off !== null && off > 0 ? on / off : null;
+      };
+      const pairRatio = ratioOf('cpuMsPerCallSecond');
+      const pairMain = ratioOf('mainMsPerCallSecond');
       if (standinPair) {
-        const on = pair.find((r) => r.monitoring)!.cpuMsPerCallSecond;
-        const off = pair.find((r) => !r.monitoring)!.cpuMsPerCallSecond;
-        if (on !== null && off !== null && off > 0) standinRatios.push(on / off);
-        const mainOn = pair.find((r) => r.monitoring)!.mainMsPerCallSecond;
-        const mainOff = pair.find((r) => !r.monitoring)!.mainMsPerCallSecond;
-        if (mainOn !== null && mainOff !== null && mainOff > 0) standinMainRatios.push(mainOn / mainOff);
+        if (pairRatio !== null) standinRatios.push(pairRatio);
+        if (pairMain !== null) standinMainRatios.push(pairMain);
         standinRuns.push(...pair);
         const bad = pair.reduce((n, r) => n + r.errors + r.readErrors, 0);
         process.stdout.write(
-          `  HTTP stand-in pair (off serving the same HTTP traffic): on / off ${on !== null && off ? (on / off).toFixed(3) : '-'}, main thread ${mainOn !== null && mainOff ? (mainOn / mainOff).toFixed(3) : '-'}${bad ? ` (${bad} errors)` : ''}\n`,
+          `  HTTP stand-in pair (off serving the same HTTP traffic): on / off ${fm(pairRatio)}, main thread ${fm(pairMain)}${bad ? ` (${bad} errors)` : ''}\n`,
         );
         continue;
       }
@@ -240,16 +246,12 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
             `errors ${r.errors}${r.monitoring ? `, monitoring reads ${r.reads} (${r.readErrors} failed), dashboard events ${r.viewers?.events ?? 0}, pushed list regions ${r.viewers?.regions ?? 0} (${f((r.viewers?.regionBytes ?? 0) / 1e6, 1)} MB)` : ''}\n`,
         );
       }
-      const on = pair.find((r) => r.monitoring)!.cpuMsPerCallSecond;
-      const off = pair.find((r) => !r.monitoring)!.cpuMsPerCallSecond;
-      if (on !== null && off !== null && off > 0) {
-        pairRatios.push(on / off);
-        (modes[0] ? byOrder.onFirst : byOrder.onSecond).push(on / off);
-        process.stdout.write(`  pair ${i + 1}: on / off ${(on / off).toFixed(3)}\n`);
+      if (pairRatio !== null) {
+        pairRatios.push(pairRatio);
+        (modes[0] ? byOrder.onFirst : byOrder.onSecond).push(pairRatio);
+        process.stdout.write(`  pair ${i + 1}: on / off ${pairRatio.toFixed(3)}\n`);
       }
-      const mainOn = pair.find((r) => r.monitoring)!.mainMsPerCallSecond;
-      const mainOff = pair.find((r) => !r.monitoring)!.mainMsPerCallSecond;
-      if (mainOn !== null && mainOff !== null && mainOff > 0) mainRatios.push(mainOn / mainOff);
+      if (pairMain !== null) mainRatios.push(pairMain);
     } finally {
       for (const s of started) {
         await s.stop();
@@ -283,7 +285,6 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
     `CPU per call-second with monitoring on / off (median of ${pairRatios.length} side-by-side pairs: ${pairRatios.map((x) => x.toFixed(3)).join(', ')}): ${ratio === null ? '-' : ratio.toFixed(3)} ` +
     `(${ratio === null ? '-' : `${((ratio - 1) * 100).toFixed(1)}%`} more); target <= ${MONITORING_CPU_RATIO_TARGET} at ${o.calls} calls: ${verdict}${clean ? '' : ' (errors)'}`;
   const mainRatio = median(mainRatios);
-  const fm = (x: number | null) => (x === null ? '-' : x.toFixed(3));
   const detail =
     `Main thread alone, on / off: ${mainRatios.map((x) => x.toFixed(3)).join(', ') || '-'} (median ${mainRatio === null ? '-' : mainRatio.toFixed(3)}); the rest of the difference is in V8's GC helper threads.` +
     ` By start order, median on / off with monitoring started first ${fm(median(byOrder.onFirst))} (${byOrder.onFirst.length} pairs), second ${fm(median(byOrder.onSecond))} (${byOrder.onSecond.length}): a gap is an order effect, which alternating the order averages out.` +
