@@ -57,6 +57,26 @@ describe('CallLogService', () => {
     expect(log.counts()).toEqual({ active: 0, total: 1, history: 1 });
   });
 
+  it('keeps an ended RPC as text, and still records an event that comes after its end', () => {
+    const { log, emit, start, end, rpc, reply } = setup();
+    start('c1');
+    rpc('c1', 1, 1001);
+    reply('c1', 1, 1010, 9, true);
+    emit({ type: 'rpc_ended', at: 1011, conversationId: 'c1', rpc: 1, method: 'ProcessCallerInput', status: 'OK', durationMs: 10, started: true });
+    rpc('c1', 2, 1100);
+    emit({ type: 'speech_ended', at: 1150, conversationId: 'c1', rpc: 1, utteranceMs: 40 });
+    const expected = [
+      { seq: 1, status: 'OK', endedAt: 1011, utteranceMs: 40, replies: [{ latencyMs: 9, input: { mode: 'voice_dtmf', dtmf: { terminator: '#' } } }] },
+      { seq: 2, startedAt: 1100, replies: [] },
+    ];
+    expect(log.get('c1')!.rpcs).toMatchObject(expected);
+    emit({ type: 'rpc_ended', at: 1200, conversationId: 'c1', rpc: 2, method: 'ProcessCallerInput', status: 'CANCELLED', durationMs: 100, started: true });
+    end('c1', 1300);
+    const ended = log.get('c1')!;
+    expect(ended).toMatchObject({ id: 'c1', state: 'ended', turns: 2, droppedRpcs: 0, rpcs: [expected[0], { seq: 2, status: 'CANCELLED' }] });
+    expect(ended.rpcs).toHaveLength(2);
+  });
+
   it('keeps at most history_size ended calls, newest first', () => {
     const { log, start, end } = setup({ history_size: 3 });
     for (let i = 1; i <= 5; i++) {
