@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { DASHBOARD_VIEWERS, type DashboardViewers, startDashboardViewers, type ViewerCounts } from './dashboard-viewers';
 import { Pacer, runLevel, standardLevel } from './load';
 import { diffProfiles, SOURCEMAPS_FILE, summariseProfile } from './profile';
+import { type PollutionSummary, runPollution } from './jit-pollution';
 import { readMachine, readMainThreadCpuMs, readProc, REPO, startServer, type ServerChild } from './servers';
 import { dist, errorKindsOf, median, readLoadavg } from './stats';
 import type { ClientKind } from './wire';
@@ -36,6 +37,11 @@ export interface MonitoringBenchOptions {
    * serving HTTP in the gateway's process. Reported beside the verdict, never as it.
    */
   httpControls?: number;
+  /**
+   * JIT pollution runs (diagnostic, bench/jit-pollution.ts): two off gateways, one of which serves the HTTP traffic
+   * for a few seconds between two measured windows; whether the gRPC path stays dearer after it. Beside the verdict.
+   */
+  pollution?: number;
   /**
    * CPU profiles of both gateways' steady windows in the measured pairs (`on/`, `off/`), summarised here: the on
    * side's hot spots, and where it spent more than the off side.
@@ -176,7 +182,13 @@ async function measure(
   }
 }
 
-export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: string, live: Set<ServerChild>): Promise<{ met: boolean | null }> {
+export async function runMonitoringBench(
+  o: MonitoringBenchOptions,
+  resultsDir: string,
+  live: Set<ServerChild>,
+  /** Called as each pair or diagnostic run starts (the bench's watchdog bounds each step). */
+  onStep: () => void = () => undefined,
+): Promise<{ met: boolean | null }> {
   const t0 = performance.now();
   process.stdout.write(
     `\nMonitoring section: ${o.calls} calls of ${o.durationS} s to each of two gateways side by side, monitoring on and off, ${o.repeats} pair(s), ` +
@@ -197,6 +209,7 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
   for (let i = 0; i < o.repeats + controls + httpControls; i++) {
     const control = i >= o.repeats && i < o.repeats + controls;
     const standinPair = i >= o.repeats + controls;
+    onStep();
     const started: ServerChild[] = [];
     try {
       // Started one after the other, alternating which goes first, then warmed up and measured at the same time:
@@ -259,6 +272,7 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
       }
     }
   }
+  const pollution: PollutionSummary | undefined = o.pollution ? await runPollution(o, o.pollution, READ_PATHS, live, onStep) : undefined;
   const loadAfter = readLoadavg();
   const cpu = (on: boolean) => runs.filter((r) => r.monitoring === on && r.cpuMsPerCallSecond !== null).map((r) => r.cpuMsPerCallSecond!);
   const onMs = median(cpu(true));
@@ -291,13 +305,16 @@ export async function runMonitoringBench(o: MonitoringBenchOptions, resultsDir: 
     (controls > 0 ? ` Control pairs (two equal gateways, both on): ${controlRatios.map((x) => x.toFixed(3)).join(', ') || '-'}: how far a pair moves without any difference.` : '') +
     (httpControls > 0
       ? ` HTTP stand-in pairs (the off gateway serving the same HTTP traffic from a stand-in that does no monitoring work): ${standinRatios.map((x) => x.toFixed(3)).join(', ') || '-'} (median ${fm(median(standinRatios))}, main thread ${fm(median(standinMainRatios))}): what monitoring costs beyond serving the same HTTP traffic.`
+      : '') +
+    (pollution
+      ? ` JIT pollution runs (two off gateways; one served the HTTP traffic for about 6 s between two windows, then nothing): its window 2 / window 1 over the other's, main thread, median ${fm(pollution.pollutedMain)} after traffic against ${fm(pollution.controlMain)} in control runs with none (whole process ${fm(pollution.pollutedWhole)} / ${fm(pollution.controlWhole)}): the gap is what serving HTTP in the gateway's isolate leaves on its gRPC path.`
       : '');
   const totalS = Math.round((performance.now() - t0) / 1000);
   process.stdout.write(`\n${table}\n\n${line}\n${detail}\nLoad average before/after: ${loadBefore} / ${loadAfter}\n`);
   const when = new Date().toISOString();
   writeFileSync(
     resolve(resultsDir, 'monitoring.json'),
-    `${JSON.stringify({ when, options: o, loadavg: { before: loadBefore, after: loadAfter }, totalSeconds: totalS, runs, pairRatios, byOrder, mainRatios, controlRatios, standinRatios, standinMainRatios, standinRuns, medianCpuMsPerCallSecond: { on: onMs, off: offMs }, ratio, target: { ratio: MONITORING_CPU_RATIO_TARGET, met } }, null, 2)}\n`,
+    `${JSON.stringify({ when, options: o, loadavg: { before: loadBefore, after: loadAfter }, totalSeconds: totalS, runs, pairRatios, byOrder, mainRatios, controlRatios, standinRatios, standinMainRatios, standinRuns, pollution, medianCpuMsPerCallSecond: { on: onMs, off: offMs }, ratio, target: { ratio: MONITORING_CPU_RATIO_TARGET, met } }, null, 2)}\n`,
   );
   writeFileSync(
     resolve(resultsDir, 'monitoring.md'),
