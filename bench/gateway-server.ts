@@ -9,7 +9,9 @@
 // on a loopback port of the system's choosing (its address goes to the parent in the ready message).
 // BENCH_HTTP_STANDIN=1 with monitoring off (diagnostic, bench/http-standin.ts): a stand-in HTTP server that does no
 // monitoring work answers the monitoring side's traffic, its address reported as the monitoring one; =worker: the
-// stand-in in a worker thread.
+// stand-in in a worker thread. =worker with monitoring on: the monitoring side's traffic goes to the worker
+// stand-in, and the gateway's own HTTP server serves nothing (monitoring's bookkeeping with its HTTP in another
+// isolate, as a design with the HTTP server in a worker thread would have it).
 // BENCH_GATEWAY_DIRECT=1 (diagnostic): BYOVA is served on <port> by a plain grpc-js server driving the gateway's
 // engine directly, without NestJS and RxJS (the Nest server listens on another port, unused), to tell their
 // share of a cost from the engine's.
@@ -88,9 +90,11 @@ async function main(): Promise<void> {
   const gw = await startGateway(loaded, createLogger('silent'));
   if (direct) await serveDirect(gw.engine, port);
   serveChildStats();
-  const standinMode = process.env.BENCH_MONITORING === 'off' ? process.env.BENCH_HTTP_STANDIN : undefined;
-  const standin = standinMode === '1' || standinMode === 'worker' ? await startHttpStandin(standinMode === 'worker') : undefined;
-  process.send?.({ type: 'ready', address: gw.address, httpAddress: gw.httpAddress ?? standin });
+  const standinMode = process.env.BENCH_HTTP_STANDIN;
+  const off = process.env.BENCH_MONITORING === 'off';
+  const standin = (off && standinMode === '1') || standinMode === 'worker' ? await startHttpStandin(standinMode === 'worker') : undefined;
+  // With monitoring on, a worker stand-in takes the traffic and the gateway's own server serves nothing.
+  process.send?.({ type: 'ready', address: gw.address, httpAddress: standin ?? gw.httpAddress });
   const stop = () =>
     void gw.shutdown(500).finally(() => {
       process.exit(0);
