@@ -43,6 +43,12 @@ export interface MonitoringBenchOptions {
    */
   pollution?: number;
   /**
+   * Diagnostic: the on gateways' reads and viewers go to the HTTP stand-in in a worker thread, their own server
+   * serving nothing (monitoring's bookkeeping with its HTTP in another isolate); the off gateways get an idle one.
+   * The verdict then says it is not the gateway as shipped.
+   */
+  workerHttp?: boolean;
+  /**
    * CPU profiles of both gateways' steady windows in the measured pairs (`on/`, `off/`), summarised here: the on
    * side's hot spots, and where it spent more than the off side.
    */
@@ -72,8 +78,6 @@ interface ModeRun {
   viewers?: ViewerCounts;
 }
 
-/** The whole run with BENCH_HTTP_STANDIN=worker: on gateways send their traffic to a worker stand-in (bench/gateway-server.ts). */
-const WORKER_STANDIN = process.env.BENCH_HTTP_STANDIN === 'worker';
 /** What is read while monitoring is on: the scrape, the active calls, the status. */
 const READ_PATHS = ['/metrics', '/api/conversations?limit=50', '/api/status'];
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -88,7 +92,8 @@ async function prepare(
   live: Set<ServerChild>,
   standin = false,
 ): Promise<{ server: ServerChild; warm: () => Promise<void>; run: (index: number, pacer: Pacer) => Promise<ModeRun> }> {
-  const env: Record<string, string> = { BENCH_MONITORING: monitoring ? 'on' : 'off', ...(standin ? { BENCH_HTTP_STANDIN: process.env.BENCH_HTTP_STANDIN === 'worker' ? 'worker' : '1' } : {}) };
+  const standinMode = standin ? (process.env.BENCH_HTTP_STANDIN === 'worker' ? 'worker' : '1') : o.workerHttp ? (monitoring ? 'worker-on' : 'worker') : undefined;
+  const env: Record<string, string> = { BENCH_MONITORING: monitoring ? 'on' : 'off', ...(standinMode ? { BENCH_HTTP_STANDIN: standinMode } : {}) };
   const server = await startServer('gateway', o.endSilenceMs, undefined, { env });
   live.add(server);
   const http = monitoring || standin;
@@ -302,7 +307,7 @@ export async function runMonitoringBench(
   const line =
     `CPU per call-second with monitoring on / off (median of ${pairRatios.length} side-by-side pairs: ${pairRatios.map((x) => x.toFixed(3)).join(', ')}): ${ratio === null ? '-' : ratio.toFixed(3)} ` +
     `(${ratio === null ? '-' : `${((ratio - 1) * 100).toFixed(1)}%`} more); target <= ${MONITORING_CPU_RATIO_TARGET} at ${o.calls} calls: ${verdict}${clean ? '' : ' (errors)'}` +
-    (WORKER_STANDIN ? " (BENCH_HTTP_STANDIN=worker: the on side's HTTP was served by a stand-in in a worker thread, so this is not the gateway as shipped)" : '');
+    (o.workerHttp ? " (--mon-worker-http: the on side's HTTP was served by a stand-in in a worker thread, so this is not the gateway as shipped)" : '');
   const mainRatio = median(mainRatios);
   const detail =
     `Main thread alone, on / off: ${mainRatios.map((x) => x.toFixed(3)).join(', ') || '-'} (median ${mainRatio === null ? '-' : mainRatio.toFixed(3)}); the rest of the difference is in V8's GC helper threads.` +
@@ -319,7 +324,7 @@ export async function runMonitoringBench(
   const when = new Date().toISOString();
   writeFileSync(
     resolve(resultsDir, 'monitoring.json'),
-    `${JSON.stringify({ when, options: o, workerStandin: WORKER_STANDIN, loadavg: { before: loadBefore, after: loadAfter }, totalSeconds: totalS, runs, pairRatios, byOrder, mainRatios, controlRatios, standinRatios, standinMainRatios, standinRuns, pollution, medianCpuMsPerCallSecond: { on: onMs, off: offMs }, ratio, target: { ratio: MONITORING_CPU_RATIO_TARGET, met } }, null, 2)}\n`,
+    `${JSON.stringify({ when, options: o, loadavg: { before: loadBefore, after: loadAfter }, totalSeconds: totalS, runs, pairRatios, byOrder, mainRatios, controlRatios, standinRatios, standinMainRatios, standinRuns, pollution, medianCpuMsPerCallSecond: { on: onMs, off: offMs }, ratio, target: { ratio: MONITORING_CPU_RATIO_TARGET, met } }, null, 2)}\n`,
   );
   writeFileSync(
     resolve(resultsDir, 'monitoring.md'),
