@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import type { LoopLag } from './child-stats';
 import { CHUNK_PLAN } from './chunk-plan';
 import { epochNow, readStamp } from './chunk-stamps';
-import { runLevel, standardLevel, type LevelOptions } from './load';
+import { runLevel, standardLevel, type LevelOptions, warmUp } from './load';
 import { SOURCEMAPS_FILE, summariseProfile } from './profile';
 import { readMachine, readProc, REPO, startServer, type ServerChild, type ServerKind } from './servers';
 import { dist, pctSorted as pct, r3, readLoadavg, type Dist } from './stats';
@@ -82,7 +82,7 @@ async function runOne(o: ChunkBenchOptions, kind: ServerKind, run: number, live:
   const server = await startServer(kind, o.endSilenceMs, 'chunks');
   live.add(server);
   try {
-    await runLevel({ ...levelOptions(o, server.target, 8, 1), rampMs: 200, levelTimeoutMs: 20_000 }, { steadyStart() {}, steadyEnd() {} });
+    await warmUp(levelOptions(o, server.target, 8, 1));
     await sleep(500);
     await server.chunkTimes(); // drop the warm-up's
     const clockBefore = await server.clockOffset();

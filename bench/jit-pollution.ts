@@ -11,7 +11,7 @@
 // whole process. Control runs do the same with no traffic; polluted and control runs alternate (P C C P), and so
 // does which gateway is x, so neither drift nor start order goes with the traffic.
 import { startDashboardViewers } from './dashboard-viewers';
-import { Pacer, runLevel, standardLevel } from './load';
+import { Pacer, runLevel, standardLevel, warmUp } from './load';
 import type { MonitoringBenchOptions } from './monitoring';
 import { readMainThreadCpuMs, readProc, startServer, type ServerChild } from './servers';
 import { median } from './stats';
@@ -57,7 +57,7 @@ async function once(o: MonitoringBenchOptions, readPaths: string[], polluted: bo
     }
     const [x, y] = xFirst ? started : [started[1], started[0]];
     const level = (s: ServerChild, calls: number, durationS: number) => standardLevel(o, s.target, calls, durationS);
-    await Promise.all(started.map((s) => runLevel({ ...level(s, 8, 1), durationMs: 1000, rampMs: 200, levelTimeoutMs: 20_000 }, { steadyStart() {}, steadyEnd() {} })));
+    await Promise.all(started.map((s) => warmUp(level(s, 8, 1))));
     const sample = () => [x, y].map((s) => ({ whole: readProc(s.pid)?.cpuMs ?? NaN, main: readMainThreadCpuMs(s.pid) ?? NaN }));
     let measured: Promise<PollutionRun> | undefined;
     const script = async (): Promise<PollutionRun> => {

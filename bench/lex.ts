@@ -15,7 +15,7 @@ import type { LoopLag } from './child-stats';
 import type { LexRecord } from './lex-fake';
 import type { LexTraceRecord } from './lex-trace';
 import { SOURCEMAPS_FILE, summariseProfile } from './profile';
-import { runLevel, standardLevel, type TurnSample } from './load';
+import { runLevel, standardLevel, type TurnSample, warmUp } from './load';
 import { readMachine, readProc, REPO, startServer, type ServerChild } from './servers';
 import { dist, errorKindsOf, median, r3, readLoadavg, type Dist } from './stats';
 import type { ClientKind } from './wire';
@@ -189,7 +189,7 @@ async function gatewayPhase(o: LexBenchOptions, fake: FakeChild, live: Set<Serve
   live.add(server);
   try {
     const level = standardLevel(o, server.target, o.calls, o.durationS);
-    await runLevel({ ...standardLevel(o, server.target, 8, 1), rampMs: 200, levelTimeoutMs: 20_000 }, { steadyStart() {}, steadyEnd() {} });
+    await warmUp(standardLevel(o, server.target, 8, 1));
     await sleep(500);
     await fake.take(); // drop the warm-up's
     const meter = windowMeter({ gateway: server.pid, fake: fake.pid });

@@ -274,6 +274,11 @@ export function standardLevel(
   };
 }
 
+/** Before any measured level: 8 calls of 1 s, so the JIT and the first connections count in none of them. */
+export function warmUp(level: LevelOptions): Promise<LevelRun> {
+  return runLevel({ ...level, calls: 8, durationMs: 1000, rampMs: 200, levelTimeoutMs: 20_000 }, { steadyStart() {}, steadyEnd() {} });
+}
+
 export async function runLevel(o: LevelOptions, hooks: LevelHooks): Promise<LevelRun> {
   const speech = speechFrames(o.speechMs);
   const speechCount = speech.length;

@@ -9,7 +9,7 @@ import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DASHBOARD_VIEWERS, type DashboardViewers, startDashboardViewers, type ViewerCounts } from './dashboard-viewers';
-import { Pacer, runLevel, standardLevel } from './load';
+import { Pacer, runLevel, standardLevel, warmUp } from './load';
 import { diffProfiles, SOURCEMAPS_FILE, summariseProfile } from './profile';
 import { type PollutionSummary, runPollution } from './jit-pollution';
 import { readMachine, readMainThreadCpuMs, readProc, REPO, startServer, type ServerChild } from './servers';
@@ -102,7 +102,7 @@ async function prepare(
   // Warm-up: JIT and the first connections count in neither mode; the monitoring routes are read a few times
   // too (a Prometheus scraping every 15 s keeps them warm: their first, cold reads are not what it costs).
   const warm = async () => {
-    await runLevel({ ...level(8, 1), durationMs: 1000, rampMs: 200, levelTimeoutMs: 20_000 }, { steadyStart() {}, steadyEnd() {} });
+    await warmUp(level(8, 1));
     // Only when the window has traffic: serving HTTP leaves the JIT's feedback for Node's stream code, which the
     // gRPC path shares, dearer for good (--mon-pollution), so the bookkeeping alone is measured with none at all.
     if (http && (o.scrapeEveryS > 0 || DASHBOARD_VIEWERS > 0)) {

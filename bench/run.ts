@@ -11,7 +11,7 @@ import { Session } from 'node:inspector';
 import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { runLevel, standardLevel, type LevelOptions, type TurnSample } from './load';
+import { runLevel, standardLevel, type LevelOptions, type TurnSample, warmUp } from './load';
 import { errorKindsOf } from './stats';
 import { dumpSourceMaps, SOURCEMAPS_FILE, summariseProfile } from './profile';
 import { readMachine, readProc, REPO, startServer, type ServerChild, type ServerKind } from './servers';
@@ -429,7 +429,7 @@ async function runServerLevel(
   live.add(server);
   try {
     // Warm-up: JIT, lazy module init and the first connections, so they count neither as idle nor as load.
-    await runLevel({ ...levelOptions(o, server.target, 8, 1), durationMs: 1000, rampMs: 200, levelTimeoutMs: 20_000 }, { steadyStart() {}, steadyEnd() {} });
+    await warmUp(levelOptions(o, server.target, 8, 1));
     await sleep(500);
     const idle = readProc(server.pid);
     if (!idle) throw new Error(`${kind} server exited during warm-up`);
