@@ -43,10 +43,10 @@ export interface TestGateway {
 
 /** Starts the real gateway (NestJS hybrid app: gRPC + monitoring HTTP) on loopback ports with the given config sections. */
 /** `logs`: collect the gateway's JSON log lines (at debug level) instead of discarding them. `stateStore`: share one between gateways. */
-/** `modules`: extra Nest modules, e.g. a controller that exists only for a test. */
+/** `httpModules`: extra modules of the monitoring HTTP application (its own thread), e.g. a controller that exists only for a test. */
 export async function startTestGateway(
   raw: Raw = {},
-  opts: { logs?: Record<string, unknown>[]; stateStore?: ConversationStateStore; modules?: StartOptions['modules'] } = {},
+  opts: { logs?: Record<string, unknown>[]; stateStore?: ConversationStateStore; httpModules?: StartOptions['httpModules'] } = {},
 ): Promise<TestGateway> {
   const port = await freePort();
   const config = buildGatewayConfig({
@@ -62,7 +62,7 @@ export async function startTestGateway(
   const logger = logs
     ? createLogger('debug', { write: (line: string) => void logs.push(JSON.parse(line)) })
     : createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-  const gw = await startGateway(loaded, logger, { stateStore: opts.stateStore, modules: opts.modules });
+  const gw = await startGateway(loaded, logger, { stateStore: opts.stateStore, httpModules: opts.httpModules });
   const target = `127.0.0.1:${port}`;
   const callers: ByovaCaller[] = [];
   return {

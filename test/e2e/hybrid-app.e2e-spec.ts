@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { type AddressInfo, Server } from 'node:net';
 import { getChannelzHandlers } from '@grpc/grpc-js';
 import { canConnect } from '../support/child-gateway';
 import { HealthClient, ServingStatus as S } from '../support/grpc-clients';
@@ -50,6 +52,38 @@ describe('one hybrid application: gRPC and HTTP in one process', () => {
           err ? reject(err) : resolve(res.server.flatMap((s) => s.listen_socket.map((l) => l.name)))) as never),
       );
       expect(listed.filter((name) => name.endsWith(`:${portOf(t.target)}`))).toEqual([]);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('serves HTTP from a thread of its own, and its probes still fail in bounded time when the gateway thread is wedged', async () => {
+    const t = await startTestGateway();
+    try {
+      const httpPort = portOf(t.gw.httpAddress!);
+      // This thread (the gateway's) holds the gRPC listener but no HTTP one: the port is served by the worker thread.
+      const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+      const listening = handles.filter((h): h is Server => h instanceof Server && h.listening).map((s) => (s.address() as AddressInfo).port);
+      expect(listening).toContain(portOf(t.target));
+      expect(listening).not.toContain(httpPort);
+      expect((await fetch(`http://${t.gw.httpAddress}/health`)).status).toBe(200);
+
+      // A client in another process asks for /health while this thread is busy for 6.5 s.
+      const client = spawn(process.execPath, ['-e', `
+        console.log('start');
+        setTimeout(async () => {
+          const r = await fetch('http://${t.gw.httpAddress}/health');
+          console.log(JSON.stringify({ status: r.status, body: await r.json() }));
+        }, 300);`]);
+      let out = '';
+      client.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+      await new Promise<void>((resolve) => client.stdout.once('data', () => resolve()));
+      const until = Date.now() + 6500;
+      while (Date.now() < until); // wedged: no event loop turn on this thread
+      await new Promise((resolve) => client.once('exit', resolve));
+      expect(JSON.parse(out.split('\n')[1])).toEqual({ status: 503, body: { statusCode: 503, message: 'the gateway did not answer status.alive within 5000 ms' } });
+      // Once the thread runs again, so does the probe.
+      expect((await fetch(`http://${t.gw.httpAddress}/health`)).status).toBe(200);
     } finally {
       await t.stop();
     }

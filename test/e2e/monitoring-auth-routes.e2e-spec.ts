@@ -22,23 +22,8 @@ const NOT_CONTROLLERS = [
   '/api/no-such-route',
 ];
 
-interface ExpressLayer {
-  route?: { path: string | string[]; methods: Record<string, boolean> };
-}
-
-/** The Express router's routes: Nest's controllers and anything mounted on the app with get()/post(). */
-function registeredRoutes(t: TestGateway): Array<{ method: string; path: string }> {
-  const express = t.gw.app.getHttpAdapter().getInstance() as { router?: { stack: ExpressLayer[] }; _router?: { stack: ExpressLayer[] } };
-  const stack = (express.router ?? express._router)!.stack;
-  const out: Array<{ method: string; path: string }> = [];
-  for (const layer of stack) {
-    if (!layer.route) continue;
-    for (const path of [layer.route.path].flat()) {
-      for (const [m, on] of Object.entries(layer.route.methods)) if (on && m !== '_all') out.push({ method: m.toUpperCase(), path });
-    }
-  }
-  return out;
-}
+/** The Express router's routes in the monitoring HTTP application (its own thread): Nest's controllers and anything mounted on the app with get()/post(). */
+const registeredRoutes = (t: TestGateway) => t.gw.monitoringHttp!.call<Array<{ method: string; path: string }>>('routes');
 
 /** A concrete URL for a route pattern: parameters and wildcards filled with a plain value. */
 const concrete = (path: string) => path.replace(/\{[^}]*\}/g, '').replace(/[:*][A-Za-z0-9_]+/g, 'x1');
@@ -69,8 +54,8 @@ describe('every monitoring route refuses an anonymous request (auth on)', () => 
     delete process.env.TEST_ROUTES_TOKEN;
   });
 
-  it('finds the routes at run time', () => {
-    const names = registeredRoutes(t).map((r) => `${r.method} ${r.path}`);
+  it('finds the routes at run time', async () => {
+    const names = (await registeredRoutes(t)).map((r) => `${r.method} ${r.path}`);
     // The enumeration itself works (an empty list would prove nothing).
     expect(names).toEqual(expect.arrayContaining(['GET /auth/me', 'GET /auth/login', 'POST /auth/logout']));
   });
@@ -78,7 +63,7 @@ describe('every monitoring route refuses an anonymous request (auth on)', () => 
   it('each registered route, Swagger path and unknown path answers 401 without credentials, the public ones excepted', async () => {
     const results: string[] = [];
     const expected: string[] = [];
-    const targets = [...registeredRoutes(t), ...NOT_CONTROLLERS.map((path) => ({ method: 'GET', path }))];
+    const targets = [...(await registeredRoutes(t)), ...NOT_CONTROLLERS.map((path) => ({ method: 'GET', path }))];
     for (const { method, path } of targets) {
       const res = await fetch(base + concrete(path), { method, redirect: 'manual', headers: { 'content-type': 'application/json' }, body: method === 'GET' || method === 'HEAD' ? undefined : '{}' });
       const key = `${method} ${path}`;
@@ -91,7 +76,7 @@ describe('every monitoring route refuses an anonymous request (auth on)', () => 
 
   it('the same requests with a token get past the auth layer', async () => {
     const headers = { authorization: `Bearer ${process.env.TEST_ROUTES_TOKEN}` };
-    for (const { method, path } of registeredRoutes(t).filter((r) => r.method === 'GET')) {
+    for (const { method, path } of (await registeredRoutes(t)).filter((r) => r.method === 'GET')) {
       const res = await fetch(base + concrete(path), { headers, redirect: 'manual' });
       expect({ path, status: res.status }).not.toEqual({ path, status: 401 });
       void method;

@@ -1,8 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
-import { MonitoringAuthService } from '../../apps/gateway/src/monitoring/auth/monitoring-auth.service';
 import { FakeOidcProvider } from '../support/fake-oidc-provider';
-import { AuthProbeModule } from '../fixtures/auth-probe/auth-probe.module';
 import { freePort, startTestGateway, type TestGateway } from './harness';
 
 const VIEWER_TOKEN = `viewer-${randomBytes(12).toString('hex')}`;
@@ -10,6 +8,8 @@ const ADMIN_TOKEN = `admin-${randomBytes(12).toString('hex')}`;
 const ADMIN_ENV = 'TEST_MONITORING_ADMIN_TOKEN';
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 const ORG = 'org-allowed-1';
+/** Probe routes for each kind of protection, loaded into the monitoring HTTP application (its own thread) by file. */
+const AUTH_PROBE = [{ file: require.resolve('../fixtures/auth-probe/auth-probe.module'), export: 'AuthProbeModule' }];
 
 type Init = RequestInit & { headers?: Record<string, string> };
 
@@ -53,7 +53,7 @@ async function authGatewayOn(port: number, idp: FakeOidcProvider, monitoring: Re
         ...monitoring,
       },
     },
-    { modules: [AuthProbeModule] },
+    { httpModules: AUTH_PROBE },
   );
   const base = `http://${t.gw.httpAddress}`;
   const req = (path: string, init: Init = {}) => fetch(base + path, { redirect: 'manual', ...init });
@@ -312,9 +312,9 @@ describe('monitoring auth: OIDC login against a fake provider', () => {
 
   it('closes a live dashboard stream when its session expires', async () => {
     // A session that expires in 2 s, signed by the gateway's own service as a login would (a real login lasts hours).
-    const auth = g.t.gw.app.get(MonitoringAuthService);
     const exp = Math.floor(Date.now() / 1000) + 2;
-    const cookie = `byova_mon_session=${auth.sign({ role: 'viewer', name: 'Short Session', orgId: ORG, sid: 'short-session-sid', exp }, 'session')}`;
+    const signed = await g.t.gw.monitoringHttp!.call<string>('signSession', { role: 'viewer', name: 'Short Session', orgId: ORG, sid: 'short-session-sid', exp }, 'session');
+    const cookie = `byova_mon_session=${signed}`;
     const stream = await fetch(`${g.base}/dashboard/events?view=overview`, { headers: { cookie, accept: 'text/event-stream' } });
     expect(stream.status).toBe(200);
     const text = await Promise.race([stream.text(), new Promise<string>((_, reject) => setTimeout(() => reject(new Error('stream still open well after the session expired')), 5000))]);
@@ -351,7 +351,7 @@ describe('monitoring auth off: what a web page could make a local browser do is 
   let t: TestGateway;
   let base: string;
   beforeAll(async () => {
-    t = await startTestGateway({}, { modules: [AuthProbeModule] });
+    t = await startTestGateway({}, { httpModules: AUTH_PROBE });
     base = `http://${t.gw.httpAddress}`;
   });
   afterAll(() => t.stop());

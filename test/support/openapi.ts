@@ -1,4 +1,4 @@
-import type { INestApplication } from '@nestjs/common';
+import type { RunningGateway } from '../../apps/gateway/src/bootstrap';
 
 /** The parts of an OpenAPI 3 document these checks read. */
 export interface OpenApiDoc {
@@ -64,24 +64,11 @@ export function schemaProblems(doc: OpenApiDoc, schema: Schema, value: unknown, 
   }
 }
 
-/** Every route the application's HTTP server (Express) has registered, as `METHOD /path` with `{param}` placeholders. */
-export function registeredRoutes(app: INestApplication): string[] {
-  const express = app.getHttpAdapter().getInstance() as { router?: { stack: Layer[] }; _router?: { stack: Layer[] } };
-  const stack = (express.router ?? express._router)?.stack ?? [];
-  const out = new Set<string>();
-  for (const layer of stack) {
-    const route = layer.route;
-    if (!route) continue;
-    const paths = Array.isArray(route.path) ? route.path : [route.path];
-    for (const p of paths) {
-      for (const [m, on] of Object.entries(route.methods ?? {})) {
-        if (on && m !== '_all') out.add(`${m.toUpperCase()} ${String(p).replace(/:(\w+)/g, '{$1}')}`);
-      }
-    }
-  }
-  return [...out].sort();
-}
-
-interface Layer {
-  route?: { path: string | string[]; methods?: Record<string, boolean> };
+/**
+ * Every route the monitoring HTTP application's server (Express, in its worker thread) has registered, as
+ * `METHOD /path` with `{param}` placeholders.
+ */
+export async function registeredRoutes(gw: RunningGateway): Promise<string[]> {
+  const routes = await gw.monitoringHttp!.call<Array<{ method: string; path: string }>>('routes');
+  return [...new Set(routes.map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`))].sort();
 }

@@ -1,5 +1,3 @@
-import type { Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -10,17 +8,23 @@ import { GatewayModule } from './gateway.module';
 import { grpcOptions } from './grpc/grpc-options';
 import { GrpcServerHost } from './grpc/grpc-server.host';
 import { GatewayShutdown, type ShutdownReport } from './lifecycle/gateway-shutdown.service';
-import { setupMonitoringHttp } from './monitoring/setup-http';
+import { MonitoringHttpWorker } from './monitoring/http-worker/monitoring-http-worker.service';
+import type { HttpModuleRef } from './monitoring/http-worker/worker-init';
 import { TlsFileError } from './tls/pem-pair';
 import { TlsCertificates } from './tls/tls-certificates.service';
 
 export interface RunningGateway {
-  /** One hybrid application: the HTTP server (monitoring) with the gRPC microservice connected to it. */
+  /**
+   * The gateway's application: the gRPC microservice and the monitoring bookkeeping. The monitoring HTTP server is
+   * another Nest application, in a worker thread of the same process (`monitoringHttp`).
+   */
   app: INestApplication;
   /** gRPC host:port (the actual port when configured as 0). */
   address: string;
   /** HTTP host:port (the actual port when configured as 0); undefined when monitoring is disabled. */
   httpAddress?: string;
+  /** The monitoring HTTP server's thread (tests: its routes, a signed session); undefined when monitoring is disabled. */
+  monitoringHttp?: MonitoringHttpWorker;
   engine: ConversationEngine;
   /**
    * Graceful stop within `graceMs` (default gateway.shutdown_grace_seconds), everything included: drain,
@@ -34,8 +38,10 @@ export interface RunningGateway {
 export interface StartOptions {
   /** Where conversation state lives (default: in this process's memory); replicas sharing calls share one. */
   stateStore?: ConversationStateStore;
-  /** Extra Nest modules (tests: controllers that exist only to exercise the HTTP auth). */
+  /** Extra Nest modules of the gateway's application. */
   modules?: Array<Type<unknown> | DynamicModule>;
+  /** Extra modules of the monitoring HTTP application, by file (it runs in another thread): tests' probe controllers. */
+  httpModules?: HttpModuleRef[];
 }
 
 export async function startGateway(loaded: LoadedConfig, logger: Logger, opts: StartOptions = {}): Promise<RunningGateway> {
@@ -55,9 +61,6 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger, opts: S
     app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(loaded, logger, plugins, { ...opts, tls, pluginProblems }), {
       logger: new PinoNestLogger(logger.child({ source: 'nest' })),
       abortOnError: false,
-      // Keep-alive and streaming HTTP clients must not hold the close open.
-      forceCloseConnections: true,
-      httpsOptions: tls.httpsOptions(),
     });
   } catch (e) {
     tls.close();
@@ -76,7 +79,7 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger, opts: S
     ),
   );
   let httpAddress: string | undefined;
-  if (m.enabled) setupMonitoringHttp(app);
+  let monitoringHttp: MonitoringHttpWorker | undefined;
   // Connectors and the speech detector are set up (init) before either listener opens.
   await app.init().catch((e: unknown) => {
     tls.close();
@@ -85,10 +88,9 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger, opts: S
   try {
     await app.startAllMicroservices();
     if (m.enabled) {
-      tls.attachHttpsServer(app.getHttpServer() as HttpsServer);
-      await app.listen(m.port, m.host);
-      const bound = app.getHttpServer().address() as AddressInfo;
-      httpAddress = `${m.host}:${bound.port}`;
+      tls.followMonitoringFiles();
+      const worker = (monitoringHttp = app.get(MonitoringHttpWorker)!);
+      httpAddress = await worker.start(loaded, opts.httpModules);
     }
   } catch (e) {
     // Whichever listener failed (a port in use), the other must not stay bound.
@@ -101,6 +103,7 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger, opts: S
     app,
     address: `${g.host}:${grpcHost.boundPort() ?? g.port}`,
     httpAddress,
+    monitoringHttp,
     engine: app.get(ConversationEngine),
     shutdown(graceMs = g.shutdown_grace_seconds * 1000) {
       stopping ??= shutdown.run(graceMs, () => app.close());

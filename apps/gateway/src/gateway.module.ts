@@ -6,7 +6,6 @@ import { DataSourceModule } from './data-source/data-source.module';
 import { GrpcModule } from './grpc/grpc.module';
 import { HealthModule } from './health/health.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
-import { MonitoringAuthModule } from './monitoring/auth/monitoring-auth.module';
 import { MonitoringModule } from './monitoring/monitoring.module';
 import { RpcModule } from './rpc/rpc.module';
 import { TlsCertificates } from './tls/tls-certificates.service';
@@ -41,8 +40,7 @@ export class GatewayModule {
         DataSourceModule,
         HealthModule,
         VoiceAgentModule,
-        MonitoringAuthModule,
-        // The HTTP side: only when it listens.
+        // Monitoring's bookkeeping, and its HTTP server in a worker thread: only when it listens.
         ...(loaded.config.monitoring.enabled ? [MonitoringModule] : []),
         // Test-only additions (e.g. a probe controller for the auth tests).
         ...(opts.modules ?? []),

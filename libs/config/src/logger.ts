@@ -89,6 +89,7 @@ export function createGatewayLogging(
  */
 export class LogLevelControl {
   readonly configured: pino.LevelWithSilent;
+  private readonly listeners: Array<(level: string) => void> = [];
 
   constructor(
     private readonly root: Logger,
@@ -107,7 +108,13 @@ export class LogLevelControl {
     const previous = this.root.level;
     this.root.level = toPinoLevel(level);
     this.root.warn({ previous, level: this.root.level, by }, `log level ${previous} -> ${this.root.level}`);
+    for (const l of this.listeners) l(this.root.level);
     return { previous, level: this.root.level };
+  }
+
+  /** Called with the new level after each change (a logger in another thread follows it). */
+  onChange(listener: (level: string) => void): void {
+    this.listeners.push(listener);
   }
 
   /** SIGUSR2: debug, or back to the configured level when already at debug. */

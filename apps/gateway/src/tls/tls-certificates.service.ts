@@ -15,11 +15,12 @@ export class TlsCertificates implements OnApplicationShutdown {
   private readonly listeners = new Map<ListenerName, TlsListener>();
 
   /** Throws a TlsFileError naming the config key and file when a certificate, key or CA file cannot be used. */
-  constructor(loaded: LoadedConfig, logger: Logger) {
+  /** `only`: the one listener a thread serves (the monitoring HTTP worker), the other left to its own thread. */
+  constructor(loaded: LoadedConfig, logger: Logger, only?: ListenerName) {
     const { gateway, monitoring } = loaded.config;
-    if (gateway.tls?.enabled) this.listeners.set('grpc', new TlsListener('grpc', gateway.tls, 'gateway.tls', loaded.baseDir, logger));
+    if (gateway.tls?.enabled && only !== 'monitoring') this.listeners.set('grpc', new TlsListener('grpc', gateway.tls, 'gateway.tls', loaded.baseDir, logger));
     const mon = monitoring.enabled ? effectiveMonitoringTls(gateway.tls, monitoring.tls) : undefined;
-    if (mon) {
+    if (mon && only !== 'grpc') {
       const prefix = monitoring.tls?.same_as_gateway ? 'gateway.tls' : 'monitoring.tls';
       this.listeners.set('monitoring', new TlsListener('monitoring', mon, prefix, loaded.baseDir, logger));
     }
@@ -84,6 +85,14 @@ export class TlsCertificates implements OnApplicationShutdown {
     if (!l) return;
     l.guardOptionalClientAuth(server);
     l.onRotate((ctx) => server.setSecureContext(ctx));
+  }
+
+  /**
+   * The monitoring HTTPS server is in its worker thread, which follows the files with its own quiet copy; this one
+   * follows them too, for the status, the expiry metric and the log.
+   */
+  followMonitoringFiles(): void {
+    this.listeners.get('monitoring')?.onRotate(() => undefined);
   }
 
   /** Stops watching the files. */

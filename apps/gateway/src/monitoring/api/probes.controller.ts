@@ -14,9 +14,11 @@ export class ProbesController {
   @Get('health')
   @Public()
   @Header('Cache-Control', 'no-store')
-  @ApiOperation({ summary: 'Liveness: the process answers' })
+  @ApiOperation({ summary: "Liveness: the process answers, its gateway thread included (503 when that does not answer in time)" })
   @ApiOkResponse({ type: HealthDto })
+  @ApiServiceUnavailableResponse({ type: ErrorDto })
   health(): HealthDto {
+    if (!this.status.alive()) throw new ServiceUnavailableException('not alive');
     return { status: 'healthy' };
   }
 

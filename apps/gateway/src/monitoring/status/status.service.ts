@@ -43,6 +43,11 @@ export class StatusService {
     private readonly dataSource: DataSourceSection,
   ) {}
 
+  /** Liveness: answered by the main thread, so a wedged event loop fails the probe (the HTTP server has its own thread). */
+  alive(): boolean {
+    return true;
+  }
+
   /** Ready for calls: serving (an agent, not draining). */
   ready(): boolean {
     return this.health.serving();
