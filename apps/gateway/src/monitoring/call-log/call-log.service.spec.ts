@@ -140,6 +140,24 @@ describe('CallLogService', () => {
     ]);
   });
 
+  it('sums the changes up for the dashboard, one summary a period at most, and only while observed', async () => {
+    const { events, log, start, end, rpc } = setup();
+    const seen: unknown[] = [];
+    const sub = log.changeSummaries(30).subscribe((c) => seen.push(c));
+    start('c1');
+    rpc('c1', 1);
+    start('c2');
+    end('c1');
+    events.flush();
+    expect(seen).toEqual([]); // not per change: at the end of the period
+    await new Promise((r) => setTimeout(r, 60));
+    expect(seen).toEqual([{ started: 2, updated: 1, ended: 1, ids: ['c1', 'c2'], more: false }]);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(seen).toHaveLength(1); // nothing changed: nothing sent
+    sub.unsubscribe();
+    expect((log as unknown as { idSubject: { observed: boolean } }).idSubject.observed).toBe(false);
+  });
+
   it('streams the same changes as kind and id only (changedIds), copying nothing for them', () => {
     const { events, log, start, end, rpc } = setup();
     const seen: Array<[string, string]> = [];

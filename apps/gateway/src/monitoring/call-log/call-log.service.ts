@@ -2,6 +2,7 @@ import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { Observable, Subject } from 'rxjs';
 import { MonitoringSection } from '@app/config';
 import { type EngineEvent, EngineEvents } from '@app/engine';
+import { ChangeCollector, type ChangeSummary } from './change-summary';
 import { Ring } from './ring';
 import type {
   CallLogChange,
@@ -24,6 +25,8 @@ const MAX_PROMPTS_PER_REPLY = 20;
 const MAX_TEXT = 1000;
 /** The Python gateway's connection-event ring (it kept 100, evicted by per-frame noise; ours has no per-frame events). */
 export const MAX_CONNECTION_EVENTS = 1000;
+/** How often at most the dashboard's feed of changes sends a summary. */
+export const CHANGE_SUMMARY_MS = 250;
 /** Latency samples kept per minute for its percentiles (a uniform sample beyond that). */
 const MAX_SAMPLES_PER_MINUTE = 2000;
 const MINUTE = 60_000;
@@ -102,6 +105,32 @@ export class CallLogService implements OnModuleInit, OnModuleDestroy {
   private readonly idSubject = new Subject<CallLogChangeId>();
   /** The same changes as their kind and call id only: nothing is copied for these subscribers. */
   readonly changedIds: Observable<CallLogChangeId> = this.idSubject.asObservable();
+
+  /**
+   * The changes summed up, one summary at most every `periodMs` while observed: the dashboard's feed (it crosses
+   * to the monitoring HTTP thread as one message, not one per change).
+   */
+  changeSummaries(periodMs = CHANGE_SUMMARY_MS): Observable<ChangeSummary> {
+    return new Observable<ChangeSummary>((sub) => {
+      const sum = new ChangeCollector();
+      let timer: NodeJS.Timeout | undefined;
+      const emit = () => {
+        timer = undefined;
+        if (!sum.empty) sub.next(sum.take());
+      };
+      const s = this.idSubject.subscribe({
+        next: (c) => {
+          sum.add(c);
+          if (timer === undefined) (timer = setTimeout(emit, periodMs)).unref();
+        },
+        complete: () => sub.complete(),
+      });
+      return () => {
+        s.unsubscribe();
+        clearTimeout(timer);
+      };
+    });
+  }
 
   constructor(
     private readonly events: EngineEvents,

@@ -4,7 +4,7 @@ import type { Subscription } from 'rxjs';
 import { LOGGER, type Logger } from '@app/config';
 import { MonitoringAuthService } from '../auth/monitoring-auth.service';
 import { CallLogService } from '../call-log/call-log.service';
-import type { CallLogChangeId } from '../call-log/call-log.types';
+import { ChangeCollector, MAX_CHANGED_IDS, type ChangeSummary } from '../call-log/change-summary';
 import { DashboardPages } from './dashboard-pages.service';
 import { type LiveView, liveViewQuery } from './format';
 
@@ -27,7 +27,7 @@ export const MAX_CLIENT_BUFFER = 256 * 1024;
 /** setTimeout's longest delay: a session expiring later than this is not timed (it is checked again on reconnect). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Changed ids named in one event; beyond that the event says `more` and pages refresh whatever they show. */
-export const MAX_IDS = 100;
+export const MAX_IDS = MAX_CHANGED_IDS;
 /** The browser's reconnect delay (the `retry:` field). */
 const RETRY_MS = 3000;
 
@@ -65,7 +65,7 @@ const regionChunk = (r: { id: string; html: string }) => `event: region\ndata: $
  * COALESCE_MS for all viewers, and with it each watched page's live region, rendered once per update and view
  * and pushed to that view's viewers (pages fetch nothing on an update); a `tick` that refreshes the overview
  * and the active calls; heartbeat comments; a bounded number of viewers with bounded buffers; streams closed
- * when their login ends and when the app closes. Subscribed to the call log's id-only changes, and only while
+ * when their login ends and when the app closes. Subscribed to the call log's summed-up changes, and only while
  * someone watches: it copies nothing for us.
  */
 @Injectable()
@@ -73,7 +73,7 @@ export class DashboardEvents implements OnModuleDestroy {
   private readonly clients = new Map<ServerResponse, Viewer>();
   private readonly revocations: Subscription;
   private sub?: Subscription;
-  private pending?: CallsEvent & { idSet: Set<string> };
+  private pending?: ChangeCollector;
   private flushTimer?: NodeJS.Timeout;
   private heartbeat?: NodeJS.Timeout;
   private tick?: NodeJS.Timeout;
@@ -140,7 +140,7 @@ export class DashboardEvents implements OnModuleDestroy {
 
   private start(): void {
     if (this.sub) return;
-    this.sub = this.callLog.changedIds.subscribe({ next: (c) => this.onChange(c), complete: () => this.onModuleDestroy() });
+    this.sub = this.callLog.changeSummaries().subscribe({ next: (c) => this.onChanges(c), complete: () => this.onModuleDestroy() });
     this.heartbeat = setInterval(() => this.broadcast(': heartbeat\n\n'), HEARTBEAT_MS).unref();
     this.tick = setInterval(() => {
       this.broadcast(`event: tick\ndata: ${JSON.stringify({ active: this.callLog.counts().active })}\n\n`);
@@ -159,13 +159,8 @@ export class DashboardEvents implements OnModuleDestroy {
     this.pending = undefined;
   }
 
-  private onChange(c: CallLogChangeId): void {
-    const p = (this.pending ??= { active: 0, started: 0, updated: 0, ended: 0, ids: [], more: false, idSet: new Set() });
-    p[c.kind]++;
-    if (!p.idSet.has(c.id)) {
-      if (p.idSet.size < MAX_IDS) p.idSet.add(c.id);
-      else p.more = true;
-    }
+  private onChanges(c: ChangeSummary): void {
+    (this.pending ??= new ChangeCollector()).merge(c);
     if (this.flushTimer === undefined) {
       const wait = Math.max(0, this.lastFlush + COALESCE_MS - Date.now());
       this.flushTimer = setTimeout(() => this.flush(), wait);
@@ -175,11 +170,11 @@ export class DashboardEvents implements OnModuleDestroy {
 
   private flush(): void {
     this.flushTimer = undefined;
-    const p = this.pending;
+    const p = this.pending?.take();
     this.pending = undefined;
     if (!p) return;
     this.lastFlush = Date.now();
-    const event: CallsEvent = { active: this.callLog.counts().active, started: p.started, updated: p.updated, ended: p.ended, ids: [...p.idSet], more: p.more };
+    const event: CallsEvent = { active: this.callLog.counts().active, ...p };
     // JSON has no raw line breaks, so one `data:` line carries it whatever the ids contain.
     this.broadcast(`event: calls\ndata: ${JSON.stringify(event)}\n\n`);
     // The history changes only when a call ends.

@@ -3,12 +3,11 @@ import { Observable, Subject } from 'rxjs';
 import { LogLevelControl } from '@app/config';
 import { ConversationEngine } from '@app/engine';
 import { CallLogService } from '../call-log/call-log.service';
-import type { CallLogChangeId } from '../call-log/call-log.types';
+import type { ChangeSummary } from '../call-log/change-summary';
 import { MetricsService } from '../metrics/metrics.service';
 import { StatusService } from '../status/status.service';
 import { gatewayVersion } from '../status/version';
 import { type BlockingCaller, BridgeError, type PortRpc } from './bridge';
-import type { ChangeBatch } from './worker-init';
 
 /** A bridge failure as an HTTP error when it carries a status (503: the gateway did not answer in time). */
 function asHttp(e: unknown): never {
@@ -16,14 +15,14 @@ function asHttp(e: unknown): never {
   throw e;
 }
 
-/** The call-log changes the main thread sends while someone watches, replayed in order as single changes. */
+/** The call log's summed-up changes as the main thread sends them while someone here watches. */
 export class ChangeFeed {
-  private readonly subject = new Subject<CallLogChangeId>();
+  private readonly subject = new Subject<ChangeSummary>();
   private watchers = 0;
 
   constructor(private readonly rpc: PortRpc) {}
 
-  readonly changedIds = new Observable<CallLogChangeId>((sub) => {
+  readonly summaries = new Observable<ChangeSummary>((sub) => {
     const s = this.subject.subscribe(sub);
     if (this.watchers++ === 0) this.switch(true);
     return () => {
@@ -32,12 +31,8 @@ export class ChangeFeed {
     };
   });
 
-  push(b: ChangeBatch): void {
-    for (const [kind, id] of b.changes) this.subject.next({ kind, id });
-    // Past the batch's bound only counts came: replayed under a call already named, so counts stay right.
-    const last = b.changes.at(-1)?.[1];
-    if (last === undefined) return;
-    for (const kind of ['started', 'updated', 'ended'] as const) for (let i = 0; i < b.overflow[kind]; i++) this.subject.next({ kind, id: last });
+  push(summary: ChangeSummary): void {
+    this.subject.next(summary);
   }
 
   complete(): void {
@@ -70,7 +65,8 @@ export function mainThreadStandIns(blocking: BlockingCaller, rpc: PortRpc, feed:
     counts: read('callLog.counts'),
     lastHour: read('callLog.lastHour'),
     connectionEvents: read('callLog.connectionEvents'),
-    changedIds: feed.changedIds,
+    // Summed up on the main thread (its own period), so one message crosses, not one per change.
+    changeSummaries: () => feed.summaries,
   };
   const status: Partial<StatusService> = {
     version: gatewayVersion(),

@@ -8,20 +8,15 @@ import { ConfigError, type LoadedConfig, LOGGER, type Logger, LogLevelControl } 
 import { type EndReason } from '@app/connector-sdk';
 import { ConversationEngine } from '@app/engine';
 import { CallLogService } from '../call-log/call-log.service';
-import type { CallLogChangeId } from '../call-log/call-log.types';
 import { MetricsService } from '../metrics/metrics.service';
 import { StatusService } from '../status/status.service';
 import { type Handlers, PortRpc, serveBlocking } from './bridge';
-import type { ChangeBatch, HttpModuleRef, WorkerInit } from './worker-init';
+import type { HttpModuleRef, WorkerInit } from './worker-init';
 
 /** How long the worker may take to load and bind (it compiles nothing in a build; under TypeScript sources it may). */
 const START_MS = 60_000;
 /** How long the worker may take to close its server and streams before it is terminated. */
 const STOP_MS = 2000;
-/** Call-log changes are sent to the worker at most this often, and only while a dashboard viewer is connected. */
-export const CHANGE_BATCH_MS = 250;
-/** Changes named one by one in a batch; beyond that a batch counts them (the dashboard names at most 100 ids). */
-const MAX_BATCH = 5000;
 
 /**
  * The main thread's side of the monitoring HTTP server: starts the worker thread that serves it, answers its
@@ -34,8 +29,6 @@ export class MonitoringHttpWorker implements OnApplicationShutdown {
   private rpc?: PortRpc;
   private stopBlocking?: () => void;
   private watch?: Subscription;
-  private batch?: ChangeBatch;
-  private batchTimer?: NodeJS.Timeout;
   private exited?: Promise<void>;
   private readonly log: Logger;
 
@@ -175,28 +168,13 @@ export class MonitoringHttpWorker implements OnApplicationShutdown {
     if (name) this.logger[name](rest, typeof msg === 'string' ? msg : '');
   }
 
-  /** The dashboard's feed of call-log changes: batched here, replayed there; off when nobody watches. */
+  /** The dashboard's feed of call-log changes: summed up here (one message a quarter second at most), off when nobody watches. */
   private watchChanges(on: boolean): void {
     if (!on) {
       this.watch?.unsubscribe();
       this.watch = undefined;
-      clearTimeout(this.batchTimer);
-      this.batchTimer = undefined;
-      this.batch = undefined;
       return;
     }
-    this.watch ??= this.callLog.changedIds.subscribe((c) => this.addChange(c));
-  }
-
-  private addChange(c: CallLogChangeId): void {
-    const b = (this.batch ??= { changes: [], overflow: { started: 0, updated: 0, ended: 0 } });
-    if (b.changes.length < MAX_BATCH) b.changes.push([c.kind, c.id]);
-    else b.overflow[c.kind]++;
-    this.batchTimer ??= setTimeout(() => {
-      this.batchTimer = undefined;
-      const out = this.batch;
-      this.batch = undefined;
-      if (out) this.rpc?.note({ t: 'changes', batch: out });
-    }, CHANGE_BATCH_MS).unref();
+    this.watch ??= this.callLog.changeSummaries().subscribe((summary) => this.rpc?.note({ t: 'changes', summary }));
   }
 }

@@ -56,7 +56,7 @@ async function run(init: WorkerInit): Promise<void> {
     },
     (m) => {
       if (m.t === 'level') logger.level = toPinoLevel(m.level as string);
-      else if (m.t === 'changes') feed.push(m.batch as Parameters<ChangeFeed['push']>[0]);
+      else if (m.t === 'changes') feed.push(m.summary as Parameters<ChangeFeed['push']>[0]);
     },
   );
   const feed = new ChangeFeed(rpc);

@@ -1,5 +1,4 @@
 import type { MessagePort } from 'node:worker_threads';
-import type { CallLogChangeId } from '../call-log/call-log.types';
 
 /** An extra Nest module for the worker's application (tests: a probe controller), named by file and export. */
 export interface HttpModuleRef {
@@ -19,10 +18,4 @@ export interface WorkerInit {
   blockingPort: MessagePort;
   signal: Int32Array;
   modules: HttpModuleRef[];
-}
-
-/** Call-log changes since the last batch, in order; past the batch's bound only counted. */
-export interface ChangeBatch {
-  changes: Array<[CallLogChangeId['kind'], string]>;
-  overflow: Record<CallLogChangeId['kind'], number>;
 }
