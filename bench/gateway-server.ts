@@ -9,10 +9,8 @@
 // on a loopback port of the system's choosing (its address goes to the parent in the ready message).
 // BENCH_HTTP_STANDIN=1 with monitoring off (diagnostic, bench/http-standin.ts): a stand-in HTTP server that does no
 // monitoring work answers the monitoring side's traffic, its address reported as the monitoring one; =worker: the
-// stand-in in a worker thread. =worker-on with monitoring on (the monitoring section's --mon-worker-http): the
-// monitoring side's traffic goes to a worker stand-in, and the gateway's own HTTP server serves nothing
-// (monitoring's bookkeeping with its HTTP in another isolate, as a design with the HTTP server in a worker thread
-// would have it). A value of its own, so an exported BENCH_HTTP_STANDIN never reaches other sections' gateways.
+// stand-in in a worker thread. Never with monitoring on, so an exported BENCH_HTTP_STANDIN never reaches the
+// gateways of other sections, which run with it on.
 // BENCH_GATEWAY_DIRECT=1 (diagnostic): BYOVA is served on <port> by a plain grpc-js server driving the gateway's
 // engine directly, without NestJS and RxJS (the Nest server listens on another port, unused), to tell their
 // share of a cost from the engine's.
@@ -93,9 +91,7 @@ async function main(): Promise<void> {
   serveChildStats();
   const standinMode = process.env.BENCH_HTTP_STANDIN;
   const off = process.env.BENCH_MONITORING === 'off';
-  const wanted = off ? standinMode === '1' || standinMode === 'worker' : standinMode === 'worker-on';
-  const standin = wanted ? await startHttpStandin(standinMode !== '1') : undefined;
-  // With monitoring on, a worker stand-in takes the traffic and the gateway's own server serves nothing.
+  const standin = off && (standinMode === '1' || standinMode === 'worker') ? await startHttpStandin(standinMode === 'worker') : undefined;
   process.send?.({ type: 'ready', address: gw.address, httpAddress: standin ?? gw.httpAddress });
   const stop = () =>
     void gw.shutdown(500).finally(() => {

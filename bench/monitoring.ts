@@ -43,12 +43,6 @@ export interface MonitoringBenchOptions {
    */
   pollution?: number;
   /**
-   * Diagnostic: the on gateways' reads and viewers go to the HTTP stand-in in a worker thread, their own server
-   * serving nothing (monitoring's bookkeeping with its HTTP in another isolate); the off gateways get an idle one.
-   * The verdict then says it is not the gateway as shipped.
-   */
-  workerHttp?: boolean;
-  /**
    * CPU profiles of both gateways' steady windows in the measured pairs (`on/`, `off/`), summarised here: the on
    * side's hot spots, and where it spent more than the off side.
    */
@@ -92,7 +86,7 @@ async function prepare(
   live: Set<ServerChild>,
   standin = false,
 ): Promise<{ server: ServerChild; warm: () => Promise<void>; run: (index: number, pacer: Pacer) => Promise<ModeRun> }> {
-  const standinMode = standin ? (process.env.BENCH_HTTP_STANDIN === 'worker' ? 'worker' : '1') : o.workerHttp ? (monitoring ? 'worker-on' : 'worker') : undefined;
+  const standinMode = standin ? (process.env.BENCH_HTTP_STANDIN === 'worker' ? 'worker' : '1') : undefined;
   const env: Record<string, string> = { BENCH_MONITORING: monitoring ? 'on' : 'off', ...(standinMode ? { BENCH_HTTP_STANDIN: standinMode } : {}) };
   const server = await startServer('gateway', o.endSilenceMs, undefined, { env });
   live.add(server);
@@ -306,11 +300,10 @@ export async function runMonitoringBench(
   ].join('\n');
   const line =
     `CPU per call-second with monitoring on / off (median of ${pairRatios.length} side-by-side pairs: ${pairRatios.map((x) => x.toFixed(3)).join(', ')}): ${ratio === null ? '-' : ratio.toFixed(3)} ` +
-    `(${ratio === null ? '-' : `${((ratio - 1) * 100).toFixed(1)}%`} more); target <= ${MONITORING_CPU_RATIO_TARGET} at ${o.calls} calls: ${verdict}${clean ? '' : ' (errors)'}` +
-    (o.workerHttp ? " (--mon-worker-http: the on side's HTTP was served by a stand-in in a worker thread, so this is not the gateway as shipped)" : '');
+    `(${ratio === null ? '-' : `${((ratio - 1) * 100).toFixed(1)}%`} more); target <= ${MONITORING_CPU_RATIO_TARGET} at ${o.calls} calls: ${verdict}${clean ? '' : ' (errors)'}`;
   const mainRatio = median(mainRatios);
   const detail =
-    `Main thread alone, on / off: ${mainRatios.map((x) => x.toFixed(3)).join(', ') || '-'} (median ${mainRatio === null ? '-' : mainRatio.toFixed(3)}); the rest of the difference is in V8's GC helper threads.` +
+    `Main thread alone, on / off: ${mainRatios.map((x) => x.toFixed(3)).join(', ') || '-'} (median ${mainRatio === null ? '-' : mainRatio.toFixed(3)}); the rest of the difference is in the other threads (V8's GC helpers, the monitoring HTTP server's).` +
     ` By start order, median on / off with monitoring started first ${fm(median(byOrder.onFirst))} (${byOrder.onFirst.length} pairs), second ${fm(median(byOrder.onSecond))} (${byOrder.onSecond.length}): a gap is an order effect, which alternating the order averages out.` +
     (controls > 0 ? ` Control pairs (two equal gateways, both on): ${controlRatios.map((x) => x.toFixed(3)).join(', ') || '-'}: how far a pair moves without any difference.` : '') +
     (httpControls > 0

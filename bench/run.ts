@@ -64,7 +64,7 @@ interface Options {
   jwt: 'auto' | 'only' | 'off';
   /** Monitoring section (bench/monitoring.ts), like the VAD section. */
   monitoring: 'auto' | 'only' | 'off';
-  monitoringOptions: { calls: number; durationS: number; repeats: number; scrapeEveryS: number; controls?: number; httpControls?: number; pollution?: number; workerHttp?: boolean };
+  monitoringOptions: { calls: number; durationS: number; repeats: number; scrapeEveryS: number; controls?: number; httpControls?: number; pollution?: number };
   /** Profile the gateway in the monitoring section's monitoring-on runs. */
   monitoringProfile: boolean;
 }
@@ -79,7 +79,7 @@ function usage(msg?: string): never {
       '                        [--chunks | --no-chunks] [--chunk-calls N] [--chunk-duration SECONDS] [--chunk-repeats N] [--chunk-profile] [--chunk-dtmf-only]\n' +
       '                        [--lex | --no-lex] [--lex-calls N] [--lex-duration SECONDS] [--lex-service-ms MS] [--lex-profile] [--lex-trace] [--lex-repeats N]\n' +
       '                        [--jwt | --no-jwt]\n' +
-      '                        [--monitoring | --no-monitoring] [--mon-calls N] [--mon-duration SECONDS] [--mon-repeats N] [--mon-controls N] [--mon-http-controls N] [--mon-pollution N] [--mon-worker-http] [--mon-scrape SECONDS] [--mon-profile]\n',
+      '                        [--monitoring | --no-monitoring] [--mon-calls N] [--mon-duration SECONDS] [--mon-repeats N] [--mon-controls N] [--mon-http-controls N] [--mon-pollution N] [--mon-scrape SECONDS] [--mon-profile]\n',
   );
   process.exit(2);
 }
@@ -252,9 +252,6 @@ function parseArgs(argv: string[]): Options {
       case '--mon-http-controls':
         monGiven.httpControls = Math.round(num(argv[++i], '--mon-http-controls'));
         if (monGiven.httpControls < 0 || monGiven.httpControls > 10) usage('--mon-http-controls takes 0 to 10');
-        break;
-      case '--mon-worker-http':
-        monGiven.workerHttp = true;
         break;
       case '--mon-pollution':
         monGiven.pollution = Math.round(num(argv[++i], '--mon-pollution'));
