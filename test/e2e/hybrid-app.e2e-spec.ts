@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { type AddressInfo, Server } from 'node:net';
+import type { Worker } from 'node:worker_threads';
 import { getChannelzHandlers } from '@grpc/grpc-js';
 import { canConnect } from '../support/child-gateway';
 import { HealthClient, ServingStatus as S } from '../support/grpc-clients';
-import { startTestGateway } from './harness';
+import { eventually, startTestGateway } from './harness';
 
 const portOf = (address: string) => Number(address.split(':').at(-1));
 
@@ -84,6 +85,23 @@ describe('one hybrid application: gRPC and HTTP in one process', () => {
       expect(JSON.parse(out.split('\n')[1])).toEqual({ status: 503, body: { statusCode: 503, message: 'the gateway did not answer status.alive within 5000 ms' } });
       // Once the thread runs again, so does the probe.
       expect((await fetch(`http://${t.gw.httpAddress}/health`)).status).toBe(200);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('starts the monitoring HTTP thread again, on the same port, if it ever exits; the calls are not affected', async () => {
+    const logs: Record<string, unknown>[] = [];
+    const t = await startTestGateway({}, { logs });
+    try {
+      const base = `http://${t.gw.httpAddress}`;
+      // A crash of the thread, as a bug in it would end it.
+      await (t.gw.monitoringHttp as unknown as { worker: Worker }).worker.terminate();
+      await expect(fetch(`${base}/health`)).rejects.toThrow(); // down
+      expect((await t.caller().listAgents()).virtualAgents.length).toBe(1);
+      await eventually(async () => (await fetch(`${base}/health`).then((r) => r.status, () => 0)) === 200, 15_000);
+      expect(t.gw.monitoringHttp!.address).toBe(t.gw.httpAddress);
+      expect(logs.map((l) => l.msg)).toEqual(expect.arrayContaining(['the monitoring HTTP worker exited: starting it again (calls are not affected)', 'monitoring HTTP worker started again']));
     } finally {
       await t.stop();
     }

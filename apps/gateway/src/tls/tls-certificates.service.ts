@@ -2,9 +2,9 @@ import type { Server as HttpsServer } from 'node:https';
 import type { Server as TlsServer } from 'node:tls';
 import type { NestApplicationOptions, OnApplicationShutdown } from '@nestjs/common';
 import type { Server as GrpcServer, ServerCredentials } from '@grpc/grpc-js';
-import { effectiveMonitoringTls, type LoadedConfig, type Logger } from '@app/config';
+import type { LoadedConfig, Logger } from '@app/config';
 import { RotatingServerCredentials } from './rotating-server-credentials';
-import { type ListenerName, TlsListener, type TlsListenerStatus } from './tls-listener';
+import { type ListenerName, monitoringTlsListener, TlsListener, type TlsListenerStatus } from './tls-listener';
 
 /**
  * The certificates of the gateway's TLS listeners (gRPC: gateway.tls; monitoring HTTPS: monitoring.tls), checked
@@ -15,15 +15,11 @@ export class TlsCertificates implements OnApplicationShutdown {
   private readonly listeners = new Map<ListenerName, TlsListener>();
 
   /** Throws a TlsFileError naming the config key and file when a certificate, key or CA file cannot be used. */
-  /** `only`: the one listener a thread serves (the monitoring HTTP worker), the other left to its own thread. */
-  constructor(loaded: LoadedConfig, logger: Logger, only?: ListenerName) {
-    const { gateway, monitoring } = loaded.config;
-    if (gateway.tls?.enabled && only !== 'monitoring') this.listeners.set('grpc', new TlsListener('grpc', gateway.tls, 'gateway.tls', loaded.baseDir, logger));
-    const mon = monitoring.enabled ? effectiveMonitoringTls(gateway.tls, monitoring.tls) : undefined;
-    if (mon && only !== 'grpc') {
-      const prefix = monitoring.tls?.same_as_gateway ? 'gateway.tls' : 'monitoring.tls';
-      this.listeners.set('monitoring', new TlsListener('monitoring', mon, prefix, loaded.baseDir, logger));
-    }
+  constructor(loaded: LoadedConfig, logger: Logger) {
+    const { gateway } = loaded.config;
+    if (gateway.tls?.enabled) this.listeners.set('grpc', new TlsListener('grpc', gateway.tls, 'gateway.tls', loaded.baseDir, logger));
+    const mon = monitoringTlsListener(loaded, logger);
+    if (mon) this.listeners.set('monitoring', mon);
   }
 
   /** Whether a listener serves TLS. */
@@ -71,20 +67,6 @@ export class TlsCertificates implements OnApplicationShutdown {
       throw new Error('gateway.tls.client_auth optional: cannot reach the gRPC server\'s TLS listener (grpc-js changed?); use require or none');
     }
     for (const s of http2Servers.keys()) l.guardOptionalClientAuth(s);
-  }
-
-  /** Options for the monitoring server (Nest's httpsOptions); undefined when it serves plain HTTP. */
-  httpsOptions(): NestApplicationOptions['httpsOptions'] {
-    // Nest hands the object to https.createServer as is; its type just lacks minVersion.
-    return this.listeners.get('monitoring')?.serverAndContextOptions() as NestApplicationOptions['httpsOptions'];
-  }
-
-  /** Called with the monitoring server once created: it follows the files, and client_auth optional is enforced. */
-  attachHttpsServer(server: HttpsServer): void {
-    const l = this.listeners.get('monitoring');
-    if (!l) return;
-    l.guardOptionalClientAuth(server);
-    l.onRotate((ctx) => server.setSecureContext(ctx));
   }
 
   /**

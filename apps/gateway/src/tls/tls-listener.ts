@@ -1,7 +1,7 @@
 import { type FSWatcher, watch } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { SecureContextOptions, SecureVersion, Server as TlsServer, TLSSocket } from 'node:tls';
-import type { ClientAuthMode, Logger, TlsSettings } from '@app/config';
+import { type ClientAuthMode, effectiveMonitoringTls, type LoadedConfig, type Logger, type TlsSettings } from '@app/config';
 import { daysUntil, loadPemPair, type PemPair, type TlsFiles, validityProblem } from './pem-pair';
 
 export type ListenerName = 'grpc' | 'monitoring';
@@ -110,6 +110,12 @@ export class TlsListener {
    * Under `client_auth: optional` Node lets a connection through whatever certificate the client showed; the gateway
    * closes one whose certificate did not verify (no certificate at all stays allowed). Call it on the TLS server.
    */
+  /** Called with an HTTPS server once created: it follows the files, and client_auth optional is enforced. */
+  serve(server: TlsServer): void {
+    this.guardOptionalClientAuth(server);
+    this.onRotate((ctx) => server.setSecureContext(ctx));
+  }
+
   guardOptionalClientAuth(server: TlsServer): void {
     if (this.clientAuth !== 'optional') return;
     server.prependListener('secureConnection', (socket: TLSSocket) => {
@@ -215,4 +221,12 @@ export class TlsListener {
       this.log.warn(at, `${this.files.prefix}.cert_file: the certificate in ${this.files.cert_file} expires in ${Math.floor(this.daysUntilExpiry())} days`);
     }
   }
+}
+
+/** The monitoring server's listener (monitoring.tls, or gateway.tls with same_as_gateway); undefined for plain HTTP. */
+export function monitoringTlsListener(loaded: LoadedConfig, logger: Logger): TlsListener | undefined {
+  const { gateway, monitoring } = loaded.config;
+  const settings = monitoring.enabled ? effectiveMonitoringTls(gateway.tls, monitoring.tls) : undefined;
+  if (!settings) return undefined;
+  return new TlsListener('monitoring', settings, monitoring.tls?.same_as_gateway ? 'gateway.tls' : 'monitoring.tls', loaded.baseDir, logger);
 }

@@ -1,7 +1,6 @@
 import { Controller, Get, HttpCode, NotFoundException, Param, Post, Query, UsePipes, ValidationPipe } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { ConversationEngine } from '@app/engine';
-import { CallLogService } from '../call-log/call-log.service';
+import { CallControl, CallLogReader } from '../monitoring-readers';
 import type { ConversationDetail, Page, ConversationSummary } from '../call-log/call-log.types';
 import { ConversationDetailDto, ConversationPageDto, EndConversationDto } from './dto/conversation.dto';
 import { ErrorDto } from './dto/error.dto';
@@ -14,8 +13,8 @@ const ID = { name: 'id', description: 'the conversation_id (URL-encoded)' };
 @UsePipes(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }))
 export class ConversationsController {
   constructor(
-    private readonly callLog: CallLogService,
-    private readonly engine: ConversationEngine,
+    private readonly callLog: CallLogReader,
+    private readonly calls: CallControl,
   ) {}
 
   @Get()
@@ -52,7 +51,7 @@ export class ConversationsController {
   @ApiOkResponse({ type: EndConversationDto })
   @ApiNotFoundResponse({ type: ErrorDto })
   async end(@Param('id') id: string): Promise<EndConversationDto> {
-    if (!(await this.engine.endById(id, 'admin_ended'))) throw new NotFoundException(`no active conversation "${id}"`);
+    if (!(await this.calls.endById(id, 'admin_ended'))) throw new NotFoundException(`no active conversation "${id}"`);
     return { id, reason: 'admin_ended', ended: true };
   }
 }

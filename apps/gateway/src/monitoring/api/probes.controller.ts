@@ -1,7 +1,7 @@
 import { Controller, Get, Header, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { Public } from '../public.decorator';
-import { StatusService } from '../status/status.service';
+import { StatusReader } from '../monitoring-readers';
 import { ErrorDto } from './dto/error.dto';
 import { HealthDto, ReadyDto } from './dto/status.dto';
 
@@ -9,7 +9,7 @@ import { HealthDto, ReadyDto } from './dto/status.dto';
 @ApiTags('probes')
 @Controller()
 export class ProbesController {
-  constructor(private readonly status: StatusService) {}
+  constructor(private readonly status: StatusReader) {}
 
   @Get('health')
   @Public()

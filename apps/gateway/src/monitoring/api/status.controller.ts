@@ -1,9 +1,8 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { SessionsSection } from '@app/config';
-import { CallLogService } from '../call-log/call-log.service';
 import type { ConversationSummary } from '../call-log/call-log.types';
-import { StatusService } from '../status/status.service';
+import { CallLogReader, StatusReader } from '../monitoring-readers';
 import { AgentDto } from './dto/agent.dto';
 import { ConfigViewDto } from './dto/config.dto';
 import { CompatConversationDto, ConnectionsDto } from './dto/connections.dto';
@@ -26,8 +25,8 @@ const compat = (c: ConversationSummary): CompatConversationDto => ({
 @Controller('api')
 export class StatusController {
   constructor(
-    private readonly status: StatusService,
-    private readonly callLog: CallLogService,
+    private readonly status: StatusReader,
+    private readonly callLog: CallLogReader,
     private readonly sessions: SessionsSection,
   ) {}
 

@@ -2,8 +2,10 @@ import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { Observable, Subject } from 'rxjs';
 import { MonitoringSection } from '@app/config';
 import { type EngineEvent, EngineEvents } from '@app/engine';
+import type { CallLogReader } from '../monitoring-readers';
 import { ChangeCollector, type ChangeSummary } from './change-summary';
 import { Ring } from './ring';
+import { DEFAULT_PAGE, MAX_PAGE } from './call-log.types';
 import type {
   CallLogChange,
   CallLogChangeId,
@@ -31,8 +33,6 @@ export const CHANGE_SUMMARY_MS = 250;
 const MAX_SAMPLES_PER_MINUTE = 2000;
 const MINUTE = 60_000;
 const HOUR_MINUTES = 60;
-export const DEFAULT_PAGE = 50;
-export const MAX_PAGE = 500;
 
 /**
  * A call as the log holds it: the summary fields plus the timeline. An RPC's record is an object while the RPC
@@ -91,7 +91,7 @@ function percentile(sorted: number[], p: number): number {
  * stream of changes. Everything here is bounded and updated per RPC event, never per audio frame.
  */
 @Injectable()
-export class CallLogService implements OnModuleInit, OnModuleDestroy {
+export class CallLogService implements CallLogReader, OnModuleInit, OnModuleDestroy {
   private readonly live = new Map<string, Entry>();
   private readonly ended: Ring<EndedEntry>;
   private readonly connEvents = new Ring<ConnectionEvent>(MAX_CONNECTION_EVENTS);

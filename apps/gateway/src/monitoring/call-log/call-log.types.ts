@@ -89,6 +89,10 @@ export interface Page<T> {
   items: T[];
 }
 
+/** Page sizes of the call lists: the default and the largest a request may ask for. */
+export const DEFAULT_PAGE = 50;
+export const MAX_PAGE = 500;
+
 export interface ListOptions {
   agentId?: string;
   offset?: number;

@@ -3,7 +3,7 @@ import type { ServerResponse } from 'node:http';
 import type { Subscription } from 'rxjs';
 import { LOGGER, type Logger } from '@app/config';
 import { MonitoringAuthService } from '../auth/monitoring-auth.service';
-import { CallLogService } from '../call-log/call-log.service';
+import { CallLogReader } from '../monitoring-readers';
 import { ChangeCollector, MAX_CHANGED_IDS, type ChangeSummary } from '../call-log/change-summary';
 import { DashboardPages } from './dashboard-pages.service';
 import { type LiveView, liveViewQuery } from './format';
@@ -82,7 +82,7 @@ export class DashboardEvents implements OnModuleDestroy {
   private readonly log: Logger;
 
   constructor(
-    private readonly callLog: CallLogService,
+    private readonly callLog: CallLogReader,
     @Inject(DashboardPages) private readonly pages: Pick<DashboardPages, 'region'>,
     @Inject(LOGGER) logger: Logger,
     @Inject(MonitoringAuthService) auth: Pick<MonitoringAuthService, 'revocations'>,

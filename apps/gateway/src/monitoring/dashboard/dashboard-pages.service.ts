@@ -2,9 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { stringify as toYaml } from 'yaml';
 import { GatewaySection, MonitoringSection } from '@app/config';
 import type { RequestAuth } from '../auth/auth.types';
-import { CallLogService } from '../call-log/call-log.service';
 import type { ConversationDetail, ConversationSummary, ReplyRecord, RpcInput, RpcRecord } from '../call-log/call-log.types';
-import { StatusService } from '../status/status.service';
+import { CallLogReader, StatusReader } from '../monitoring-readers';
 import { callsChart, latencyChart } from './chart';
 import { DashboardViews } from './dashboard-views.service';
 import { ago, duration, iso, type LiveView, liveViewQuery, pageWindow, type PageWindow } from './format';
@@ -134,8 +133,8 @@ function flatten(obj: Record<string, unknown> | undefined, prefix = ''): Array<[
 @Injectable()
 export class DashboardPages {
   constructor(
-    private readonly callLog: CallLogService,
-    private readonly status: StatusService,
+    private readonly callLog: CallLogReader,
+    private readonly status: StatusReader,
     private readonly views: DashboardViews,
     private readonly monitoring: MonitoringSection,
     private readonly gateway: GatewaySection,

@@ -1,11 +1,8 @@
 import { HttpException, type Provider } from '@nestjs/common';
 import { Observable, Subject } from 'rxjs';
 import { LogLevelControl } from '@app/config';
-import { ConversationEngine } from '@app/engine';
-import { CallLogService } from '../call-log/call-log.service';
 import type { ChangeSummary } from '../call-log/change-summary';
-import { MetricsService } from '../metrics/metrics.service';
-import { StatusService } from '../status/status.service';
+import { CallControl, CallLogReader, MetricsReader, StatusReader } from '../monitoring-readers';
 import { gatewayVersion } from '../status/version';
 import { type BlockingCaller, BridgeError, type PortRpc } from './bridge';
 
@@ -45,8 +42,8 @@ export class ChangeFeed {
 }
 
 /**
- * The main thread's monitoring services as the worker's controllers and dashboard see them: the same tokens and
- * methods, each answered by the main thread over the bridge (reads block the worker, never the gateway).
+ * The gateway's side as the worker's controllers and dashboard see it (monitoring-readers), each answered by the
+ * main thread over the bridge: reads block this thread, never the gateway's.
  */
 export function mainThreadStandIns(blocking: BlockingCaller, rpc: PortRpc, feed: ChangeFeed): Provider[] {
   const read =
@@ -58,7 +55,7 @@ export function mainThreadStandIns(blocking: BlockingCaller, rpc: PortRpc, feed:
         return asHttp(e);
       }
     };
-  const callLog: Partial<CallLogService> = {
+  const callLog: CallLogReader = {
     active: read('callLog.active'),
     history: read('callLog.history'),
     get: read('callLog.get'),
@@ -68,7 +65,7 @@ export function mainThreadStandIns(blocking: BlockingCaller, rpc: PortRpc, feed:
     // Summed up on the main thread (its own period), so one message crosses, not one per change.
     changeSummaries: () => feed.summaries,
   };
-  const status: Partial<StatusService> = {
+  const status: StatusReader = {
     version: gatewayVersion(),
     alive: read('status.alive'),
     ready: read('status.ready'),
@@ -76,13 +73,13 @@ export function mainThreadStandIns(blocking: BlockingCaller, rpc: PortRpc, feed:
     agents: read('status.agents'),
     config: read('status.config'),
   };
-  const metrics: Partial<MetricsService> = { text: () => rpc.call<Awaited<ReturnType<MetricsService['text']>>>('metrics.text').catch(asHttp) };
-  const engine: Partial<ConversationEngine> = { endById: (id: string, reason: string) => rpc.call<boolean>('engine.endById', id, reason).catch(asHttp) };
+  const metrics: MetricsReader = { text: () => rpc.call<Awaited<ReturnType<MetricsReader['text']>>>('metrics.text').catch(asHttp) };
+  const calls: CallControl = { endById: (id: string, reason: 'admin_ended') => rpc.call<boolean>('engine.endById', id, reason).catch(asHttp) };
   return [
-    { provide: CallLogService, useValue: callLog },
-    { provide: StatusService, useValue: status },
-    { provide: MetricsService, useValue: metrics },
-    { provide: ConversationEngine, useValue: engine },
+    { provide: CallLogReader, useValue: callLog },
+    { provide: StatusReader, useValue: status },
+    { provide: MetricsReader, useValue: metrics },
+    { provide: CallControl, useValue: calls },
   ];
 }
 

@@ -5,7 +5,7 @@ import { instanceToPlain } from 'class-transformer';
 import pino from 'pino';
 import type { Subscription } from 'rxjs';
 import { ConfigError, type LoadedConfig, LOGGER, type Logger, LogLevelControl } from '@app/config';
-import { type EndReason } from '@app/connector-sdk';
+import type { EndReason } from '@app/connector-sdk';
 import { ConversationEngine } from '@app/engine';
 import { CallLogService } from '../call-log/call-log.service';
 import { MetricsService } from '../metrics/metrics.service';
@@ -17,6 +17,9 @@ import type { HttpModuleRef, WorkerInit } from './worker-init';
 const START_MS = 60_000;
 /** How long the worker may take to close its server and streams before it is terminated. */
 const STOP_MS = 2000;
+/** A worker that exits is started again after this, doubling per exit up to RESTART_MAX_MS (reset after a quiet minute). */
+const RESTART_MS = 1000;
+const RESTART_MAX_MS = 30_000;
 
 /**
  * The main thread's side of the monitoring HTTP server: starts the worker thread that serves it, answers its
@@ -30,6 +33,11 @@ export class MonitoringHttpWorker implements OnApplicationShutdown {
   private stopBlocking?: () => void;
   private watch?: Subscription;
   private exited?: Promise<void>;
+  private stopping = false;
+  private restartTimer?: NodeJS.Timeout;
+  private restarts = 0;
+  private listenedAt = 0;
+  private bound?: string;
   private readonly log: Logger;
 
   constructor(
@@ -41,6 +49,12 @@ export class MonitoringHttpWorker implements OnApplicationShutdown {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.log = logger.child({ context: 'MonitoringHttpWorker' });
+    levels.onChange((level) => this.rpc?.note({ t: 'level', level }));
+  }
+
+  /** host:port the worker serves (a restarted worker binds the same). */
+  get address(): string | undefined {
+    return this.bound;
   }
 
   /** What the worker may ask: reads, ending a call, the log level, and switching the change feed. */
@@ -70,7 +84,7 @@ export class MonitoringHttpWorker implements OnApplicationShutdown {
    * Starts the worker with the gateway's configuration (it builds its sections from it as this thread did) and
    * resolves with the address it bound; rejects with the reason it could not.
    */
-  async start(loaded: LoadedConfig, modules: HttpModuleRef[] = []): Promise<string> {
+  async start(loaded: LoadedConfig, modules: HttpModuleRef[] = [], port?: number): Promise<string> {
     const ext = extname(__filename);
     const sync = new MessageChannel();
     const signal = new Int32Array(new SharedArrayBuffer(4));
@@ -82,6 +96,7 @@ export class MonitoringHttpWorker implements OnApplicationShutdown {
       blockingPort: sync.port2,
       signal,
       modules,
+      port,
     };
     const worker = new Worker(join(__dirname, `monitoring-http.worker${ext}`), {
       workerData: init,
@@ -98,9 +113,14 @@ export class MonitoringHttpWorker implements OnApplicationShutdown {
     let ready!: (address: string) => void;
     let failed!: (e: Error) => void;
     const started = new Promise<string>((res, rej) => ((ready = res), (failed = rej)));
+    let listened = false;
     this.rpc = new PortRpc(worker, this.handlers(), (m) => {
       if (m.t === 'log') this.relog(m.line as string);
-      else if (m.t === 'listening') ready(m.address as string);
+      else if (m.t === 'listening') {
+        listened = true;
+        this.listenedAt = Date.now();
+        ready((this.bound = m.address as string));
+      }
       else if (m.t === 'failed') failed(m.problems ? new ConfigError(m.problems as string[], m.file as string) : new Error(m.message as string));
     });
     worker.on('error', (err) => {
@@ -109,20 +129,43 @@ export class MonitoringHttpWorker implements OnApplicationShutdown {
     });
     worker.once('exit', (code) => {
       failed(new Error(`the monitoring HTTP worker exited (${code}) before it listened`));
-      if (code !== 0 && this.rpc) this.log.error({ code }, 'the monitoring HTTP worker exited: monitoring HTTP is down');
+      if (this.worker !== worker) return;
+      // Not asked to stop: a bug or a crash of the thread. The calls go on; the server is started again.
+      const unexpected = listened && this.rpc !== undefined && !this.stopping;
+      this.rpc?.close();
+      this.rpc = undefined;
       this.cleanUp();
+      if (!unexpected) return;
+      if (Date.now() - this.listenedAt > 60_000) this.restarts = 0; // it had run a while: not a crash loop
+      this.restartLater(loaded, modules, Number(this.bound!.split(':').at(-1)), code);
     });
-    this.levels.onChange((level) => this.rpc?.note({ t: 'level', level }));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error(`the monitoring HTTP worker did not listen within ${START_MS / 1000} s`)), START_MS)));
     try {
       return await Promise.race([started, timeout]);
     } catch (e) {
-      await this.stop();
+      await this.halt();
       throw e;
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  private restartLater(loaded: LoadedConfig, modules: HttpModuleRef[], port: number, code?: number): void {
+    const delay = Math.min(RESTART_MAX_MS, RESTART_MS * 2 ** this.restarts++);
+    this.log.error({ code, restartInMs: delay }, 'the monitoring HTTP worker exited: starting it again (calls are not affected)');
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (this.stopping) return;
+      this.start(loaded, modules, port).then(
+        (address) => this.log.warn({ address }, 'monitoring HTTP worker started again'),
+        (err: unknown) => {
+          this.log.error({ err }, 'could not start the monitoring HTTP worker again');
+          if (!this.stopping) this.restartLater(loaded, modules, port);
+        },
+      );
+    }, delay);
+    this.restartTimer.unref();
   }
 
   /** For tests and diagnostics: an operation of the worker's (`routes`, `signSession`). */
@@ -131,8 +174,14 @@ export class MonitoringHttpWorker implements OnApplicationShutdown {
     return this.rpc.call<T>(op, ...args);
   }
 
-  /** Closes the worker's server (its streams end), bounded; then the thread is terminated if still there. */
+  /** Stops for good: closes the worker's server (its streams end), bounded; then the thread is terminated if still there. */
   async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
+    await this.halt();
+  }
+
+  private async halt(): Promise<void> {
     const w = this.worker;
     if (!w) return;
     const rpc = this.rpc;

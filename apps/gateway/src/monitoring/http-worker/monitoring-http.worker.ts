@@ -2,11 +2,11 @@ import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import type { Server as HttpsServer } from 'node:https';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { DynamicModule, Type } from '@nestjs/common';
+import type { DynamicModule, NestApplicationOptions, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { buildGatewayConfig, ConfigError, createLogger, type LoadedConfig, PinoNestLogger, toPinoLevel } from '@app/config';
-import { TlsCertificates } from '../../tls/tls-certificates.service';
+import { monitoringTlsListener, type TlsListener } from '../../tls/tls-listener';
 import { MonitoringAuthService } from '../auth/monitoring-auth.service';
 import { MonitoringHttpModule } from '../monitoring-http.module';
 import { setupMonitoringHttp } from '../setup-http';
@@ -36,14 +36,14 @@ async function run(init: WorkerInit): Promise<void> {
   // As on the main thread: a stray rejection is a bug to log, not a reason to take the server down.
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled promise rejection in the monitoring HTTP thread'));
   let app: NestExpressApplication | undefined;
-  let tls: TlsCertificates | undefined;
+  let tls: TlsListener | undefined;
   const blocking = new BlockingCaller(init.blockingPort, init.signal);
   const rpc: PortRpc = new PortRpc(
     port,
     {
       close: async () => {
         await app?.close();
-        tls?.close();
+        tls?.stop();
         // After the answer is posted: nothing is left to keep the thread alive.
         setImmediate(() => {
           feed.complete();
@@ -64,7 +64,7 @@ async function run(init: WorkerInit): Promise<void> {
     const loaded: LoadedConfig = { config: buildGatewayConfig(init.config, init.file), file: init.file, baseDir: init.baseDir, warnings: [] };
     const m = loaded.config.monitoring;
     // Quiet: the main thread's copy of the listener reports the same rotations and problems.
-    tls = new TlsCertificates(loaded, createLogger('silent'), 'monitoring');
+    tls = monitoringTlsListener(loaded, createLogger('silent'));
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const extra = init.modules.map((r) => (require(r.file) as Record<string, Type<unknown> | DynamicModule>)[r.export]);
     app = await NestFactory.create<NestExpressApplication>(MonitoringHttpModule.forRoot(loaded, logger, mainThreadStandIns(blocking, rpc, feed), logLevelStandIn(blocking), extra), {
@@ -72,12 +72,13 @@ async function run(init: WorkerInit): Promise<void> {
       abortOnError: false,
       // Keep-alive and streaming HTTP clients must not hold the close open.
       forceCloseConnections: true,
-      httpsOptions: tls.httpsOptions(),
+      // Nest hands the object to https.createServer as is; its type just lacks minVersion.
+      httpsOptions: tls?.serverAndContextOptions() as NestApplicationOptions['httpsOptions'],
     });
     setupMonitoringHttp(app);
     await app.init();
-    tls.attachHttpsServer(app.getHttpServer() as HttpsServer);
-    await app.listen(m.port, m.host);
+    tls?.serve(app.getHttpServer() as HttpsServer);
+    await app.listen(init.port ?? m.port, m.host);
     const bound = app.getHttpServer().address() as AddressInfo;
     port.postMessage({ t: 'listening', address: `${m.host}:${bound.port}` });
   } catch (e) {

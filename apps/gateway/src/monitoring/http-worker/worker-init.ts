@@ -18,4 +18,6 @@ export interface WorkerInit {
   blockingPort: MessagePort;
   signal: Int32Array;
   modules: HttpModuleRef[];
+  /** The port to bind instead of monitoring.port: a restarted worker takes the one its predecessor had. */
+  port?: number;
 }

@@ -1,11 +1,11 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
-import { MetricsService } from './metrics.service';
+import { MetricsReader } from '../monitoring-readers';
 
 @ApiTags('metrics')
 @Controller()
 export class MetricsController {
-  constructor(private readonly metrics: MetricsService) {}
+  constructor(private readonly metrics: MetricsReader) {}
 
   @Get('metrics')
   @ApiOperation({ summary: 'Prometheus metrics (text format)' })

@@ -10,6 +10,7 @@ import { DrainService } from '../../lifecycle/drain.service';
 import { TlsCertificates } from '../../tls/tls-certificates.service';
 import { registerTlsExpiryGauge } from '../../tls/tls-metrics';
 import { PendingCounts, PendingObservations } from './pending';
+import type { MetricsReader } from '../monitoring-readers';
 
 const NO_LABELS = () => ({});
 const LATENCY_BUCKETS = [0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10];
@@ -20,7 +21,7 @@ const LATENCY_BUCKETS = [0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10];
  * ids from the config, connector call kinds; never a conversation id.
  */
 @Injectable()
-export class MetricsService implements OnModuleInit, OnModuleDestroy {
+export class MetricsService implements MetricsReader, OnModuleInit, OnModuleDestroy {
   readonly registry = new Registry();
   private unsubscribe?: () => void;
   // Per event only plain maps and numbers change; prom-client gets them when a scrape collects (see pending.ts).

@@ -8,6 +8,7 @@ import { DrainService } from '../../lifecycle/drain.service';
 import { TlsCertificates } from '../../tls/tls-certificates.service';
 import { CallLogService } from '../call-log/call-log.service';
 import { redactConfig } from '../config-view/redact';
+import type { StatusReader } from '../monitoring-readers';
 import type { AgentDto } from '../api/dto/agent.dto';
 import type { ConfigViewDto } from '../api/dto/config.dto';
 import type { StatusDto } from '../api/dto/status.dto';
@@ -23,7 +24,7 @@ function humanUptime(seconds: number): string {
 
 /** What the status, agents and config routes report, read live from the gateway's parts. */
 @Injectable()
-export class StatusService {
+export class StatusService implements StatusReader {
   readonly version = gatewayVersion();
   private readonly startedAt = Date.now();
 

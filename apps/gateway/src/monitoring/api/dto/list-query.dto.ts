@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
-import { DEFAULT_PAGE, MAX_PAGE } from '../../call-log/call-log.service';
+import { DEFAULT_PAGE, MAX_PAGE } from '../../call-log/call-log.types';
 
 /** Paging and the agent filter of the conversation lists. */
 export class ListQueryDto {
