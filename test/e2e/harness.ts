@@ -41,7 +41,7 @@ export interface TestGateway {
   stop(): Promise<void>;
 }
 
-/** Starts the real gateway (NestJS hybrid app: gRPC + monitoring HTTP) on loopback ports with the given config sections. */
+/** Starts the real gateway (NestJS: gRPC, and the monitoring HTTP app in its worker thread) on loopback ports with the given config sections. */
 /** `logs`: collect the gateway's JSON log lines (at debug level) instead of discarding them. `stateStore`: share one between gateways. */
 /** `httpModules`: extra modules of the monitoring HTTP application (its own thread), e.g. a controller that exists only for a test. */
 export async function startTestGateway(

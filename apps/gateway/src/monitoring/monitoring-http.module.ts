@@ -21,7 +21,8 @@ class MainThreadModule {
 /**
  * The monitoring HTTP server's application, run in its own worker thread (http-worker/): the REST API under /api
  * (OpenAPI at /api/docs), probes, Prometheus metrics, the dashboard, and who may see them. It reads the gateway
- * only through the main thread's monitoring services (MonitoringModule), by the stand-ins it is given.
+ * only through the reader classes (monitoring-readers.ts), whose stand-ins it is given: the main thread's
+ * monitoring services (MonitoringModule) answer them over the bridge.
  */
 @Module({})
 export class MonitoringHttpModule {
