@@ -74,7 +74,7 @@ export class TlsCertificates implements OnApplicationShutdown {
    * follows them too, for the status, the expiry metric and the log.
    */
   followMonitoringFiles(): void {
-    this.listeners.get('monitoring')?.onRotate(() => undefined);
+    this.listeners.get('monitoring')?.watch();
   }
 
   /** Stops watching the files. */

@@ -106,6 +106,11 @@ export class TlsListener {
     this.start();
   }
 
+  /** Follows the files with no server to update (status and metrics of a listener another thread serves). */
+  watch(): void {
+    this.start();
+  }
+
   /**
    * Under `client_auth: optional` Node lets a connection through whatever certificate the client showed; the gateway
    * closes one whose certificate did not verify (no certificate at all stays allowed). Call it on the TLS server.

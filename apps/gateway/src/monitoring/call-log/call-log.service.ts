@@ -118,7 +118,7 @@ export class CallLogService implements CallLogReader, OnModuleInit, OnModuleDest
         timer = undefined;
         if (!sum.empty) sub.next(sum.take());
       };
-      const s = this.idSubject.subscribe({
+      const s = this.changedIds.subscribe({
         next: (c) => {
           sum.add(c);
           if (timer === undefined) (timer = setTimeout(emit, periodMs)).unref();

@@ -108,13 +108,14 @@ export class MonitoringHttpWorker implements OnApplicationShutdown {
       execArgv: ext === '.ts' ? ['-r', require.resolve('@swc-node/register')] : undefined,
     });
     this.worker = worker;
-    this.stopBlocking = serveBlocking(sync.port1, signal, this.handlers());
+    const handlers = this.handlers();
+    this.stopBlocking = serveBlocking(sync.port1, signal, handlers);
     this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
     let ready!: (address: string) => void;
     let failed!: (e: Error) => void;
     const started = new Promise<string>((res, rej) => ((ready = res), (failed = rej)));
     let listened = false;
-    this.rpc = new PortRpc(worker, this.handlers(), (m) => {
+    this.rpc = new PortRpc(worker, handlers, (m) => {
       if (m.t === 'log') this.relog(m.line as string);
       else if (m.t === 'listening') {
         listened = true;
