@@ -11,6 +11,7 @@ import { CallLogService } from '../call-log/call-log.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { StatusService } from '../status/status.service';
 import { type Handlers, PortRpc, serveBlocking } from './bridge';
+import { startWithoutMemoryReducer } from './quiet-heap';
 import type { HttpModuleRef, WorkerInit } from './worker-init';
 
 /** How long the worker may take to load and bind (it compiles nothing in a build; under TypeScript sources it may). */
@@ -98,15 +99,18 @@ export class MonitoringHttpWorker implements OnApplicationShutdown {
       modules,
       port,
     };
-    const worker = new Worker(join(__dirname, `monitoring-http.worker${ext}`), {
-      workerData: init,
-      transferList: [sync.port2],
-      // The environment as the gateway sees it now (tokens named by monitoring.auth are read from it).
-      env: { ...process.env },
-      // Compiled: the process's node options (the bench's alias preload among them); under TypeScript sources
-      // (jest) the thread needs the loader the scripts use.
-      execArgv: ext === '.ts' ? ['-r', require.resolve('@swc-node/register')] : undefined,
-    });
+    const worker = startWithoutMemoryReducer(
+      () =>
+        new Worker(join(__dirname, `monitoring-http.worker${ext}`), {
+          workerData: init,
+          transferList: [sync.port2],
+          // The environment as the gateway sees it now (tokens named by monitoring.auth are read from it).
+          env: { ...process.env },
+          // Compiled: the process's node options (the bench's alias preload among them); under TypeScript sources
+          // (jest) the thread needs the loader the scripts use.
+          execArgv: ext === '.ts' ? ['-r', require.resolve('@swc-node/register')] : undefined,
+        }),
+    );
     this.worker = worker;
     const handlers = this.handlers();
     this.stopBlocking = serveBlocking(sync.port1, signal, handlers);
