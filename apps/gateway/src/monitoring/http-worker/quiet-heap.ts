@@ -12,8 +12,8 @@ function reducerOffForProcess(): boolean {
  *
  * Why: the monitoring thread's heap is almost all loaded modules (their source and bytecode, about 28 MB) that
  * stay live. When the thread goes quiet after start, the reducer runs three full collections of all of it; the
- * second and third freed under 1 MB between them, and the three took the process about 100 ms of CPU with
- * helper threads, inside the time the calls run. Ordinary collections still run as the thread allocates.
+ * second and third freed about 1 MB between them, and the three took about 70 ms of the thread (more on the GC
+ * helpers) while the calls run. Ordinary collections still run as the thread allocates.
  *
  * How: V8 reads the flag when an isolate sets up its heap, which a new worker does on its own thread before it
  * is online; the flag is off for that moment only and restored once the thread is online (or has failed).
