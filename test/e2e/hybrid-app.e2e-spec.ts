@@ -90,6 +90,26 @@ describe('one hybrid application: gRPC and HTTP in one process', () => {
     }
   });
 
+  it("logs what the monitoring HTTP thread writes to its stdout and stderr through the gateway's logger", async () => {
+    const logs: Record<string, unknown>[] = [];
+    const probe = [{ file: require.resolve('../fixtures/stdio-probe/stdio-probe.module'), export: 'StdioProbeModule' }];
+    const t = await startTestGateway({}, { logs, httpModules: probe });
+    try {
+      await eventually(async () => logs.some((l) => String(l.msg).includes('stdio probe: a warning')), 5000);
+      expect(logs).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ level: 30, stdio: 'stdout', msg: 'stdio probe: to stdout' }),
+          expect.objectContaining({ level: 40, stdio: 'stderr', msg: expect.stringContaining('Warning: stdio probe: a warning') }),
+        ]),
+      );
+      // Nothing of the thread's stdio is piped into this thread's streams.
+      const stdio = (t.gw.monitoringHttp as unknown as { worker: Worker }).worker.stdout;
+      expect(stdio.listenerCount('data')).toBe(0);
+    } finally {
+      await t.stop();
+    }
+  });
+
   it('starts the monitoring HTTP thread again, on the same port, if it ever exits; the calls are not affected', async () => {
     const logs: Record<string, unknown>[] = [];
     const t = await startTestGateway({}, { logs });

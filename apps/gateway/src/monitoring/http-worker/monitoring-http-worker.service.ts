@@ -109,6 +109,9 @@ export class MonitoringHttpWorker implements OnApplicationShutdown {
           // Compiled: the process's node options (the bench's alias preload among them); under TypeScript sources
           // (jest) the thread needs the loader the scripts use.
           execArgv: ext === '.ts' ? ['-r', require.resolve('@swc-node/register')] : undefined,
+          // Not piped raw into the process's stdout and stderr: the worker logs what it writes there (stdioToLog).
+          stdout: true,
+          stderr: true,
         }),
     );
     this.worker = worker;

@@ -5,7 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { DynamicModule, NestApplicationOptions, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { buildGatewayConfig, ConfigError, createLogger, type LoadedConfig, PinoNestLogger, toPinoLevel } from '@app/config';
+import { buildGatewayConfig, ConfigError, createLogger, type LoadedConfig, type Logger, PinoNestLogger, toPinoLevel } from '@app/config';
 import { monitoringTlsListener, type TlsListener } from '../../tls/tls-listener';
 import { MonitoringAuthService } from '../auth/monitoring-auth.service';
 import { MonitoringHttpModule } from '../monitoring-http.module';
@@ -28,11 +28,32 @@ function routes(app: NestExpressApplication): Array<{ method: string; path: stri
   return out;
 }
 
+/**
+ * The thread's stdout and stderr (a library's console output, Node's warnings) become log lines: the gateway's
+ * stdout carries JSON lines only, and they reach its log file too. Node would otherwise pipe them raw into the
+ * process's stdout and stderr.
+ */
+function stdioToLog(logger: Logger): void {
+  for (const [stream, level] of [
+    [process.stdout, 'info'],
+    [process.stderr, 'warn'],
+  ] as const) {
+    stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      const text = (typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')).trimEnd();
+      if (text) logger[level]({ stdio: level === 'info' ? 'stdout' : 'stderr' }, text);
+      const done = rest.find((a): a is () => void => typeof a === 'function');
+      if (done) queueMicrotask(done);
+      return true;
+    }) as typeof stream.write;
+  }
+}
+
 /** The monitoring HTTP server's thread: builds its Nest application, listens, and closes when told. */
 async function run(init: WorkerInit): Promise<void> {
   const port = parentPort!;
   // Lines go to the main thread's logger (its outputs, its file); the level follows the main thread's.
   const logger = createLogger(init.level, { write: (line: string) => port.postMessage({ t: 'log', line }) });
+  stdioToLog(logger);
   // As on the main thread: a stray rejection is a bug to log, not a reason to take the server down.
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled promise rejection in the monitoring HTTP thread'));
   let app: NestExpressApplication | undefined;
