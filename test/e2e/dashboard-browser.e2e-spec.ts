@@ -74,7 +74,7 @@ describe('dashboard in a real browser', () => {
   /** Loads a page and waits until its event stream is open. */
   async function open(path: string) {
     await page.goto(base + path);
-    await page.locator('#live-status', { hasText: 'Live updates on' }).waitFor({ timeout: 5000 });
+    await page.locator('#live-status', { hasText: 'Live updates on' }).waitFor({ timeout: 10_000 });
   }
 
   it('loads the overview with no console errors, failed requests or CSP violations; light and dark mode', async () => {
@@ -130,26 +130,26 @@ describe('dashboard in a real browser', () => {
     const caller = t.caller({ conversationId: 'browser-call-1', customerOrgId: 'org-b' });
     ok(await caller.startSession());
     const row = page.locator('a.call-id', { hasText: 'browser-call-1' });
-    await row.waitFor({ timeout: 5000 });
+    await row.waitFor({ timeout: 10_000 });
     expect(await page.evaluate<boolean>('window.notReloaded === true')).toBe(true);
     page.off('request', onRequest);
     expect(fetched).toEqual([]);
     await shot(page, 'calls');
 
     await row.click();
-    await page.locator('#live-status', { hasText: 'Live updates on' }).waitFor({ timeout: 5000 });
+    await page.locator('#live-status', { hasText: 'Live updates on' }).waitFor({ timeout: 10_000 });
     await page.evaluate('window.notReloaded = true');
     await page.locator('#rpc-1').waitFor();
     expect(await page.locator('#rpc-1 h3').textContent()).toContain('SESSION_START');
     expect(await page.locator('#rpc-3').count()).toBe(0);
     ok(await caller.sendDtmf('1'));
-    await page.locator('#rpc-3 h3', { hasText: 'DTMF (1 digit)' }).waitFor({ timeout: 5000 });
+    await page.locator('#rpc-3 h3', { hasText: 'DTMF (1 digit)' }).waitFor({ timeout: 10_000 });
     ok(await caller.sendDtmf('2'));
-    await page.locator('#rpc-5').waitFor({ timeout: 5000 });
+    await page.locator('#rpc-5').waitFor({ timeout: 10_000 });
     expect(await page.locator('#call-turns').textContent()).toBe('5');
     await shot(page, 'call-detail');
     ok(await caller.sendDtmf('6')); // the local agent says goodbye and ends the call
-    await page.locator('#call-end-reason', { hasText: 'agent_ended' }).waitFor({ timeout: 5000 });
+    await page.locator('#call-end-reason', { hasText: 'agent_ended' }).waitFor({ timeout: 10_000 });
     expect(await page.evaluate<boolean>('window.notReloaded === true')).toBe(true);
 
     await page.getByRole('link', { name: 'History' }).click();
@@ -164,8 +164,8 @@ describe('dashboard in a real browser', () => {
     ok(await caller.startSession());
     await open('/dashboard/calls/browser-stuck-1');
     await page.getByRole('button', { name: 'End call' }).click();
-    await page.locator('#end-call-status', { hasText: 'Call ended.' }).waitFor({ timeout: 5000 });
-    await page.locator('#call-end-reason', { hasText: 'admin_ended' }).waitFor({ timeout: 5000 });
+    await page.locator('#end-call-status', { hasText: 'Call ended.' }).waitFor({ timeout: 10_000 });
+    await page.locator('#call-end-reason', { hasText: 'admin_ended' }).waitFor({ timeout: 10_000 });
     expect(dialogs).toEqual(['confirm: End this call now? The caller is disconnected.']);
     expect(await page.getByRole('button', { name: 'End call' }).count()).toBe(0);
     expect(problems).toEqual([]);
@@ -269,8 +269,8 @@ describe('dashboard in a real browser with auth on: OIDC login (fake provider), 
     expect(await page.locator('meta[name="csrf-token"]').getAttribute('content')).toMatch(/^[\w-]{20,}$/);
 
     await page.getByRole('button', { name: 'End call' }).click();
-    await page.locator('#end-call-status', { hasText: 'Call ended.' }).waitFor({ timeout: 5000 });
-    await page.locator('#call-end-reason', { hasText: 'admin_ended' }).waitFor({ timeout: 5000 });
+    await page.locator('#end-call-status', { hasText: 'Call ended.' }).waitFor({ timeout: 10_000 });
+    await page.locator('#call-end-reason', { hasText: 'admin_ended' }).waitFor({ timeout: 10_000 });
     expect(problems).toEqual([]);
 
     await page.getByRole('link', { name: 'Log out' }).click();

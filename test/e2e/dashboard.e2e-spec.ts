@@ -1,5 +1,6 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { DASHBOARD_CSP } from '../../apps/gateway/src/monitoring/dashboard/dashboard.controller';
+import { COALESCE_MS } from '../../apps/gateway/src/monitoring/dashboard/dashboard-events.service';
 import { eventually, LOCAL_AGENT, localConnector, ok, scriptedConnector, sleep, startTestGateway, type TestGateway } from './harness';
 
 const XSS = '<img src=x onerror=alert(1)>';
@@ -214,7 +215,7 @@ describe('dashboard (real HTTP against the running gateway)', () => {
       await eventually(() => s.text().includes('retry: 3000'), 2000);
       const caller = t.caller({ conversationId: 'sse-1' });
       ok(await caller.startSession());
-      await eventually(() => s.events('calls').some((e) => e.ids.includes('sse-1') && e.started === 1), 3000);
+      await eventually(() => s.events('calls').some((e) => e.ids.includes('sse-1') && e.started === 1), 2 * COALESCE_MS + 1000);
       // Ten calls one after another (some 50 changes within a few hundred ms): a handful of events, not one per change.
       const before = s.events('calls').length;
       const burst = Array.from({ length: 10 }, (_, i) => t.caller({ conversationId: `sse-burst-${i}` }));
@@ -224,12 +225,12 @@ describe('dashboard (real HTTP against the running gateway)', () => {
         await sleep(20);
       }
       expect(Date.now() - t0).toBeLessThan(900);
-      await sleep(1200);
-      const got = s.events('calls').slice(before);
-      expect(got.reduce((n, e) => n + e.started, 0)).toBe(10);
-      expect(got.length).toBeLessThanOrEqual(3);
+      const started = () => s.events('calls').slice(before).reduce((n, e) => n + e.started, 0);
+      await eventually(() => started() >= 10, 2 * COALESCE_MS + 1000);
+      expect(started()).toBe(10);
+      expect(s.events('calls').slice(before).length).toBeLessThanOrEqual(3);
       ok(await caller.endSession());
-      await eventually(() => s.events('calls').some((e) => e.ids.includes('sse-1') && e.ended >= 1), 3000);
+      await eventually(() => s.events('calls').some((e) => e.ids.includes('sse-1') && e.ended >= 1), 2 * COALESCE_MS + 1000);
       await Promise.all(burst.map(async (c) => ok(await c.endSession())));
     } finally {
       s.close();
@@ -254,12 +255,12 @@ describe('dashboard (real HTTP against the running gateway)', () => {
       expect(regions()[0].html).toMatch(/^<div id="calls-live" data-region>/);
       ok(await caller.startSession());
       ok(await other.startSession());
-      await eventually(() => rows(regions().at(-1)!.html).includes('push-1'), 3000);
+      await eventually(() => rows(regions().at(-1)!.html).includes('push-1'), 2 * COALESCE_MS + 1000);
       // The view's filter holds: a call of another agent is not in this list.
       expect(rows(regions().at(-1)!.html)).not.toContain('push-other');
       expect(regions().at(-1)!.html).toContain(`of ${SECURE_AGENT}.`);
       ok(await caller.endSession());
-      await eventually(() => !rows(regions().at(-1)!.html).includes('push-1'), 3000);
+      await eventually(() => !rows(regions().at(-1)!.html).includes('push-1'), 2 * COALESCE_MS + 1000);
     } finally {
       s.close();
       ok(await other.endSession());

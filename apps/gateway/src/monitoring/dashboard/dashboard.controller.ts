@@ -123,7 +123,7 @@ export class DashboardController {
   @ApiProduces('text/event-stream')
   @ApiOperation({
     summary:
-      'Dashboard: Server-Sent Events (`calls` at most once a second, `tick`, heartbeat comments); with ?view=overview, ' +
+      'Dashboard: Server-Sent Events (`calls` at most once every 2 s, `tick`, heartbeat comments); with ?view=overview, ' +
       'calls or history (and that list\'s ?page=, ?agent=), also `region`: the page\'s live region rendered afresh',
   })
   @ApiOkResponse({ description: 'an event stream' })
