@@ -155,25 +155,22 @@ describe('CallLogService', () => {
     await new Promise((r) => setTimeout(r, 60));
     expect(seen).toHaveLength(1); // nothing changed: nothing sent
     sub.unsubscribe();
-    expect((log as unknown as { idSubject: { observed: boolean } }).idSubject.observed).toBe(false);
+    expect(log.watched).toBe(false);
   });
 
-  it('streams the same changes as kind and id only (changedIds), copying nothing for them', () => {
-    const { events, log, start, end, rpc } = setup();
-    const seen: Array<[string, string]> = [];
-    const sub = log.changedIds.subscribe((c) => seen.push([c.kind, c.id]));
+  it('ends the summaries when the log closes, with nothing pending sent late', async () => {
+    const { events, log, start } = setup();
+    const seen: unknown[] = [];
+    let completed = false;
+    log.changeSummaries(30).subscribe({ next: (c) => seen.push(c), complete: () => (completed = true) });
+    expect(log.watched).toBe(true);
     start('c1');
-    rpc('c1', 1);
-    end('c1');
-    // The engine's events reach the log in batches (DELIVERY_INTERVAL_MS), or when it is read.
-    expect(seen).toEqual([]);
     events.flush();
-    sub.unsubscribe();
-    expect(seen).toEqual([
-      ['started', 'c1'],
-      ['updated', 'c1'],
-      ['ended', 'c1'],
-    ]);
+    log.onModuleDestroy();
+    expect(completed).toBe(true);
+    expect(log.watched).toBe(false);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(seen).toEqual([]);
   });
 
   it("keeps the Python gateway's connection events: start, one message per RPC, terminal, end; bounded", () => {

@@ -25,8 +25,15 @@ export class ChangeCollector {
   }
 
   add(c: CallLogChangeId): void {
-    this[c.kind]++;
-    this.name(c.id);
+    this.note(c.kind, c.id);
+  }
+
+  /** A change as its kind and id: what the call log feeds per change (nothing allocated). */
+  note(kind: CallLogChangeId['kind'], id: string): void {
+    if (kind === 'updated') this.updated++;
+    else if (kind === 'started') this.started++;
+    else this.ended++;
+    this.name(id);
   }
 
   merge(s: ChangeSummary): void {

@@ -106,8 +106,8 @@ describe('DashboardEvents (SSE hub)', () => {
   it('watches the call log (ids only, no copies) only while a viewer is connected', async () => {
     const s = await setup();
     try {
-      const internals = s.log as unknown as { subject: { observed: boolean }; idSubject: { observed: boolean } };
-      const observed = () => internals.idSubject.observed;
+      const internals = s.log as unknown as { subject: { observed: boolean } };
+      const observed = () => s.log.watched;
       // The copying stream stays unobserved: viewers cost the call log no copies.
       expect(internals.subject.observed).toBe(false);
       expect(observed()).toBe(false);
