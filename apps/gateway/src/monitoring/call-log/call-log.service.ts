@@ -128,7 +128,7 @@ export class CallLogService implements CallLogReader, OnModuleInit, OnModuleDest
       };
       const sink: SummarySink = {
         add: (kind, id) => {
-          sum.note(kind, id);
+          sum.add(kind, id);
           if (timer === undefined) (timer = setTimeout(emit, periodMs)).unref();
         },
         complete: () => sub.complete(),

@@ -24,12 +24,8 @@ export class ChangeCollector {
     return this.started + this.updated + this.ended === 0;
   }
 
-  add(c: CallLogChangeId): void {
-    this.note(c.kind, c.id);
-  }
-
-  /** A change as its kind and id: what the call log feeds per change (nothing allocated). */
-  note(kind: CallLogChangeId['kind'], id: string): void {
+  /** A change, as its kind and call id (nothing allocated per change). */
+  add(kind: CallLogChangeId['kind'], id: string): void {
     if (kind === 'updated') this.updated++;
     else if (kind === 'started') this.started++;
     else this.ended++;
