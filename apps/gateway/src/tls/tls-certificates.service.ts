@@ -1,6 +1,5 @@
-import type { Server as HttpsServer } from 'node:https';
 import type { Server as TlsServer } from 'node:tls';
-import type { NestApplicationOptions, OnApplicationShutdown } from '@nestjs/common';
+import type { OnApplicationShutdown } from '@nestjs/common';
 import type { Server as GrpcServer, ServerCredentials } from '@grpc/grpc-js';
 import type { LoadedConfig, Logger } from '@app/config';
 import { RotatingServerCredentials } from './rotating-server-credentials';

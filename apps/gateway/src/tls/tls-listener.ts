@@ -111,16 +111,16 @@ export class TlsListener {
     this.start();
   }
 
-  /**
-   * Under `client_auth: optional` Node lets a connection through whatever certificate the client showed; the gateway
-   * closes one whose certificate did not verify (no certificate at all stays allowed). Call it on the TLS server.
-   */
   /** Called with an HTTPS server once created: it follows the files, and client_auth optional is enforced. */
   serve(server: TlsServer): void {
     this.guardOptionalClientAuth(server);
     this.onRotate((ctx) => server.setSecureContext(ctx));
   }
 
+  /**
+   * Under `client_auth: optional` Node lets a connection through whatever certificate the client showed; the gateway
+   * closes one whose certificate did not verify (no certificate at all stays allowed). Call it on the TLS server.
+   */
   guardOptionalClientAuth(server: TlsServer): void {
     if (this.clientAuth !== 'optional') return;
     server.prependListener('secureConnection', (socket: TLSSocket) => {
