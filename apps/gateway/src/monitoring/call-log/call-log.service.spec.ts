@@ -75,6 +75,9 @@ describe('CallLogService', () => {
     const ended = log.get('c1')!;
     expect(ended).toMatchObject({ id: 'c1', state: 'ended', turns: 2, droppedRpcs: 0, rpcs: [expected[0], { seq: 2, status: 'CANCELLED' }] });
     expect(ended.rpcs).toHaveLength(2);
+    // A fresh copy per read.
+    ended.rpcs[0].status = 'changed';
+    expect(log.get('c1')!.rpcs[0].status).toBe('OK');
   });
 
   it('keeps at most history_size ended calls, newest first', () => {

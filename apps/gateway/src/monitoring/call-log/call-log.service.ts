@@ -46,12 +46,15 @@ interface Entry extends ConversationSummary {
 }
 
 /**
- * An ended call as the history keeps it: its summary, and its timeline as JSON text. A thousand ended calls as
- * object graphs are tens of thousands of objects every garbage collection traces; as text each is one string.
+ * An ended call as the history keeps it: its summary, and its timeline as the RPCs' JSON texts. A thousand ended
+ * calls as object graphs are tens of thousands of objects every garbage collection traces; as texts each RPC is
+ * one string. They are the texts the call already held, not joined into one: a join would copy every call's
+ * timeline once more as it ends (a young copy the scavenger then promotes), and reads of a call are rare.
  */
 interface EndedEntry {
   summary: ConversationSummary;
-  detail: string;
+  rpcs: string[];
+  droppedRpcs: number;
 }
 
 /** One subscriber of changeSummaries: its collector's entry, and its end when the log closes. */
@@ -188,7 +191,8 @@ export class CallLogService implements CallLogReader, OnModuleInit, OnModuleDest
       return { ...copySummary(live), rpcs, droppedRpcs: live.droppedRpcs };
     }
     const ended = this.findEnded(id);
-    return ended === undefined ? undefined : (JSON.parse(ended.detail) as ConversationDetail);
+    if (ended === undefined) return undefined;
+    return { ...ended.summary, droppedRpcs: ended.droppedRpcs, rpcs: ended.rpcs.map((r) => JSON.parse(r) as RpcRecord) };
   }
 
   /** Calls active now, started since start-up, and ended calls held in the history. */
@@ -327,7 +331,7 @@ export class CallLogService implements CallLogReader, OnModuleInit, OnModuleDest
     entry.durationMs = e.durationMs;
     entry.currentRpc = undefined;
     const summary = copySummary(entry);
-    this.ended.push({ summary, detail: detailJson(summary, entry) });
+    this.ended.push({ summary, rpcs: rpcTexts(entry.rpcs), droppedRpcs: entry.droppedRpcs });
     this.bucket(e.at).ended++;
     this.connectionEvent('end', entry, e.at, { reason: e.reason });
     this.subject.next({ kind: 'ended', conversation: { ...summary } });
@@ -403,11 +407,13 @@ export class CallLogService implements CallLogReader, OnModuleInit, OnModuleDest
   }
 }
 
-/** An ended call's detail as JSON text: its RPCs' texts are joined as they are, not parsed and written again. */
-function detailJson(summary: ConversationSummary, entry: Entry): string {
-  const head = JSON.stringify({ ...summary, droppedRpcs: entry.droppedRpcs });
-  const rpcs = entry.rpcs.map((r) => (typeof r === 'string' ? r : JSON.stringify(r)));
-  return flat(`${head.slice(0, -1)},"rpcs":[${rpcs.join(',')}]}`);
+/** An ended call's RPCs as texts, in the array the call held (it is not used again): only a running RPC's is written. */
+function rpcTexts(rpcs: Array<RpcRecord | string>): string[] {
+  for (let i = 0; i < rpcs.length; i++) {
+    const r = rpcs[i];
+    if (typeof r !== 'string') rpcs[i] = flat(JSON.stringify(r));
+  }
+  return rpcs as string[];
 }
 
 function page<E, T>(source: Iterable<E>, opts: ListOptions, summaryOf: (e: E) => ConversationSummary, map: (e: E) => T): Page<T> {
