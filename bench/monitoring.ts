@@ -13,7 +13,7 @@ import { Pacer, runLevel, standardLevel, warmUp } from './load';
 import { diffProfiles, SOURCEMAPS_FILE, summariseProfile } from './profile';
 import { type PollutionSummary, runPollution } from './jit-pollution';
 import { readMachine, readMainThreadCpuMs, readProc, REPO, startServer, type ServerChild } from './servers';
-import { dist, errorKindsOf, median, readLoadavg } from './stats';
+import { dist, errorKindsOf, meanInterval, median, readLoadavg } from './stats';
 import type { ClientKind } from './wire';
 
 /** CPU per call-second with monitoring on, at most this many times that with it off. */
@@ -302,7 +302,12 @@ export async function runMonitoringBench(
     `CPU per call-second with monitoring on / off (median of ${pairRatios.length} side-by-side pairs: ${pairRatios.map((x) => x.toFixed(3)).join(', ')}): ${ratio === null ? '-' : ratio.toFixed(3)} ` +
     `(${ratio === null ? '-' : `${((ratio - 1) * 100).toFixed(1)}%`} more); target <= ${MONITORING_CPU_RATIO_TARGET} at ${o.calls} calls: ${verdict}${clean ? '' : ' (errors)'}`;
   const mainRatio = median(mainRatios);
+  // The verdict stays the median; the interval says how far this run's few pairs pin the cost down.
+  const pairMean = meanInterval(pairRatios);
   const detail =
+    (pairMean
+      ? `Mean of the ${pairRatios.length} pairs ${pairMean.mean.toFixed(3)}, 95% interval ${pairMean.low.toFixed(3)}-${pairMean.high.toFixed(3)} (from their spread: two equal gateways differ by a few percent from pair to pair, so a few pairs place the cost only this closely). `
+      : '') +
     `Main thread alone, on / off: ${mainRatios.map((x) => x.toFixed(3)).join(', ') || '-'} (median ${mainRatio === null ? '-' : mainRatio.toFixed(3)}); the rest of the difference is in the other threads (V8's GC helpers, the monitoring HTTP server's).` +
     ` By start order, median on / off with monitoring started first ${fm(median(byOrder.onFirst))} (${byOrder.onFirst.length} pairs), second ${fm(median(byOrder.onSecond))} (${byOrder.onSecond.length}): a gap is an order effect, which alternating the order averages out.` +
     (controls > 0 ? ` Control pairs (two equal gateways, both on): ${controlRatios.map((x) => x.toFixed(3)).join(', ') || '-'}: how far a pair moves without any difference.` : '') +
@@ -317,7 +322,7 @@ export async function runMonitoringBench(
   const when = new Date().toISOString();
   writeFileSync(
     resolve(resultsDir, 'monitoring.json'),
-    `${JSON.stringify({ when, options: o, loadavg: { before: loadBefore, after: loadAfter }, totalSeconds: totalS, runs, pairRatios, byOrder, mainRatios, controlRatios, standinRatios, standinMainRatios, standinRuns, pollution, medianCpuMsPerCallSecond: { on: onMs, off: offMs }, ratio, target: { ratio: MONITORING_CPU_RATIO_TARGET, met } }, null, 2)}\n`,
+    `${JSON.stringify({ when, options: o, loadavg: { before: loadBefore, after: loadAfter }, totalSeconds: totalS, runs, pairRatios, pairMean, byOrder, mainRatios, controlRatios, standinRatios, standinMainRatios, standinRuns, pollution, medianCpuMsPerCallSecond: { on: onMs, off: offMs }, ratio, target: { ratio: MONITORING_CPU_RATIO_TARGET, met } }, null, 2)}\n`,
   );
   writeFileSync(
     resolve(resultsDir, 'monitoring.md'),

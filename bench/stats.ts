@@ -23,6 +23,22 @@ export function median(xs: number[]): number | null {
   return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
+/** Student's t, two-sided 95%, for 1-10 degrees of freedom; beyond that the normal's 1.96 is near enough. */
+const T95 = [12.71, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228];
+
+/**
+ * The mean and its 95% interval from the values' own spread (Student's t): how precisely a few noisy runs
+ * place the mean. Null for fewer than two values.
+ */
+export function meanInterval(xs: number[]): { mean: number; low: number; high: number } | null {
+  const n = xs.length;
+  if (n < 2) return null;
+  const mean = xs.reduce((a, x) => a + x, 0) / n;
+  const sd = Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1));
+  const half = (T95[n - 2] ?? 1.96) * (sd / Math.sqrt(n));
+  return { mean, low: mean - half, high: mean + half };
+}
+
 /** Nearest-rank percentile of an ascending array. */
 export function pctSorted(sorted: number[], p: number): number | null {
   if (sorted.length === 0) return null;
