@@ -49,8 +49,10 @@ export interface MonitoringBenchOptions {
   profileDir?: string;
 }
 
-// 30 s windows: over 10 s one major GC more or less in a gateway moved a pair's ratio by about 5%.
-export const MONITORING_DEFAULTS = { calls: 150, durationS: 30, repeats: 3, scrapeEveryS: 5 };
+// 30 s windows: over 10 s one major GC more or less in a gateway moved a pair's ratio by about 5%. Six pairs: two
+// equal gateways differ by a few percent from pair to pair, and a median of three moved by several points from run
+// to run; an even number also runs each start order equally often.
+export const MONITORING_DEFAULTS = { calls: 150, durationS: 30, repeats: 6, scrapeEveryS: 5 };
 export const MONITORING_QUICK = { calls: 40, durationS: 6, repeats: 1, scrapeEveryS: 2 };
 
 interface ModeRun {
