@@ -22,7 +22,7 @@ describe('median (bench verdicts)', () => {
 
 describe('meanInterval (the spread of bench pairs)', () => {
   it("is the mean with Student's t 95% interval of the values' standard error", () => {
-    // mean 1.04, sample sd 0.04, n 4: half-width 3.182 * 0.04 / 2.
+    // mean 1.04, sample sd sqrt(0.0032 / 3), n 4 (3 degrees of freedom): half-width 3.182 * sd / 2.
     const m = meanInterval([1.0, 1.04, 1.08, 1.04])!;
     expect(m.mean).toBeCloseTo(1.04, 10);
     expect(m.high - m.mean).toBeCloseTo((3.182 * Math.sqrt(0.0032 / 3)) / 2, 10);
