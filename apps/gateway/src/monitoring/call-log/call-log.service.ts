@@ -79,9 +79,9 @@ const copySummary = (e: Entry): ConversationSummary => {
 const clip = (s: string | undefined) => (s !== undefined && s.length > MAX_TEXT ? `${s.slice(0, MAX_TEXT)}…` : s);
 
 /**
- * The string as one flat piece. JSON.stringify and joins return a tree of pieces (for an RPC's record about a
- * dozen); converting it to a number makes V8 flatten it in place, so the log keeps one string and not the tree
- * (about 700 bytes an RPC instead of 950).
+ * The string as one flat piece. JSON.stringify returns a tree of pieces (for an RPC's record about a dozen);
+ * converting it to a number makes V8 flatten it in place, so the log keeps one string and not the tree (about
+ * 700 bytes an RPC instead of 950).
  */
 let flattened = 0;
 function flat(s: string): string {
